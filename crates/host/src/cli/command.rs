@@ -1,0 +1,144 @@
+//! The clap command: the static commands, and one subcommand per loaded provider
+//! with one per operation, built from the manifests.
+
+use clap::{Arg, ArgAction, Command, value_parser};
+use revoker_host::Registry;
+use revoker_plugin_api::{OperationSpec, ParamKind};
+
+/// The whole `revoker` command for the plugins in `registry`.
+pub(crate) fn build(registry: &Registry) -> Command {
+    let version = format!(
+        "{} (plugin API {})",
+        env!("CARGO_PKG_VERSION"),
+        revoker_plugin_api::PLUGIN_API_VERSION
+    );
+    let mut command = Command::new("revoker")
+        .version(version)
+        .about("Revoke API keys across SaaS providers, fast and safely")
+        .after_help(
+            "Exit codes: 0 every item succeeded; 1 an item failed at the provider or network; \
+             2 usage or bad input (nothing sent); 3 plugin or config error.",
+        )
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        // An unknown provider gets revoker's own error, which lists the loaded ones.
+        .allow_external_subcommands(true)
+        .arg(
+            Arg::new("plugin-dir")
+                .long("plugin-dir")
+                .value_name("DIR")
+                .action(ArgAction::Append)
+                .global(true)
+                .help("Load plugins from DIR (before REVOKER_PLUGIN_PATH, the config file and the binary's directory)"),
+        )
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .global(true)
+                .help("Configuration file (TOML); default: $REVOKER_CONFIG"),
+        )
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .value_name("FORMAT")
+                .value_parser(["human", "json"])
+                .default_value("human")
+                .global(true)
+                .help("How results are printed"),
+        )
+        .arg(
+            Arg::new("verbose")
+                .short('v')
+                .long("verbose")
+                .action(ArgAction::Count)
+                .global(true)
+                .help("Log more on stderr (-v info, -vv debug, -vvv trace; RUST_LOG overrides)"),
+        )
+        .arg(
+            Arg::new("quiet")
+                .short('q')
+                .long("quiet")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .conflicts_with("verbose")
+                .help("Print only errors on stderr"),
+        )
+        .subcommand(
+            Command::new("providers")
+                .about("List the loaded plugins, their versions and operations")
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print JSON (same as --output json)"),
+                ),
+        )
+        .subcommand(
+            Command::new("describe")
+                .about("Show a provider's operations, parameters, auth and base URL")
+                .arg(Arg::new("provider").required(true).value_name("PROVIDER"))
+                .arg(Arg::new("operation").value_name("OPERATION")),
+        );
+    for plugin in registry.plugins() {
+        let manifest = plugin.manifest();
+        let mut provider = Command::new(manifest.provider.to_string())
+            .about(manifest.description.to_string())
+            .subcommand_required(true)
+            .arg_required_else_help(true);
+        for operation in manifest.operations.iter() {
+            provider = provider.subcommand(operation_command(operation));
+        }
+        command = command.subcommand(provider);
+    }
+    command
+}
+
+fn operation_command(operation: &OperationSpec) -> Command {
+    let kind = if operation.idempotent {
+        format!("{}, retried when safe", operation.kind.as_str())
+    } else {
+        format!("{}, never retried", operation.kind.as_str())
+    };
+    let mut command = Command::new(operation.name.to_string())
+        .about(format!("{} ({kind})", operation.summary))
+        .arg(
+            Arg::new("dry-run")
+                .long("dry-run")
+                .action(ArgAction::SetTrue)
+                .help(
+                    "Print the request that would be sent (credential redacted) and send nothing",
+                ),
+        )
+        .arg(
+            Arg::new("max-attempts")
+                .long("max-attempts")
+                .value_name("N")
+                .value_parser(value_parser!(u32).range(1..))
+                .help("Try an idempotent request at most N times (default 4)"),
+        );
+    for param in operation.params.iter() {
+        let value_name = match param.kind {
+            ParamKind::String => "STRING",
+            ParamKind::Uuid => "UUID",
+        };
+        command = command.arg(
+            Arg::new(param.name.to_string())
+                .long(param.name.to_string())
+                .value_name(value_name)
+                .required(param.required)
+                .help(param.help.to_string()),
+        );
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_command_is_valid() {
+        build(&Registry::default()).debug_assert();
+    }
+}

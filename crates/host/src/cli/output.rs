@@ -1,0 +1,288 @@
+//! What the CLI prints: results, dry runs, providers and descriptions, for people
+//! or as JSON.
+
+use std::fmt::Write as _;
+
+use clap::ArgMatches;
+use revoker_host::{Host, PlannedRequest, ProviderRuntime, RequestResult};
+use revoker_plugin_api::Params;
+use serde_json::{Value, json};
+
+use super::Fatal;
+
+/// `--output human|json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputFormat {
+    Human,
+    Json,
+}
+
+impl OutputFormat {
+    pub(crate) fn from_matches(matches: &ArgMatches) -> Self {
+        match matches.get_one::<String>("output").map(String::as_str) {
+            Some("json") => Self::Json,
+            _ => Self::Human,
+        }
+    }
+}
+
+fn json_line(value: &impl serde::Serialize) -> String {
+    let mut line = serde_json::to_string(value).expect("JSON values serialize");
+    line.push('\n');
+    line
+}
+
+/// `name=value name=value`.
+pub(crate) fn params_inline(params: &Params) -> String {
+    params
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.value))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn params_json(params: &Params) -> Value {
+    params
+        .iter()
+        .map(|p| (p.name.to_string(), Value::from(p.value.as_str())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The result of one request.
+pub(crate) fn result(result: &RequestResult, format: OutputFormat) -> String {
+    if format == OutputFormat::Json {
+        return json_line(result);
+    }
+    let mut text = format!(
+        "{}: {} {} {}",
+        result.outcome,
+        result.provider,
+        result.operation,
+        params_inline(&result.params)
+    );
+    let mut facts = Vec::new();
+    if let Some(status) = result.status {
+        facts.push(format!("HTTP {status}"));
+    }
+    facts.push(match result.attempts {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    });
+    if let Some(id) = &result.request_id {
+        facts.push(format!("request id {id}"));
+    }
+    let _ = writeln!(text, " ({})", facts.join(", "));
+    if let Some(detail) = &result.detail {
+        let _ = writeln!(text, "  {detail}");
+    }
+    for (name, value) in &result.created {
+        let _ = writeln!(text, "  {name}: {}", value.expose());
+    }
+    if result.created.iter().any(|(_, value)| value.is_secret()) {
+        text.push_str("  (the key's value is shown only this once: store it now)\n");
+    }
+    text
+}
+
+/// A planned request that `--dry-run` does not send.
+pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String {
+    let request = planned.request();
+    let body = planned
+        .body()
+        .map(|body| String::from_utf8_lossy(body).into_owned());
+    if format == OutputFormat::Json {
+        return json_line(&json!({
+            "dry_run": true,
+            "provider": request.provider,
+            "operation": request.operation,
+            "params": params_json(&request.params),
+            "request": {
+                "method": planned.method().as_str(),
+                "url": planned.url().as_str(),
+                "headers": planned.redacted_headers(),
+                "body": body,
+            },
+        }));
+    }
+    let mut text = format!(
+        "dry run, nothing sent: {} {} {}\n{} {}\n",
+        request.provider,
+        request.operation,
+        params_inline(&request.params),
+        planned.method(),
+        planned.url()
+    );
+    for (name, value) in planned.redacted_headers() {
+        let _ = writeln!(text, "{name}: {value}");
+    }
+    if let Some(body) = body {
+        let _ = writeln!(text, "\n{body}");
+    }
+    text
+}
+
+fn provider_json(provider: &ProviderRuntime) -> Value {
+    let plugin = provider.plugin();
+    let manifest = plugin.manifest();
+    let operations: Vec<Value> = manifest
+        .operations
+        .iter()
+        .map(|op| {
+            json!({
+                "name": op.name.as_str(),
+                "summary": op.summary.as_str(),
+                "kind": op.kind.as_str(),
+                "idempotent": op.idempotent,
+                "params": op.params.iter().map(|p| json!({
+                    "name": p.name.as_str(),
+                    "type": p.kind.as_str(),
+                    "required": p.required,
+                    "help": p.help.as_str(),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "provider": manifest.provider.as_str(),
+        "version": manifest.version.as_str(),
+        "description": manifest.description.as_str(),
+        "file": plugin.path(),
+        "base_url": provider.base_url().as_str(),
+        "auth": {
+            "header": manifest.auth.header.as_str(),
+            "prefix": manifest.auth.prefix.as_str(),
+        },
+        "credential_env": provider.credential_env(),
+        "credential_set": provider.has_credential(),
+        "rate": provider.rate().map(|rate| rate.to_string()),
+        "operations": operations,
+    })
+}
+
+fn providers_sorted(host: &Host) -> Vec<&ProviderRuntime> {
+    let mut providers: Vec<&ProviderRuntime> = host
+        .registry()
+        .plugins()
+        .iter()
+        .filter_map(|plugin| host.provider(plugin.provider()))
+        .collect();
+    providers.sort_by(|a, b| a.plugin().provider().cmp(b.plugin().provider()));
+    providers
+}
+
+/// `revoker providers`.
+pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
+    let providers = providers_sorted(host);
+    if format == OutputFormat::Json {
+        let list: Vec<Value> = providers.into_iter().map(provider_json).collect();
+        return json_line(&list);
+    }
+    if providers.is_empty() {
+        return "no provider plugins loaded (see --plugin-dir and REVOKER_PLUGIN_PATH)\n".into();
+    }
+    let mut text = String::new();
+    for provider in providers {
+        let plugin = provider.plugin();
+        let manifest = plugin.manifest();
+        let _ = writeln!(
+            text,
+            "{} {} — {}\n  operations: {}\n  file: {}",
+            manifest.provider,
+            manifest.version,
+            manifest.description,
+            manifest
+                .operations
+                .iter()
+                .map(|op| op.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            plugin.path().display()
+        );
+    }
+    text
+}
+
+/// `revoker describe PROVIDER [OPERATION]`.
+pub(crate) fn describe(
+    host: &Host,
+    provider_name: &str,
+    operation: Option<&str>,
+    format: OutputFormat,
+) -> Result<String, Fatal> {
+    let provider = host.provider(provider_name).ok_or_else(|| {
+        Fatal::usage(format!(
+            "unknown provider {provider_name:?} (loaded providers: {})",
+            host.registry().provider_names()
+        ))
+    })?;
+    let manifest = provider.plugin().manifest();
+    let operations: Vec<_> = match operation {
+        Some(name) => vec![manifest.find_operation(name).ok_or_else(|| {
+            Fatal::usage(format!(
+                "provider {provider_name} has no operation {name:?} (operations: {})",
+                manifest
+                    .operations
+                    .iter()
+                    .map(|op| op.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?],
+        None => manifest.operations.iter().collect(),
+    };
+    if format == OutputFormat::Json {
+        let mut value = provider_json(provider);
+        if let Some(name) = operation {
+            value["operations"]
+                .as_array_mut()
+                .expect("operations is an array")
+                .retain(|op| op["name"] == name);
+        }
+        return Ok(json_line(&value));
+    }
+    let mut text = format!(
+        "{} {} — {}\n  plugin:     {}\n  base URL:   {}\n  credential: {}: {}<${}> ({})\n  rate limit: {}\n",
+        manifest.provider,
+        manifest.version,
+        manifest.description,
+        provider.plugin().path().display(),
+        provider.base_url(),
+        manifest.auth.header,
+        manifest.auth.prefix,
+        provider.credential_env(),
+        if provider.has_credential() {
+            "set"
+        } else {
+            "not set"
+        },
+        provider
+            .rate()
+            .map_or_else(|| "none".to_owned(), |rate| rate.to_string()),
+    );
+    for op in operations {
+        let _ = writeln!(
+            text,
+            "\n{} — {}\n  {}, {}",
+            op.name,
+            op.summary,
+            op.kind.as_str(),
+            if op.idempotent {
+                "idempotent: retried on 408, 429, 5xx and transport errors"
+            } else {
+                "not idempotent: never retried"
+            }
+        );
+        for param in op.params.iter() {
+            let _ = writeln!(
+                text,
+                "  --{} <{}>{}  {}",
+                param.name,
+                param.kind.as_str(),
+                if param.required { " (required)" } else { "" },
+                param.help
+            );
+        }
+    }
+    Ok(text)
+}

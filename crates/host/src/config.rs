@@ -1,0 +1,229 @@
+//! The optional TOML configuration file.
+//!
+//! ```toml
+//! # Plugin directories searched after --plugin-dir and REVOKER_PLUGIN_PATH.
+//! plugin_dirs = ["/opt/revoker/plugins"]
+//!
+//! [http]
+//! connect_timeout_secs = 10   # default 10
+//! request_timeout_secs = 30   # per attempt, default 30
+//! max_attempts = 4            # default 4; 1 disables retries
+//!
+//! [providers.pinata]
+//! base_url = "https://api.pinata.cloud"   # REVOKER_PINATA_BASE_URL overrides it
+//! credential_env = "PINATA_ADMIN_JWT"     # default: the plugin's, e.g. PINATA_JWT
+//! rate = "10/s"                           # N/s, N/m or N/h; default: the plugin's
+//! concurrency = 8                         # requests in flight to this provider
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The whole configuration file. Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Plugin directories, searched after `--plugin-dir` and `REVOKER_PLUGIN_PATH`.
+    #[serde(default)]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// HTTP client settings.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Per-provider settings, by provider name.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// HTTP client settings shared by every provider.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds one attempt may take, from sending to the end of the body.
+    pub request_timeout_secs: Option<u64>,
+    /// How many times an idempotent request is tried at most.
+    pub max_attempts: Option<u32>,
+}
+
+/// Settings for one provider.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Where requests go instead of the plugin's default base URL.
+    pub base_url: Option<String>,
+    /// The environment variable the credential is read from.
+    pub credential_env: Option<String>,
+    /// The most requests per unit of time, e.g. `10/s`.
+    pub rate: Option<Rate>,
+    /// The most requests in flight at once to this provider.
+    pub concurrency: Option<usize>,
+}
+
+impl Config {
+    /// Reads and parses the file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConfigRead`] if the file cannot be read, [`Error::Config`] naming
+    /// the file, line and field if it is not valid.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| Error::config(path.display().to_string(), message))
+    }
+
+    /// Parses configuration text.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the line and the field that is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())?;
+        if config.http.max_attempts == Some(0) {
+            return Err("http.max_attempts must be at least 1".into());
+        }
+        for (name, provider) in &config.providers {
+            if provider.concurrency == Some(0) {
+                return Err(format!("providers.{name}.concurrency must be at least 1"));
+            }
+        }
+        Ok(config)
+    }
+
+    /// The settings for `provider`, or the defaults.
+    pub fn provider(&self, provider: &str) -> ProviderConfig {
+        self.providers.get(provider).cloned().unwrap_or_default()
+    }
+}
+
+/// A rate limit: at most `requests` every `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// How many requests.
+    pub requests: u32,
+    /// In how long.
+    pub per: Duration,
+}
+
+impl Rate {
+    /// The time between two requests when they are spread evenly.
+    pub fn interval(self) -> Duration {
+        self.per / self.requests
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per.as_secs() {
+            3600 => "h",
+            60 => "m",
+            _ => "s",
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// `N/s`, `N/m` or `N/h`, with N a whole number from 1.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("invalid rate {s:?}: expected N/s, N/m or N/h, e.g. 10/s");
+        let (count, unit) = s.trim().split_once('/').ok_or_else(bad)?;
+        let requests: u32 = count.trim().parse().map_err(|_| bad())?;
+        if requests == 0 {
+            return Err(format!("invalid rate {s:?}: must allow at least 1 request"));
+        }
+        let per = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            _ => return Err(bad()),
+        };
+        Ok(Self { requests, per })
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_config() {
+        let config = Config::parse(
+            r#"
+            plugin_dirs = ["/opt/plugins"]
+            [http]
+            connect_timeout_secs = 3
+            max_attempts = 2
+            [providers.pinata]
+            base_url = "http://127.0.0.1:4010"
+            credential_env = "MY_JWT"
+            rate = "5/m"
+            concurrency = 4
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.plugin_dirs, [PathBuf::from("/opt/plugins")]);
+        assert_eq!(config.http.max_attempts, Some(2));
+        let pinata = config.provider("pinata");
+        assert_eq!(pinata.base_url.as_deref(), Some("http://127.0.0.1:4010"));
+        assert_eq!(pinata.credential_env.as_deref(), Some("MY_JWT"));
+        assert_eq!(
+            pinata.rate,
+            Some(Rate {
+                requests: 5,
+                per: Duration::from_secs(60)
+            })
+        );
+        assert_eq!(pinata.concurrency, Some(4));
+        assert_eq!(config.provider("dolfin"), ProviderConfig::default());
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let err = Config::parse("[providers.pinata]\nbase_ur = \"x\"\n").unwrap_err();
+        assert!(err.contains("base_ur"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_rates_and_limits_are_refused() {
+        let err = Config::parse("[providers.pinata]\nrate = \"fast\"\n").unwrap_err();
+        assert!(err.contains("invalid rate \"fast\""), "{err}");
+        assert!(Config::parse("[http]\nmax_attempts = 0\n").is_err());
+        assert!(Config::parse("[providers.x]\nconcurrency = 0\n").is_err());
+    }
+
+    #[test]
+    fn rates_parse_and_display() {
+        let rate: Rate = "10/s".parse().unwrap();
+        assert_eq!(rate.interval(), Duration::from_millis(100));
+        assert_eq!(rate.to_string(), "10/s");
+        assert_eq!(
+            "120/m".parse::<Rate>().unwrap().interval(),
+            Duration::from_millis(500)
+        );
+        assert_eq!("1/h".parse::<Rate>().unwrap().to_string(), "1/h");
+        for bad in ["", "10", "0/s", "-1/s", "10/d", "x/s", "1.5/s"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The host library's errors: what went wrong before a request could be sent.
+//!
+//! What happens *at* the provider is never an error: it is an
+//! [`OutcomeKind`](crate::OutcomeKind) in a [`RequestResult`](crate::RequestResult).
+//! Errors are for requests that could not be made at all, and none of them ever
+//! carries a credential.
+
+use std::path::PathBuf;
+
+/// An error of the host library.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No loaded plugin provides this provider.
+    #[error("unknown provider {provider:?} (loaded providers: {loaded})")]
+    UnknownProvider {
+        /// The provider asked for.
+        provider: String,
+        /// The loaded providers, comma-separated, or `none`.
+        loaded: String,
+    },
+
+    /// The provider has no such operation.
+    #[error("provider {provider} has no operation {operation:?} (operations: {known})")]
+    UnknownOperation {
+        /// The provider.
+        provider: String,
+        /// The operation asked for.
+        operation: String,
+        /// The provider's operations, comma-separated.
+        known: String,
+    },
+
+    /// A parameter is missing, empty, unknown or malformed.
+    #[error("invalid request for {provider} {operation}: {message}")]
+    InvalidParams {
+        /// The provider.
+        provider: String,
+        /// The operation.
+        operation: String,
+        /// The parameter at fault, if one is.
+        param: Option<String>,
+        /// What is wrong, naming the parameter.
+        message: String,
+    },
+
+    /// The credential for a provider is not set.
+    #[error(
+        "no credential for provider {provider}: set the environment variable {env_var} \
+         (or choose another variable with `credential_env` in the config file)"
+    )]
+    MissingCredential {
+        /// The provider.
+        provider: String,
+        /// The variable it is read from.
+        env_var: String,
+    },
+
+    /// The configuration is invalid.
+    #[error("{source_name}: {message}")]
+    Config {
+        /// Where the bad setting came from: a file path, a variable or a flag.
+        source_name: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// A configuration file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    ConfigRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// The provider's plugin failed, or planned a request the host refuses to send.
+    #[error("{message}")]
+    PluginFailed {
+        /// The provider.
+        provider: String,
+        /// What happened, naming the plugin.
+        message: String,
+    },
+
+    /// The HTTP client could not be built.
+    #[error("cannot set up the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// The broad class of an [`Error`], which decides the CLI's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// Bad input from the user: nothing was sent (exit code 2).
+    Usage,
+    /// Bad configuration, a missing credential or a plugin that failed
+    /// (exit code 3).
+    Config,
+}
+
+impl Error {
+    /// Which class of error this is.
+    pub fn category(&self) -> ErrorCategory {
+        match self {
+            Self::UnknownProvider { .. }
+            | Self::UnknownOperation { .. }
+            | Self::InvalidParams { .. } => ErrorCategory::Usage,
+            Self::MissingCredential { .. }
+            | Self::Config { .. }
+            | Self::ConfigRead { .. }
+            | Self::PluginFailed { .. }
+            | Self::HttpClient(_) => ErrorCategory::Config,
+        }
+    }
+
+    pub(crate) fn config(source_name: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Config {
+            source_name: source_name.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The host library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,216 @@
+//! Sending a planned request: one shared HTTP client, the provider's rate limit
+//! and concurrency, retries by the [`RetryPolicy`], a bounded response body.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::Client;
+use revoker_plugin_api::abi_stable::std_types::RVec;
+use revoker_plugin_api::{Header, HttpResponse, Method};
+
+use crate::host::PlannedRequest;
+use crate::provider::{Credential, ProviderRuntime};
+use crate::retry::{RetryPolicy, TransportFailure, parse_retry_after};
+
+/// What the exchange with the provider came to.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    /// The last response, or why there was none.
+    pub response: Result<HttpResponse, (TransportFailure, String)>,
+    /// How many times the request was sent.
+    pub attempts: u32,
+}
+
+/// HTTP client settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpOptions {
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+    /// How long one attempt may take, from sending to the end of the body.
+    pub request_timeout: Duration,
+    /// The most bytes of a response body read; the rest is cut off.
+    pub body_limit: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Executor {
+    client: Client,
+    policy: RetryPolicy,
+    body_limit: usize,
+}
+
+impl Executor {
+    pub(crate) fn new(options: HttpOptions, policy: RetryPolicy) -> Result<Self, String> {
+        // With reqwest's `rustls-no-provider`, the process picks the crypto
+        // provider; keep one an embedding program installed.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        let client = Client::builder()
+            .user_agent(concat!("revoker/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            // A redirect would carry the credential header to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            client,
+            policy,
+            body_limit: options.body_limit,
+        })
+    }
+
+    pub(crate) fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// Sends `planned` to `provider` with `credential`, retrying as the policy
+    /// allows.
+    pub(crate) async fn exchange(
+        &self,
+        planned: &PlannedRequest,
+        provider: &ProviderRuntime,
+        credential: &Credential,
+    ) -> Exchange {
+        let policy = &self.policy;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let sent = {
+                let _permit = provider.ready().await;
+                self.send_once(planned, provider, credential).await
+            };
+            let wait = match &sent {
+                Ok(response) => {
+                    let retry_after = response
+                        .header_value("retry-after")
+                        .and_then(|value| parse_retry_after(value, SystemTime::now()));
+                    policy.after_status(
+                        attempt,
+                        planned.idempotent,
+                        response.status,
+                        retry_after,
+                        fastrand::f64(),
+                    )
+                }
+                Err(_) => {
+                    policy.after_transport_failure(attempt, planned.idempotent, fastrand::f64())
+                }
+            };
+            let Some(wait) = wait else {
+                return Exchange {
+                    response: sent,
+                    attempts: attempt,
+                };
+            };
+            tracing::info!(
+                provider = %planned.request.provider,
+                operation = %planned.request.operation,
+                attempt,
+                status = sent.as_ref().ok().map(|r| r.status),
+                error = sent.as_ref().err().map(|(_, e)| e.as_str()),
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        planned: &PlannedRequest,
+        provider: &ProviderRuntime,
+        credential: &Credential,
+    ) -> Result<HttpResponse, (TransportFailure, String)> {
+        let method = match planned.http.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self.client.request(method, planned.url.clone()).header(
+            provider.auth_header.clone(),
+            credential.header_value().clone(),
+        );
+        for (name, value) in &planned.headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        if let Some(body) = planned.http.body.as_ref().into_option() {
+            builder = builder.body(body.to_vec());
+        }
+        let mut response = builder.send().await.map_err(|e| transport_failure(&e))?;
+        let status = response.status().as_u16();
+        let headers: RVec<Header> = response
+            .headers()
+            .iter()
+            .map(|(name, value)| Header {
+                name: name.as_str().into(),
+                value: String::from_utf8_lossy(value.as_bytes()).as_ref().into(),
+            })
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_failure(&e))? {
+            let room = self.body_limit - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                tracing::warn!(
+                    provider = %planned.request.provider,
+                    limit = self.body_limit,
+                    "response body cut off at the size limit"
+                );
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(
+            provider = %planned.request.provider,
+            operation = %planned.request.operation,
+            status,
+            bytes = body.len(),
+            "response"
+        );
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: body.into(),
+        })
+    }
+}
+
+/// Classifies a `reqwest` error: was the request possibly sent, and what happened,
+/// in words that carry no URL.
+fn transport_failure(error: &reqwest::Error) -> (TransportFailure, String) {
+    let mut root: &dyn std::error::Error = error;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    let cause = root.to_string();
+    if error.is_connect() {
+        (
+            TransportFailure::NotSent,
+            format!("could not connect: {cause}"),
+        )
+    } else if error.is_timeout() {
+        (
+            TransportFailure::MaybeSent,
+            "timed out waiting for the response".to_owned(),
+        )
+    } else {
+        (
+            TransportFailure::MaybeSent,
+            format!("no complete response: {cause}"),
+        )
+    }
+}

@@ -1,0 +1,545 @@
+//! The host: loaded plugins with their settings, planning and sending requests.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use revoker_plugin_api::{HttpRequest, Method, OutcomeKind};
+use secrecy::SecretString;
+
+use crate::config::{Config, Rate};
+use crate::error::{Error, Result};
+use crate::executor::{Exchange, Executor, HttpOptions};
+use crate::outbound;
+use crate::plugin::PluginCallError;
+use crate::provider::{Credential, ProviderRuntime};
+use crate::registry::Registry;
+use crate::result::{FieldValue, Request, RequestResult};
+use crate::retry::{RetryPolicy, TransportFailure};
+
+/// Builds a [`Host`]: where plugins are, which settings apply, where credentials
+/// come from.
+///
+/// Settings are taken, most important first, from the builder's own calls, the
+/// environment (with [`HostBuilder::with_env`]), the configuration file, and the
+/// plugin's manifest.
+#[derive(Default)]
+pub struct HostBuilder {
+    plugin_dirs: Vec<PathBuf>,
+    fallback_plugin_dirs: Vec<PathBuf>,
+    registry: Option<Registry>,
+    config: Config,
+    env: bool,
+    credentials: HashMap<String, SecretString>,
+    base_urls: HashMap<String, String>,
+    rates: HashMap<String, Rate>,
+    max_attempts: Option<u32>,
+    http: HttpOptions,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for HostBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostBuilder")
+            .field("plugin_dirs", &self.plugin_dirs)
+            .field("fallback_plugin_dirs", &self.fallback_plugin_dirs)
+            .field("env", &self.env)
+            .field(
+                "credentials_for",
+                &self.credentials.keys().collect::<Vec<_>>(),
+            )
+            .field("base_urls", &self.base_urls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostBuilder {
+    /// Searches `dir` for plugins, before any directory from the environment or the
+    /// configuration file.
+    #[must_use]
+    pub fn plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.plugin_dirs.push(dir.into());
+        self
+    }
+
+    /// Searches `dir` for plugins after every other directory (the CLI passes the
+    /// directory of the `revoker` binary).
+    #[must_use]
+    pub fn fallback_plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.fallback_plugin_dirs.push(dir.into());
+        self
+    }
+
+    /// Uses plugins already loaded (from [`HostBuilder::plugin_search_path`])
+    /// instead of loading them in [`HostBuilder::build`].
+    #[must_use]
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The directories searched for plugins, in order: those given with
+    /// [`HostBuilder::plugin_dir`], `REVOKER_PLUGIN_PATH` (with
+    /// [`HostBuilder::with_env`]), the configuration file's `plugin_dirs`, and
+    /// the fallback directories.
+    pub fn plugin_search_path(&self) -> Vec<PathBuf> {
+        let mut dirs = self.plugin_dirs.clone();
+        if let Some(path) = std::env::var_os("REVOKER_PLUGIN_PATH").filter(|_| self.env) {
+            dirs.extend(std::env::split_paths(&path).filter(|p| !p.as_os_str().is_empty()));
+        }
+        dirs.extend(self.config.plugin_dirs.iter().cloned());
+        dirs.extend(self.fallback_plugin_dirs.iter().cloned());
+        dirs
+    }
+
+    /// Uses the settings of a configuration file.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Reads the environment too: plugin directories from `REVOKER_PLUGIN_PATH`,
+    /// base URLs from `REVOKER_<PROVIDER>_BASE_URL`, and each credential from its
+    /// variable (`PINATA_JWT`, … or the config file's `credential_env`).
+    #[must_use]
+    pub fn with_env(mut self) -> Self {
+        self.env = true;
+        self
+    }
+
+    /// Uses `credential` for `provider`, whatever the environment says.
+    #[must_use]
+    pub fn credential(mut self, provider: &str, credential: SecretString) -> Self {
+        self.credentials.insert(provider.to_owned(), credential);
+        self
+    }
+
+    /// Sends `provider`'s requests to `base_url`.
+    #[must_use]
+    pub fn base_url(mut self, provider: &str, base_url: &str) -> Self {
+        self.base_urls
+            .insert(provider.to_owned(), base_url.to_owned());
+        self
+    }
+
+    /// Keeps `provider` to `rate`.
+    #[must_use]
+    pub fn rate(mut self, provider: &str, rate: Rate) -> Self {
+        self.rates.insert(provider.to_owned(), rate);
+        self
+    }
+
+    /// Tries an idempotent request at most `attempts` times (from 1).
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = Some(attempts.max(1));
+        self
+    }
+
+    /// Sets the HTTP timeouts and body limit.
+    #[must_use]
+    pub fn http_options(mut self, options: HttpOptions) -> Self {
+        self.http = options;
+        self
+    }
+
+    /// Sets the retry policy's delays (`max_attempts` is kept from
+    /// [`HostBuilder::max_attempts`] or the config file when set there).
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Loads the plugins and resolves every provider's settings.
+    ///
+    /// Plugins that cannot be loaded do not fail the build: they are listed in
+    /// [`Registry::refusals`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a setting that is invalid (a base URL, a credential
+    /// that cannot be sent), [`Error::HttpClient`] if the client cannot be built.
+    pub fn build(mut self) -> Result<Host> {
+        let registry = match self.registry.take() {
+            Some(registry) => registry,
+            None => Registry::load(&self.plugin_search_path()),
+        };
+        let env = |name: &str| {
+            if self.env {
+                std::env::var(name).ok()
+            } else {
+                None
+            }
+        };
+
+        for name in self.config.providers.keys() {
+            if registry.get(name).is_none() {
+                tracing::warn!(
+                    "the config file has settings for provider {name:?}, which no loaded plugin provides"
+                );
+            }
+        }
+
+        let mut providers = HashMap::new();
+        for plugin in registry.plugins() {
+            let manifest = plugin.manifest();
+            let name = plugin.provider();
+            let settings = self.config.provider(name);
+            let env_prefix = format!("REVOKER_{}", name.to_ascii_uppercase().replace('-', "_"));
+
+            let base_url_var = format!("{env_prefix}_BASE_URL");
+            let (base_url, source) = if let Some(url) = self.base_urls.get(name) {
+                (url.clone(), format!("base URL for {name}"))
+            } else if let Some(url) = env(&base_url_var) {
+                (url, base_url_var)
+            } else if let Some(url) = settings.base_url.clone() {
+                (url, format!("providers.{name}.base_url in the config file"))
+            } else {
+                (
+                    manifest.default_base_url.to_string(),
+                    format!("plugin {name}'s default base URL"),
+                )
+            };
+            let base_url =
+                outbound::check_base_url(&base_url).map_err(|e| Error::config(source, e))?;
+
+            let credential_env = settings
+                .credential_env
+                .clone()
+                .unwrap_or_else(|| manifest.credential_env.to_string());
+            let secret = match self.credentials.get(name) {
+                Some(secret) => Some(secret.clone()),
+                None => env(&credential_env)
+                    .filter(|v| !v.is_empty())
+                    .map(SecretString::from),
+            };
+            let credential = secret
+                .map(|secret| Credential::new(&manifest.auth.prefix, &secret))
+                .transpose()
+                .map_err(|e| {
+                    Error::config(format!("credential for {name} ({credential_env})"), e)
+                })?;
+
+            let rate = self.rates.get(name).copied().or(settings.rate).or_else(|| {
+                manifest
+                    .default_rate
+                    .as_ref()
+                    .into_option()
+                    .map(|rate| Rate {
+                        requests: rate.requests,
+                        per: Duration::from_secs(rate.per_seconds.into()),
+                    })
+            });
+
+            providers.insert(
+                name.to_owned(),
+                ProviderRuntime::new(
+                    Arc::clone(plugin),
+                    base_url,
+                    credential_env,
+                    credential,
+                    rate,
+                    settings.concurrency,
+                ),
+            );
+        }
+
+        let http = HttpOptions {
+            connect_timeout: self
+                .config
+                .http
+                .connect_timeout_secs
+                .map_or(self.http.connect_timeout, Duration::from_secs),
+            request_timeout: self
+                .config
+                .http
+                .request_timeout_secs
+                .map_or(self.http.request_timeout, Duration::from_secs),
+            ..self.http
+        };
+        let retry = RetryPolicy {
+            max_attempts: self
+                .max_attempts
+                .or(self.config.http.max_attempts)
+                .unwrap_or(self.retry.max_attempts),
+            ..self.retry
+        };
+        let executor = Executor::new(http, retry).map_err(Error::HttpClient)?;
+        Ok(Host {
+            registry,
+            providers,
+            executor,
+        })
+    }
+}
+
+/// A request planned by its plugin and checked, ready to send.
+#[derive(Debug, Clone)]
+pub struct PlannedRequest {
+    pub(crate) request: Request,
+    pub(crate) idempotent: bool,
+    pub(crate) http: HttpRequest,
+    pub(crate) url: Url,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    auth_header: HeaderName,
+    auth_prefix: String,
+}
+
+impl PlannedRequest {
+    /// The request this was planned from.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> Method {
+        self.http.method
+    }
+
+    /// The full URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Whether the operation may be retried.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// Every header that will be sent besides those of the HTTP client, the
+    /// credential first, shown as `<prefix><redacted>`.
+    pub fn redacted_headers(&self) -> Vec<(String, String)> {
+        let credential = (
+            self.auth_header.to_string(),
+            format!("{}<redacted>", self.auth_prefix),
+        );
+        std::iter::once(credential)
+            .chain(self.headers.iter().map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            }))
+            .collect()
+    }
+
+    /// The body, if there is one.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.http
+            .body
+            .as_ref()
+            .into_option()
+            .map(|body| body.as_slice())
+    }
+}
+
+/// The host: plugins loaded, providers configured, one HTTP client.
+///
+/// Cheap to share: put it in an `Arc` and call it from many tasks.
+#[derive(Debug)]
+pub struct Host {
+    registry: Registry,
+    providers: HashMap<String, ProviderRuntime>,
+    executor: Executor,
+}
+
+impl Host {
+    /// A builder with no plugin directories, no config and no environment.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// The loaded plugins and the refused ones.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The provider called `name`, with its settings.
+    pub fn provider(&self, name: &str) -> Option<&ProviderRuntime> {
+        self.providers.get(name)
+    }
+
+    /// The retry policy in force.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        self.executor.policy()
+    }
+
+    /// Validates `request` and has its plugin plan it; sends nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownProvider`], [`Error::UnknownOperation`] or
+    /// [`Error::InvalidParams`] for a bad request; [`Error::PluginFailed`] if the
+    /// plugin failed or planned a request the host refuses to send.
+    pub fn plan(&self, request: &Request) -> Result<PlannedRequest> {
+        let provider =
+            self.providers
+                .get(&request.provider)
+                .ok_or_else(|| Error::UnknownProvider {
+                    provider: request.provider.clone(),
+                    loaded: self.registry.provider_names(),
+                })?;
+        let plugin = provider.plugin();
+        let operation =
+            plugin
+                .operation(&request.operation)
+                .ok_or_else(|| Error::UnknownOperation {
+                    provider: request.provider.clone(),
+                    operation: request.operation.clone(),
+                    known: plugin
+                        .manifest()
+                        .operations
+                        .iter()
+                        .map(|op| op.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
+        let invalid = |error: revoker_plugin_api::PluginError| Error::InvalidParams {
+            provider: request.provider.clone(),
+            operation: request.operation.clone(),
+            param: error.param.as_ref().into_option().map(|p| p.to_string()),
+            message: error.message.to_string(),
+        };
+        operation.check_params(&request.params).map_err(invalid)?;
+        let failed = |message: String| Error::PluginFailed {
+            provider: request.provider.clone(),
+            message,
+        };
+        let http = plugin
+            .plan(&request.operation, &request.params)
+            .map_err(|e| match e {
+                PluginCallError::Invalid(error) => invalid(error),
+                PluginCallError::Failed(message) => failed(message),
+            })?;
+        let unsafe_request = |why: String| {
+            failed(format!(
+                "plugin {} planned a request the host refuses to send: {why}",
+                request.provider
+            ))
+        };
+        let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
+        let headers =
+            outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
+        Ok(PlannedRequest {
+            request: request.clone(),
+            idempotent: operation.idempotent,
+            http,
+            url,
+            headers,
+            auth_header: provider.auth_header.clone(),
+            auth_prefix: plugin.manifest().auth.prefix.to_string(),
+        })
+    }
+
+    /// Plans and sends `request`, retrying as the policy allows, and has the
+    /// plugin interpret the answer.
+    ///
+    /// A plugin that fails is not an error here: it gives a `provider-error`
+    /// result, like any other failure at the provider's end.
+    ///
+    /// # Errors
+    ///
+    /// A bad request (see [`Host::plan`]) or [`Error::MissingCredential`]: in
+    /// either case nothing was sent.
+    #[tracing::instrument(skip_all, fields(provider = %request.provider, operation = %request.operation))]
+    pub async fn execute(&self, request: &Request) -> Result<RequestResult> {
+        match self.plan(request) {
+            Ok(planned) => self.send(&planned).await,
+            Err(Error::PluginFailed { message, .. }) => Ok(RequestResult::unsent(
+                request,
+                OutcomeKind::ProviderError,
+                message,
+            )),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Sends a planned request and interprets the answer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingCredential`] if the provider's credential is not set:
+    /// nothing was sent.
+    pub async fn send(&self, planned: &PlannedRequest) -> Result<RequestResult> {
+        let provider = self
+            .providers
+            .get(&planned.request.provider)
+            .expect("planned by this host");
+        let credential = provider
+            .credential
+            .as_ref()
+            .ok_or_else(|| Error::MissingCredential {
+                provider: planned.request.provider.clone(),
+                env_var: provider.credential_env.clone(),
+            })?;
+        let exchange = self.executor.exchange(planned, provider, credential).await;
+        Ok(interpret(planned, provider, exchange))
+    }
+}
+
+/// Turns the exchange into a result, through the plugin's `interpret`.
+fn interpret(
+    planned: &PlannedRequest,
+    provider: &ProviderRuntime,
+    exchange: Exchange,
+) -> RequestResult {
+    let request = &planned.request;
+    let mut result = RequestResult::unsent(request, OutcomeKind::Unknown, "");
+    result.attempts = exchange.attempts;
+    result.detail = None;
+    match exchange.response {
+        Ok(response) => {
+            result.status = Some(response.status);
+            result.request_id = response.header_value("x-request-id").map(str::to_owned);
+            match provider
+                .plugin
+                .interpret(&request.operation, &request.params, &response)
+            {
+                Ok(outcome) => {
+                    result.outcome = outcome.kind;
+                    result.detail = Some(outcome.detail.to_string()).filter(|d| !d.is_empty());
+                    if let Some(id) = outcome.request_id.into_option() {
+                        result.request_id = Some(id.into());
+                    }
+                    result.created = outcome
+                        .created
+                        .into_iter()
+                        .map(|field| {
+                            let value = if field.secret {
+                                FieldValue::Secret(field.value.into_string().into())
+                            } else {
+                                FieldValue::Plain(field.value.into())
+                            };
+                            (field.name.into(), value)
+                        })
+                        .collect();
+                }
+                Err(error) => {
+                    result.outcome = OutcomeKind::ProviderError;
+                    result.detail = Some(error.to_string());
+                }
+            }
+        }
+        Err((failure, message)) => {
+            result.outcome = if planned.idempotent || failure == TransportFailure::NotSent {
+                OutcomeKind::TransportError
+            } else {
+                OutcomeKind::Unknown
+            };
+            result.detail = Some(if result.outcome == OutcomeKind::Unknown {
+                format!(
+                    "{message}; the request may have reached the provider, and is not safe to repeat: check before retrying"
+                )
+            } else {
+                message
+            });
+        }
+    }
+    result
+}

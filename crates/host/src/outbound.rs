@@ -1,0 +1,191 @@
+//! Checks on a plugin's planned request before anything goes out: the path stays
+//! under the provider's base URL, and the headers are plain and leave the
+//! credential to the host.
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use revoker_plugin_api::HttpRequest;
+
+/// Headers a plugin may never set: the host's (credential, host, cookies) and
+/// those that frame the message.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "host",
+    "cookie",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+];
+
+/// Joins `base` and a plugin's relative `path`: the base's scheme and authority,
+/// the base's path without its trailing `/`, then `path`.
+///
+/// # Errors
+///
+/// If `path` is not a plain absolute path: it must start with one `/`, hold no
+/// scheme or authority, no `..` or `.` segment (even percent-encoded), no
+/// backslash, fragment, space or control character.
+pub fn join_url(base: &Url, path: &str) -> Result<Url, String> {
+    if !path.starts_with('/') {
+        return Err(format!("path {path:?} does not start with '/'"));
+    }
+    if path.starts_with("//") {
+        return Err(format!("path {path:?} names another host"));
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|c| c.is_control() || c.is_whitespace() || matches!(c, '\\' | '#'))
+    {
+        return Err(format!("path {path:?} contains {c:?}"));
+    }
+    let path_only = path.split('?').next().unwrap_or_default();
+    for segment in path_only.split('/') {
+        let decoded = segment.replace("%2E", ".").replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return Err(format!("path {path:?} has a {decoded:?} segment"));
+        }
+    }
+    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
+    let url = Url::parse(&joined).map_err(|e| format!("path {path:?}: {e}"))?;
+    if url.scheme() != base.scheme()
+        || url.host() != base.host()
+        || url.port_or_known_default() != base.port_or_known_default()
+        || !url.path().starts_with(base.path().trim_end_matches('/'))
+    {
+        return Err(format!("path {path:?} leaves the base URL {base}"));
+    }
+    Ok(url)
+}
+
+/// Checks a base URL a user configured: http or https, a host, no credentials,
+/// no query or fragment.
+///
+/// # Errors
+///
+/// What is wrong with it.
+pub fn check_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("invalid base URL {text:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("base URL {text:?} must be http or https"));
+    }
+    if url.host().is_none() {
+        return Err(format!("base URL {text:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "a base URL must not carry credentials; set the credential's variable instead".into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "base URL {text:?} must not have a query or fragment"
+        ));
+    }
+    Ok(url)
+}
+
+/// The plugin's headers as `reqwest` headers, refusing invalid ones and any that
+/// would set the credential (`credential_header`), the host or cookies.
+///
+/// # Errors
+///
+/// The first header at fault.
+pub fn checked_headers(
+    request: &HttpRequest,
+    credential_header: &HeaderName,
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    request
+        .headers
+        .iter()
+        .map(|header| {
+            let name = HeaderName::from_bytes(header.name.as_bytes())
+                .map_err(|_| format!("header name {:?} is invalid", header.name))?;
+            if FORBIDDEN_HEADERS.contains(&name.as_str()) || name == *credential_header {
+                return Err(format!("header {name} is set by the host, not by a plugin"));
+            }
+            let value = HeaderValue::from_str(&header.value)
+                .map_err(|_| format!("header {name} has an invalid value"))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use revoker_plugin_api::Method;
+
+    use super::*;
+
+    fn base(text: &str) -> Url {
+        check_base_url(text).unwrap()
+    }
+
+    #[test]
+    fn joins_under_the_base_path() {
+        let url = join_url(&base("https://api.example.com"), "/v3/keys/a%2Fb").unwrap();
+        assert_eq!(url.as_str(), "https://api.example.com/v3/keys/a%2Fb");
+        let url = join_url(&base("http://127.0.0.1:4010/proxy/"), "/x?y=1").unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:4010/proxy/x?y=1");
+    }
+
+    #[test]
+    fn refuses_paths_that_could_leave_the_base() {
+        let base = base("https://api.example.com/base");
+        for path in [
+            "v3/keys",
+            "//evil.example/x",
+            "https://evil.example/x",
+            "/../x",
+            "/a/%2e%2E/x",
+            "/a/./x",
+            "/a\\b",
+            "/a#frag",
+            "/a b",
+            "/a\r\nHost: evil",
+            "/a\u{0}",
+            "@evil.example/x",
+        ] {
+            assert!(join_url(&base, path).is_err(), "{path:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn base_urls_must_be_plain_http_or_https() {
+        assert!(check_base_url("http://127.0.0.1:4010").is_ok());
+        for bad in [
+            "ftp://x.example",
+            "not a url",
+            "https://user:pass@x.example",
+            "https://x.example/?q=1",
+            "https://x.example/#f",
+            "file:///etc/passwd",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plugins_cannot_set_credential_host_or_cookie_headers() {
+        let credential = HeaderName::from_static("x-dolfin-api-key");
+        for name in [
+            "Authorization",
+            "HOST",
+            "cookie",
+            "X-Dolfin-Api-Key",
+            "Content-Length",
+        ] {
+            let request = HttpRequest::new(Method::Get, "/").header(name, "x");
+            let err = checked_headers(&request, &credential).unwrap_err();
+            assert!(err.contains("set by the host"), "{name}: {err}");
+        }
+        let request = HttpRequest::new(Method::Get, "/").header("X-Ok", "a\r\nInjected: 1");
+        assert!(checked_headers(&request, &credential).is_err());
+        let request = HttpRequest::new(Method::Get, "/").header("Bad Name", "x");
+        assert!(checked_headers(&request, &credential).is_err());
+        let request = HttpRequest::new(Method::Get, "/").header("Content-Type", "application/json");
+        assert_eq!(checked_headers(&request, &credential).unwrap().len(), 1);
+    }
+}

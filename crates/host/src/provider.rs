@@ -1,0 +1,133 @@
+//! One provider as the host serves it: its plugin with the settings that apply
+//! (base URL, credential, rate limit, concurrency).
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota};
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::config::Rate;
+use crate::plugin::Plugin;
+
+/// A provider's credential, ready to send: the auth header's value, marked
+/// sensitive so that `http`'s own `Debug` hides it too.
+#[derive(Clone)]
+pub(crate) struct Credential(HeaderValue);
+
+impl Credential {
+    /// `prefix + secret` as a header value.
+    ///
+    /// # Errors
+    ///
+    /// If the secret holds characters a header cannot carry (the message does not
+    /// repeat it).
+    pub(crate) fn new(prefix: &str, secret: &SecretString) -> Result<Self, String> {
+        let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose_secret()))
+            .map_err(|_| {
+                "the credential holds characters an HTTP header cannot carry (a newline?)"
+                    .to_owned()
+            })?;
+        value.set_sensitive(true);
+        Ok(Self(value))
+    }
+
+    pub(crate) fn header_value(&self) -> &HeaderValue {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential(<redacted>)")
+    }
+}
+
+/// A provider ready to serve requests.
+#[derive(Debug)]
+pub struct ProviderRuntime {
+    pub(crate) plugin: Arc<Plugin>,
+    pub(crate) base_url: Url,
+    pub(crate) credential_env: String,
+    pub(crate) credential: Option<Credential>,
+    pub(crate) auth_header: HeaderName,
+    pub(crate) rate: Option<Rate>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    concurrency: Option<Semaphore>,
+}
+
+impl ProviderRuntime {
+    pub(crate) fn new(
+        plugin: Arc<Plugin>,
+        base_url: Url,
+        credential_env: String,
+        credential: Option<Credential>,
+        rate: Option<Rate>,
+        concurrency: Option<usize>,
+    ) -> Self {
+        let auth_header = HeaderName::from_bytes(plugin.manifest().auth.header.as_bytes())
+            .expect("the loader checked the credential header name");
+        Self {
+            plugin,
+            base_url,
+            credential_env,
+            credential,
+            auth_header,
+            rate,
+            limiter: rate.map(|rate| {
+                // One request every interval, no burst: smooth, never bursty.
+                let quota = Quota::with_period(rate.interval())
+                    .expect("a rate allows at least one request")
+                    .allow_burst(NonZeroU32::MIN);
+                DefaultDirectRateLimiter::direct(quota)
+            }),
+            concurrency: concurrency.map(Semaphore::new),
+        }
+    }
+
+    /// The plugin serving this provider.
+    pub fn plugin(&self) -> &Arc<Plugin> {
+        &self.plugin
+    }
+
+    /// Where its requests go.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The environment variable its credential is read from.
+    pub fn credential_env(&self) -> &str {
+        &self.credential_env
+    }
+
+    /// Whether a credential is set.
+    pub fn has_credential(&self) -> bool {
+        self.credential.is_some()
+    }
+
+    /// The rate limit in force, if any.
+    pub fn rate(&self) -> Option<Rate> {
+        self.rate
+    }
+
+    /// Waits for this provider's rate limit and a concurrency slot; the permit
+    /// holds the slot while the request is in flight.
+    pub(crate) async fn ready(&self) -> Option<SemaphorePermit<'_>> {
+        let permit = match &self.concurrency {
+            Some(semaphore) => Some(semaphore.acquire().await.expect("never closed")),
+            None => None,
+        };
+        if let Some(limiter) = &self.limiter {
+            while let Err(not_until) = limiter.check() {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                tokio::time::sleep(wait).await;
+            }
+        }
+        permit
+    }
+}

@@ -1,0 +1,208 @@
+//! Requests in, results out: the host's own request and result types.
+
+use std::fmt;
+
+use revoker_plugin_api::{OutcomeKind, Params};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+/// One thing to do: an operation of a provider with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The provider, e.g. `pinata`.
+    pub provider: String,
+    /// The operation, e.g. `revoke-gateway-key`.
+    pub operation: String,
+    /// Its parameters.
+    pub params: Params,
+}
+
+impl Request {
+    /// A request for `operation` of `provider` with `params`.
+    pub fn new(provider: impl Into<String>, operation: impl Into<String>, params: Params) -> Self {
+        Self {
+            provider: provider.into(),
+            operation: operation.into(),
+            params,
+        }
+    }
+}
+
+/// The value of one field of a newly created key.
+#[derive(Clone)]
+pub enum FieldValue {
+    /// A value that may be shown anywhere, e.g. the key's id.
+    Plain(String),
+    /// The key itself: shown once, in the result, never in logs or journals.
+    Secret(SecretString),
+}
+
+impl FieldValue {
+    /// The value, secret or not. Only the result's output (stdout, report) calls
+    /// this.
+    pub fn expose(&self) -> &str {
+        match self {
+            Self::Plain(value) => value,
+            Self::Secret(secret) => secret.expose_secret(),
+        }
+    }
+
+    /// Whether this is a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(self, Self::Secret(_))
+    }
+}
+
+impl fmt::Debug for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain(value) => value.fmt(f),
+            Self::Secret(_) => f.write_str("<redacted>"),
+        }
+    }
+}
+
+/// What happened to one [`Request`].
+///
+/// Its `Serialize` form is the result object of the CLI's `--output json` and of
+/// each report line: it includes a created key's secret value, which the result
+/// is the one place to show. Its `Debug` form redacts it.
+#[derive(Debug, Clone)]
+pub struct RequestResult {
+    /// The provider.
+    pub provider: String,
+    /// The operation.
+    pub operation: String,
+    /// The parameters as given.
+    pub params: Params,
+    /// What happened.
+    pub outcome: OutcomeKind,
+    /// The HTTP status of the last response, if there was one.
+    pub status: Option<u16>,
+    /// The provider's request id, if it sent one.
+    pub request_id: Option<String>,
+    /// How many times the request was sent.
+    pub attempts: u32,
+    /// The provider's own words, or why there was no answer.
+    pub detail: Option<String>,
+    /// For `created`: the new key's fields, in the provider's order.
+    pub created: Vec<(String, FieldValue)>,
+}
+
+impl RequestResult {
+    /// A result for `request` that never got as far as the provider.
+    pub fn unsent(request: &Request, outcome: OutcomeKind, detail: impl Into<String>) -> Self {
+        Self {
+            provider: request.provider.clone(),
+            operation: request.operation.clone(),
+            params: request.params.clone(),
+            outcome,
+            status: None,
+            request_id: None,
+            attempts: 0,
+            detail: Some(detail.into()),
+            created: Vec::new(),
+        }
+    }
+
+    /// Whether the outcome counts as success.
+    pub fn is_success(&self) -> bool {
+        self.outcome.is_success()
+    }
+}
+
+/// Serializes [`Params`] as a JSON object in the order given.
+pub(crate) struct ParamsJson<'a>(pub &'a Params);
+
+impl Serialize for ParamsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for param in self.0.iter() {
+            map.serialize_entry(param.name.as_str(), param.value.as_str())?;
+        }
+        map.end()
+    }
+}
+
+struct CreatedJson<'a>(&'a [(String, FieldValue)]);
+
+impl Serialize for CreatedJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in self.0 {
+            map.serialize_entry(name, value.expose())?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for RequestResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("provider", &self.provider)?;
+        map.serialize_entry("operation", &self.operation)?;
+        map.serialize_entry("params", &ParamsJson(&self.params))?;
+        map.serialize_entry("outcome", self.outcome.as_str())?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("request_id", &self.request_id)?;
+        map.serialize_entry("attempts", &self.attempts)?;
+        map.serialize_entry("detail", &self.detail)?;
+        if !self.created.is_empty() {
+            map.serialize_entry("created", &CreatedJson(&self.created))?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created() -> RequestResult {
+        let request = Request::new(
+            "pinata",
+            "create-gateway-key",
+            Params::from_pairs([("gateway-id", "g1")]),
+        );
+        RequestResult {
+            outcome: OutcomeKind::Created,
+            status: Some(200),
+            request_id: Some("req-1".into()),
+            attempts: 1,
+            detail: None,
+            created: vec![
+                ("id".into(), FieldValue::Plain("k1".into())),
+                ("value".into(), FieldValue::Secret("new-key-value".into())),
+            ],
+            ..RequestResult::unsent(&request, OutcomeKind::Created, "")
+        }
+    }
+
+    #[test]
+    fn serializes_to_the_documented_result_object() {
+        let json = serde_json::to_value(created()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "provider": "pinata",
+                "operation": "create-gateway-key",
+                "params": {"gateway-id": "g1"},
+                "outcome": "created",
+                "status": 200,
+                "request_id": "req-1",
+                "attempts": 1,
+                "detail": null,
+                "created": {"id": "k1", "value": "new-key-value"},
+            })
+        );
+    }
+
+    #[test]
+    fn debug_redacts_the_created_secret() {
+        let debug = format!("{:?}", created());
+        assert!(!debug.contains("new-key-value"), "{debug}");
+        assert!(debug.contains("<redacted>"));
+        assert!(debug.contains("k1"));
+    }
+}

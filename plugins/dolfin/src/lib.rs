@@ -1,0 +1,89 @@
+//! Revoker provider plugin for [Dolfin](https://docs.dolfinai.co) API keys.
+//!
+//! Sans-IO: it plans requests and interprets responses; the host sends them.
+//!
+//! | operation        | params    | HTTP                           |
+//! |------------------|-----------|--------------------------------|
+//! | `revoke-api-key` | id (uuid) | `POST /api-keys/{id}/revoke`   |
+//!
+//! The credential goes in `x-dolfin-api-key`, read from `DOLFIN_API_KEY`.
+
+mod requests;
+mod responses;
+
+use revoker_plugin_api::{
+    AuthScheme, HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome,
+    ParamKind, ParamSpec, Params, PluginError, Provider,
+};
+
+/// Operation: revoke an API key.
+pub const REVOKE_API_KEY: &str = "revoke-api-key";
+
+/// The Dolfin provider.
+#[derive(Debug)]
+pub struct Dolfin;
+
+impl Provider for Dolfin {
+    fn manifest() -> Manifest {
+        Manifest::new(
+            "dolfin",
+            env!("CARGO_PKG_VERSION"),
+            "https://api.dolfinai.co",
+        )
+        .description("Dolfin (AR & AP) API keys")
+        .auth(AuthScheme::new("x-dolfin-api-key", ""))
+        .credential_env("DOLFIN_API_KEY")
+        .operation(
+            OperationSpec::new(REVOKE_API_KEY, OperationKind::Revoke)
+                .summary("Revoke an active API key so it can no longer be used")
+                .idempotent(true)
+                .param(ParamSpec::required(
+                    "id",
+                    ParamKind::Uuid,
+                    "the API key's id (a UUID)",
+                )),
+        )
+    }
+
+    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
+        match operation {
+            REVOKE_API_KEY => requests::revoke_api_key(params),
+            other => Err(PluginError::unknown_operation(other)),
+        }
+    }
+
+    fn interpret(
+        operation: &str,
+        _params: &Params,
+        response: &HttpResponse,
+    ) -> Result<Outcome, PluginError> {
+        match operation {
+            REVOKE_API_KEY => Ok(responses::revoke_api_key(response)),
+            other => Err(PluginError::unknown_operation(other)),
+        }
+    }
+}
+
+revoker_plugin_api::export_provider!(Dolfin);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_describes_the_documented_endpoint() {
+        let manifest = Dolfin::manifest();
+        assert_eq!(manifest.provider, "dolfin");
+        assert_eq!(manifest.auth, AuthScheme::new("x-dolfin-api-key", ""));
+        assert_eq!(manifest.credential_env, "DOLFIN_API_KEY");
+        let op = manifest.find_operation(REVOKE_API_KEY).unwrap();
+        assert!(op.idempotent);
+        assert_eq!(op.params[0].kind, ParamKind::Uuid);
+    }
+
+    #[test]
+    fn unknown_operation_is_an_error() {
+        let err = Dolfin::plan("delete-everything", &Params::new()).unwrap_err();
+        assert_eq!(err.message, "unknown operation \"delete-everything\"");
+    }
+}

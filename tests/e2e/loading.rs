@@ -1,0 +1,167 @@
+//! Loading plugins: the bundled three side by side, and the ones that must be
+//! refused without stopping the others.
+
+use serde_json::Value;
+use support::{PluginDir, fixture_file, plugin_file, revoker, stderr, stdout_json};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn providers(dir: Option<&PluginDir>) -> (Value, String) {
+    let mut command = revoker();
+    if let Some(dir) = dir {
+        command.arg("--plugin-dir").arg(dir.path());
+    }
+    let output = command.args(["providers", "--json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    (stdout_json(&output), stderr(&output))
+}
+
+fn operations(list: &Value, provider: &str) -> Vec<String> {
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == provider)
+        .unwrap_or_else(|| panic!("{provider} not loaded: {list}"));
+    entry["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn three_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
+    let (list, stderr) = providers(None);
+    assert!(stderr.is_empty(), "{stderr}");
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dolfin", "langwatch", "pinata"]);
+    assert_eq!(operations(&list, "dolfin"), ["revoke-api-key"]);
+    assert_eq!(operations(&list, "langwatch"), ["revoke-virtual-key"]);
+    assert_eq!(
+        operations(&list, "pinata"),
+        ["revoke-gateway-key", "create-gateway-key", "revoke-api-key"]
+    );
+    for entry in list.as_array().unwrap() {
+        let file = entry["file"].as_str().unwrap();
+        let provider = entry["provider"].as_str().unwrap();
+        assert!(file.ends_with(&format!("revoker_{provider}.so")), "{file}");
+    }
+}
+
+#[test]
+fn plugin_for_another_api_version_is_refused_naming_both_versions() {
+    let dir = PluginDir::new().with(&fixture_file("wrong-version"), "future");
+    let (list, stderr) = providers(Some(&dir));
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        3,
+        "the bundled plugins still load"
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("librevoker_future.so"))
+        .expect(&stderr);
+    assert!(
+        line.starts_with("revoker: warning: refusing plugin "),
+        "{line}"
+    );
+    assert!(line.contains("plugin API version 2"), "{line}");
+    assert!(line.contains("speaks version 1"), "{line}");
+    assert!(line.contains("rebuild the plugin"), "{line}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn plugin_with_another_layout_is_refused() {
+    let dir = PluginDir::new().with(&fixture_file("wrong-layout"), "odd");
+    let (list, stderr) = providers(Some(&dir));
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("librevoker_odd.so"))
+        .expect(&stderr);
+    assert!(line.contains("layout does not match"), "{line}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn a_file_that_is_not_a_plugin_and_a_duplicate_provider_are_refused() {
+    let dir = PluginDir::new().with(&plugin_file("dolfin"), "dolfin-copy");
+    std::fs::write(dir.path().join("librevoker_garbage.so"), b"not a library").unwrap();
+    let (list, stderr) = providers(Some(&dir));
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert!(
+        stderr.contains("librevoker_garbage.so: cannot load the library"),
+        "{stderr}"
+    );
+    // --plugin-dir comes first, so the copy wins and the bundled one is refused.
+    assert!(
+        stderr.contains("librevoker_dolfin.so: provider \"dolfin\" is already provided by"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_plan_is_an_error_outcome_and_the_host_survives() {
+    let dir = PluginDir::new().with(&fixture_file("panicky"), "panicky");
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .env("PANICKY_API_KEY", "k")
+        .args(["panicky", "plan-panics", "--id", "1", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let result = stdout_json(&output);
+    assert_eq!(result["outcome"], "provider-error");
+    assert_eq!(result["attempts"], 0);
+    let detail = result["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("plugin panicked: plan blew up on purpose"),
+        "{detail}"
+    );
+    assert!(detail.contains("panicky"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_panicking_interpret_is_an_error_outcome_and_the_host_survives() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = PluginDir::new().with(&fixture_file("panicky"), "panicky");
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .env("PANICKY_API_KEY", "k")
+        .env("REVOKER_PANICKY_BASE_URL", server.uri())
+        .args([
+            "panicky",
+            "interpret-panics",
+            "--id",
+            "1",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let result = stdout_json(&output);
+    assert_eq!(result["outcome"], "provider-error");
+    assert_eq!(result["status"], 204);
+    assert!(
+        result["detail"]
+            .as_str()
+            .unwrap()
+            .contains("interpret blew up on purpose")
+    );
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the built `revoker` binary with the built plugin files,
+//! against local HTTP servers on 127.0.0.1 that each test starts and stops.
+//!
+//! Build the workspace first: `cargo build --workspace && cargo test --workspace`.
+
+mod bad_input;
+mod dolfin;
+mod langwatch;
+mod loading;
+mod pinata;

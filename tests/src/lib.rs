@@ -1,0 +1,154 @@
+//! Shared helpers for the end-to-end tests: where the built `revoker` binary and
+//! plugin files are, a clean command to run it, and plugin directories.
+//!
+//! The tests drive the real binary with the real `.so` files, so the workspace
+//! must be built first: `cargo build --workspace && cargo test --workspace`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use tempfile::TempDir;
+
+/// Made-up credentials; no test ever uses a real one.
+pub const PINATA_JWT: &str = "test-pinata-jwt.made-up";
+/// Made-up LangWatch project key.
+pub const LANGWATCH_KEY: &str = "sk-lw-test-made-up";
+/// Made-up Dolfin API key.
+pub const DOLFIN_KEY: &str = "test-dolfin-key-made-up";
+
+/// `target/debug` (or whichever profile built this test).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // target/<profile>/deps/e2e-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary is in target/<profile>/deps")
+        .to_owned()
+}
+
+fn built(path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace`)",
+        path.display()
+    );
+    path
+}
+
+/// The built `revoker` binary.
+pub fn revoker_bin() -> PathBuf {
+    built(target_dir().join(format!("revoker{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// A bundled plugin's file, e.g. `plugin_file("pinata")`.
+pub fn plugin_file(provider: &str) -> PathBuf {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    built(target_dir().join(format!("{prefix}revoker_{provider}{suffix}")))
+}
+
+/// A test fixture plugin's file, e.g. `fixture_file("panicky")`.
+pub fn fixture_file(name: &str) -> PathBuf {
+    let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    built(target_dir().join(format!(
+        "{prefix}fixture_{}{suffix}",
+        name.replace('-', "_")
+    )))
+}
+
+/// The `revoker` binary with an empty environment (so no credential or setting
+/// of the machine leaks in), and `PATH` only.
+pub fn revoker() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(revoker_bin());
+    command.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    command
+}
+
+/// A private temporary directory of plugins, for `--plugin-dir`.
+#[derive(Debug)]
+pub struct PluginDir {
+    dir: TempDir,
+}
+
+impl PluginDir {
+    /// An empty one.
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Copies `file` in as `librevoker_<name>.so`, so the loader picks it up.
+    pub fn with(self, file: &Path, name: &str) -> Self {
+        let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        let dest = self
+            .dir
+            .path()
+            .join(format!("{prefix}revoker_{name}{suffix}"));
+        std::fs::copy(file, &dest).expect("copy plugin");
+        self
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Default for PluginDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Stdout of a finished command, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Stderr of a finished command, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Stdout parsed as one JSON value.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(output),
+            stderr(output)
+        )
+    })
+}
+
+/// Runs `revoker` with `env` and `args` plus `--output json`; returns the exit
+/// code and the result object printed on stdout.
+pub fn run_json(env: &[(&str, &str)], args: &[&str]) -> (i32, serde_json::Value) {
+    let output = revoker()
+        .envs(env.iter().copied())
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .expect("run revoker");
+    let code = output
+        .status
+        .code()
+        .expect("revoker exited, not killed by a signal");
+    (code, stdout_json(&output))
+}
+
+/// A wiremock matcher: the request has no body and no `Content-Type`, as for an
+/// endpoint whose document defines no request body.
+pub fn no_body(request: &wiremock::Request) -> bool {
+    request.body.is_empty() && !request.headers.contains_key("content-type")
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: u16, body: serde_json::Value) -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(status)
+        .insert_header("Content-Type", "application/json; charset=utf-8")
+        .set_body_string(body.to_string())
+}
