@@ -4,6 +4,7 @@
 //! Build the workspace first: `cargo build --workspace && cargo test --workspace`.
 
 mod bad_input;
+mod bulk;
 mod dolfin;
 mod langwatch;
 mod loading;

@@ -4,6 +4,8 @@
 //! The tests drive the real binary with the real `.so` files, so the workspace
 //! must be built first: `cargo build --workspace && cargo test --workspace`.
 
+pub mod fault_server;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -151,4 +153,43 @@ pub fn json_response(status: u16, body: serde_json::Value) -> wiremock::Response
     wiremock::ResponseTemplate::new(status)
         .insert_header("Content-Type", "application/json; charset=utf-8")
         .set_body_string(body.to_string())
+}
+
+/// Reads a JSONL file (a report) into its values.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// One bulk JSONL line for `provider` `operation` with `params`.
+pub fn bulk_line(provider: &str, operation: &str, params: &[(&str, &str)]) -> String {
+    let params: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+        .collect();
+    serde_json::json!({"provider": provider, "operation": operation, "params": params}).to_string()
+}
+
+/// A made-up UUID numbered `n`.
+pub fn uuid(n: u64) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+/// Waits for `child` and returns its exit code and peak resident set size in
+/// KiB, as the kernel measured it (`wait4`'s `ru_maxrss`).
+pub fn wait_with_max_rss(child: std::process::Child) -> (Option<i32>, u64) {
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; the pointers are valid.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    // The child is reaped; `Child` must not wait for it again.
+    std::mem::forget(child);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }

@@ -1,11 +1,15 @@
 //! Sending a planned request: one shared HTTP client, the provider's rate limit
 //! and concurrency, retries by the [`RetryPolicy`], a bounded response body.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::Client;
 use revoker_plugin_api::abi_stable::std_types::RVec;
 use revoker_plugin_api::{Header, HttpResponse, Method};
+use tokio::sync::Semaphore;
 
 use crate::host::PlannedRequest;
 use crate::provider::{Credential, ProviderRuntime};
@@ -18,6 +22,30 @@ pub(crate) struct Exchange {
     pub response: Result<HttpResponse, (TransportFailure, String)>,
     /// How many times the request was sent.
     pub attempts: u32,
+}
+
+/// A step awaited just before a request is first sent.
+pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// What a caller asks of a request besides the provider's own limits.
+#[derive(Default)]
+pub(crate) struct SendGate<'a> {
+    /// The caller's limit on requests in flight, across providers.
+    pub in_flight: Option<&'a Semaphore>,
+    /// Once set, a request not yet sent is abandoned instead.
+    pub stop: Option<&'a AtomicBool>,
+    /// Awaited once, just before the first send, holding the request's slots
+    /// (e.g. to record durably that a create is about to go out).
+    pub before_first_send: Option<BeforeSend<'a>>,
+}
+
+/// Why a request was never sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Abandoned {
+    /// The caller stopped it.
+    Stopped,
+    /// The `before_first_send` step failed.
+    Refused(String),
 }
 
 /// HTTP client settings.
@@ -76,19 +104,32 @@ impl Executor {
     }
 
     /// Sends `planned` to `provider` with `credential`, retrying as the policy
-    /// allows.
+    /// allows, within the limits of `gate`.
+    ///
+    /// # Errors
+    ///
+    /// [`Abandoned`] if the gate stopped the request before it was first sent.
     pub(crate) async fn exchange(
         &self,
         planned: &PlannedRequest,
         provider: &ProviderRuntime,
         credential: &Credential,
-    ) -> Exchange {
+        mut gate: SendGate<'_>,
+    ) -> Result<Exchange, Abandoned> {
         let policy = &self.policy;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let sent = {
-                let _permit = provider.ready().await;
+                let _permits = provider.ready(gate.in_flight).await;
+                if attempt == 1 {
+                    if gate.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                        return Err(Abandoned::Stopped);
+                    }
+                    if let Some(step) = gate.before_first_send.take() {
+                        step.await.map_err(Abandoned::Refused)?;
+                    }
+                }
                 self.send_once(planned, provider, credential).await
             };
             let wait = match &sent {
@@ -109,10 +150,10 @@ impl Executor {
                 }
             };
             let Some(wait) = wait else {
-                return Exchange {
+                return Ok(Exchange {
                     response: sent,
                     attempts: attempt,
-                };
+                });
             };
             tracing::info!(
                 provider = %planned.request.provider,

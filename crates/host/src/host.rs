@@ -13,7 +13,7 @@ use secrecy::SecretString;
 
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
-use crate::executor::{Exchange, Executor, HttpOptions};
+use crate::executor::{Abandoned, Exchange, Executor, HttpOptions, SendGate};
 use crate::outbound;
 use crate::plugin::PluginCallError;
 use crate::provider::{Credential, ProviderRuntime};
@@ -467,20 +467,59 @@ impl Host {
     /// [`Error::MissingCredential`] if the provider's credential is not set:
     /// nothing was sent.
     pub async fn send(&self, planned: &PlannedRequest) -> Result<RequestResult> {
+        let result = self.send_gated(planned, SendGate::default()).await?;
+        Ok(result.expect("an ungated request is never abandoned"))
+    }
+
+    /// Sends a planned request within `gate`; `Ok(None)` if the gate abandoned it
+    /// before it was sent.
+    pub(crate) async fn send_gated(
+        &self,
+        planned: &PlannedRequest,
+        gate: SendGate<'_>,
+    ) -> Result<Option<RequestResult>> {
         let provider = self
             .providers
             .get(&planned.request.provider)
             .expect("planned by this host");
-        let credential = provider
-            .credential
-            .as_ref()
-            .ok_or_else(|| Error::MissingCredential {
-                provider: planned.request.provider.clone(),
-                env_var: provider.credential_env.clone(),
-            })?;
-        let exchange = self.executor.exchange(planned, provider, credential).await;
-        Ok(interpret(planned, provider, exchange))
+        let credential = credential_for(provider)?;
+        match self
+            .executor
+            .exchange(planned, provider, credential, gate)
+            .await
+        {
+            Ok(exchange) => Ok(Some(interpret(planned, provider, exchange))),
+            Err(Abandoned::Stopped) => Ok(None),
+            Err(Abandoned::Refused(why)) => Err(Error::config("journal", why)),
+        }
     }
+
+    /// Checks that `provider`'s credential is set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownProvider`], or [`Error::MissingCredential`] naming the
+    /// variable to set.
+    pub fn require_credential(&self, provider: &str) -> Result<()> {
+        let runtime = self
+            .providers
+            .get(provider)
+            .ok_or_else(|| Error::UnknownProvider {
+                provider: provider.to_owned(),
+                loaded: self.registry.provider_names(),
+            })?;
+        credential_for(runtime).map(|_| ())
+    }
+}
+
+fn credential_for(provider: &ProviderRuntime) -> Result<&Credential> {
+    provider
+        .credential
+        .as_ref()
+        .ok_or_else(|| Error::MissingCredential {
+            provider: provider.plugin().provider().to_owned(),
+            env_var: provider.credential_env.clone(),
+        })
 }
 
 /// Turns the exchange into a result, through the plugin's `interpret`.

@@ -39,6 +39,7 @@
 //! # }
 //! ```
 
+pub mod bulk;
 pub mod config;
 mod error;
 mod executor;
@@ -58,7 +59,7 @@ pub use host::{Host, HostBuilder, PlannedRequest};
 pub use plugin::{Plugin, PluginCallError};
 pub use provider::ProviderRuntime;
 pub use registry::{Refusal, Registry};
-pub use result::{FieldValue, Request, RequestResult};
+pub use result::{FieldValue, Request, RequestResult, ResultJson};
 pub use retry::RetryPolicy;
 
 pub use revoker_plugin_api::{OutcomeKind, Params};

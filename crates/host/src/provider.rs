@@ -10,7 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota};
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
 
 use crate::config::Rate;
 use crate::plugin::Plugin;
@@ -58,6 +58,7 @@ pub struct ProviderRuntime {
     pub(crate) auth_header: HeaderName,
     pub(crate) rate: Option<Rate>,
     limiter: Option<DefaultDirectRateLimiter>,
+    rate_turn: Mutex<()>,
     concurrency: Option<Semaphore>,
 }
 
@@ -86,6 +87,7 @@ impl ProviderRuntime {
                     .allow_burst(NonZeroU32::MIN);
                 DefaultDirectRateLimiter::direct(quota)
             }),
+            rate_turn: Mutex::new(()),
             concurrency: concurrency.map(Semaphore::new),
         }
     }
@@ -115,19 +117,57 @@ impl ProviderRuntime {
         self.rate
     }
 
-    /// Waits for this provider's rate limit and a concurrency slot; the permit
-    /// holds the slot while the request is in flight.
-    pub(crate) async fn ready(&self) -> Option<SemaphorePermit<'_>> {
-        let permit = match &self.concurrency {
+    /// Waits until a request to this provider may go out: a slot of the
+    /// provider's own concurrency, a slot of `in_flight` (the caller's overall
+    /// limit), and the provider's rate limit. The returned permits hold the
+    /// slots while the request is in flight.
+    ///
+    /// A request waiting for its provider's rate holds no `in_flight` slot, so it
+    /// never holds up other providers; and the rate token is taken only once the
+    /// slot is held, so requests cannot pile up behind the slot and then leave
+    /// together faster than the rate. One request per provider at a time waits on
+    /// the rate (`rate_turn`), so the others sleep rather than spin.
+    pub(crate) async fn ready<'a>(&'a self, in_flight: Option<&'a Semaphore>) -> Permits<'a> {
+        let provider = match &self.concurrency {
             Some(semaphore) => Some(semaphore.acquire().await.expect("never closed")),
             None => None,
         };
-        if let Some(limiter) = &self.limiter {
-            while let Err(not_until) = limiter.check() {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                tokio::time::sleep(wait).await;
+        let Some(limiter) = &self.limiter else {
+            return Permits {
+                _provider: provider,
+                _in_flight: acquire(in_flight).await,
+            };
+        };
+        let _turn = self.rate_turn.lock().await;
+        loop {
+            let in_flight = acquire(in_flight).await;
+            match limiter.check() {
+                Ok(()) => {
+                    return Permits {
+                        _provider: provider,
+                        _in_flight: in_flight,
+                    };
+                }
+                Err(not_until) => {
+                    drop(in_flight);
+                    let wait = not_until.wait_time_from(DefaultClock::default().now());
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
-        permit
     }
+}
+
+async fn acquire(semaphore: Option<&Semaphore>) -> Option<SemaphorePermit<'_>> {
+    match semaphore {
+        Some(semaphore) => Some(semaphore.acquire().await.expect("never closed")),
+        None => None,
+    }
+}
+
+/// The slots a request holds while it is in flight.
+#[derive(Debug)]
+pub(crate) struct Permits<'a> {
+    _provider: Option<SemaphorePermit<'a>>,
+    _in_flight: Option<SemaphorePermit<'a>>,
 }

@@ -5,6 +5,8 @@ use std::fmt;
 use revoker_plugin_api::{OutcomeKind, Params};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+
+use crate::bulk::LineDigest;
 use serde::ser::{SerializeMap, Serializer};
 
 /// One thing to do: an operation of a provider with its parameters.
@@ -91,6 +93,16 @@ pub struct RequestResult {
 }
 
 impl RequestResult {
+    /// The result for a bulk line that is not a request at all (not JSON, not
+    /// UTF-8, too long): `invalid-request`, with no provider or operation.
+    pub fn invalid_line(detail: impl Into<String>) -> Self {
+        Self::unsent(
+            &Request::new("", "", Params::new()),
+            OutcomeKind::InvalidRequest,
+            detail,
+        )
+    }
+
     /// A result for `request` that never got as far as the provider.
     pub fn unsent(request: &Request, outcome: OutcomeKind, detail: impl Into<String>) -> Self {
         Self {
@@ -125,13 +137,66 @@ impl Serialize for ParamsJson<'_> {
     }
 }
 
-struct CreatedJson<'a>(&'a [(String, FieldValue)]);
+struct CreatedJson<'a> {
+    fields: &'a [(String, FieldValue)],
+    secrets: bool,
+}
 
 impl Serialize for CreatedJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in self.0 {
-            map.serialize_entry(name, value.expose())?;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.fields {
+            if self.secrets || !value.is_secret() {
+                map.serialize_entry(name, value.expose())?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A [`RequestResult`] as one JSON object: the CLI's result, a report line (with
+/// the bulk line number) or a journal record (with the line's digest, and
+/// without the created key's secret value).
+#[derive(Debug, Clone, Copy)]
+pub struct ResultJson<'a> {
+    /// The result.
+    pub result: &'a RequestResult,
+    /// The bulk input line it came from.
+    pub line: Option<u64>,
+    /// The digest of that line, for a journal record.
+    pub digest: Option<LineDigest>,
+    /// Whether a created key's secret value is included (never in a journal).
+    pub secrets: bool,
+}
+
+impl Serialize for ResultJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let result = self.result;
+        fn non_empty(s: &str) -> Option<&str> {
+            Some(s).filter(|s| !s.is_empty())
+        }
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(line) = self.line {
+            map.serialize_entry("line", &line)?;
+        }
+        if let Some(digest) = self.digest {
+            map.serialize_entry("digest", &digest.to_string())?;
+        }
+        // A line that is not a request at all has no provider or operation.
+        map.serialize_entry("provider", &non_empty(&result.provider))?;
+        map.serialize_entry("operation", &non_empty(&result.operation))?;
+        map.serialize_entry("params", &ParamsJson(&result.params))?;
+        map.serialize_entry("outcome", result.outcome.as_str())?;
+        map.serialize_entry("status", &result.status)?;
+        map.serialize_entry("request_id", &result.request_id)?;
+        map.serialize_entry("attempts", &result.attempts)?;
+        map.serialize_entry("detail", &result.detail)?;
+        if !result.created.is_empty() {
+            let created = CreatedJson {
+                fields: &result.created,
+                secrets: self.secrets,
+            };
+            map.serialize_entry("created", &created)?;
         }
         map.end()
     }
@@ -139,19 +204,13 @@ impl Serialize for CreatedJson<'_> {
 
 impl Serialize for RequestResult {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("provider", &self.provider)?;
-        map.serialize_entry("operation", &self.operation)?;
-        map.serialize_entry("params", &ParamsJson(&self.params))?;
-        map.serialize_entry("outcome", self.outcome.as_str())?;
-        map.serialize_entry("status", &self.status)?;
-        map.serialize_entry("request_id", &self.request_id)?;
-        map.serialize_entry("attempts", &self.attempts)?;
-        map.serialize_entry("detail", &self.detail)?;
-        if !self.created.is_empty() {
-            map.serialize_entry("created", &CreatedJson(&self.created))?;
+        ResultJson {
+            result: self,
+            line: None,
+            digest: None,
+            secrets: true,
         }
-        map.end()
+        .serialize(serializer)
     }
 }
 
@@ -196,6 +255,30 @@ mod tests {
                 "created": {"id": "k1", "value": "new-key-value"},
             })
         );
+    }
+
+    #[test]
+    fn journal_form_has_the_digest_and_no_secret() {
+        let result = created();
+        let json = serde_json::to_value(ResultJson {
+            result: &result,
+            line: Some(7),
+            digest: Some(LineDigest(0xab)),
+            secrets: false,
+        })
+        .unwrap();
+        assert_eq!(json["line"], 7);
+        assert_eq!(json["digest"], "00000000000000ab");
+        assert_eq!(json["created"], serde_json::json!({"id": "k1"}));
+    }
+
+    #[test]
+    fn a_line_that_is_no_request_has_null_provider_and_operation() {
+        let json = serde_json::to_value(RequestResult::invalid_line("invalid JSON line")).unwrap();
+        assert_eq!(json["provider"], serde_json::Value::Null);
+        assert_eq!(json["operation"], serde_json::Value::Null);
+        assert_eq!(json["outcome"], "invalid-request");
+        assert_eq!(json["attempts"], 0);
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub(crate) fn build(registry: &Registry) -> Command {
                         .help("Print JSON (same as --output json)"),
                 ),
         )
+        .subcommand(super::bulk::command())
         .subcommand(
             Command::new("describe")
                 .about("Show a provider's operations, parameters, auth and base URL")

@@ -1,5 +1,6 @@
 //! The `revoker` command line: parse, resolve, call the library, print, exit.
 
+mod bulk;
 mod command;
 mod early;
 mod output;
@@ -26,6 +27,8 @@ pub(crate) enum Exit {
     Usage = 2,
     /// Plugin or configuration error.
     Config = 3,
+    /// Stopped by Ctrl-C (128 + SIGINT).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -131,6 +134,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             print(&output::providers(&host, format));
             Ok(Exit::Success)
         }
+        Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
             let host = builder.build()?;
             let provider = sub.get_one::<String>("provider").expect("required");
@@ -145,7 +149,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         }
         Some((provider, sub)) if is_provider => single_operation(builder, provider, sub, format),
         Some((unknown, _)) => Err(Fatal::usage(format!(
-            "unknown command or provider {unknown:?} (commands: providers, describe; \
+            "unknown command or provider {unknown:?} (commands: providers, describe, bulk; \
              loaded providers: {loaded})"
         ))),
         None => unreachable!("clap requires a subcommand"),

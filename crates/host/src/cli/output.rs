@@ -26,7 +26,7 @@ impl OutputFormat {
     }
 }
 
-fn json_line(value: &impl serde::Serialize) -> String {
+pub(crate) fn json_line(value: &impl serde::Serialize) -> String {
     let mut line = serde_json::to_string(value).expect("JSON values serialize");
     line.push('\n');
     line
@@ -85,26 +85,36 @@ pub(crate) fn result(result: &RequestResult, format: OutputFormat) -> String {
     text
 }
 
-/// A planned request that `--dry-run` does not send.
-pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String {
+/// A planned request that a dry run does not send, as JSON; `line` for bulk.
+pub(crate) fn dry_run_json(planned: &PlannedRequest, line: Option<u64>) -> Value {
     let request = planned.request();
     let body = planned
         .body()
         .map(|body| String::from_utf8_lossy(body).into_owned());
-    if format == OutputFormat::Json {
-        return json_line(&json!({
-            "dry_run": true,
-            "provider": request.provider,
-            "operation": request.operation,
-            "params": params_json(&request.params),
-            "request": {
-                "method": planned.method().as_str(),
-                "url": planned.url().as_str(),
-                "headers": planned.redacted_headers(),
-                "body": body,
-            },
-        }));
+    let mut value = json!({
+        "dry_run": true,
+        "provider": request.provider,
+        "operation": request.operation,
+        "params": params_json(&request.params),
+        "request": {
+            "method": planned.method().as_str(),
+            "url": planned.url().as_str(),
+            "headers": planned.redacted_headers(),
+            "body": body,
+        },
+    });
+    if let Some(line) = line {
+        value["line"] = line.into();
     }
+    value
+}
+
+/// A planned request that `--dry-run` does not send.
+pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String {
+    if format == OutputFormat::Json {
+        return json_line(&dry_run_json(planned, None));
+    }
+    let request = planned.request();
     let mut text = format!(
         "dry run, nothing sent: {} {} {}\n{} {}\n",
         request.provider,
@@ -116,9 +126,62 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
     for (name, value) in planned.redacted_headers() {
         let _ = writeln!(text, "{name}: {value}");
     }
-    if let Some(body) = body {
-        let _ = writeln!(text, "\n{body}");
+    if let Some(body) = planned.body() {
+        let _ = writeln!(text, "\n{}", String::from_utf8_lossy(body));
     }
+    text
+}
+
+/// One line of a bulk dry run, for people: the request on one line.
+pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
+    let request = planned.request();
+    let headers: Vec<String> = planned
+        .redacted_headers()
+        .into_iter()
+        .map(|(name, value)| format!("{name}: {value}"))
+        .collect();
+    let mut text = format!(
+        "line {line}: {} {} {} -> {} {} [{}]",
+        request.provider,
+        request.operation,
+        params_inline(&request.params),
+        planned.method(),
+        planned.url(),
+        headers.join("; ")
+    );
+    if let Some(body) = planned.body() {
+        let _ = write!(text, " {}", String::from_utf8_lossy(body));
+    }
+    text.push('\n');
+    text
+}
+
+/// One finished line of a bulk run, for people.
+pub(crate) fn bulk_result_line(result: &RequestResult, line: u64) -> String {
+    let mut text = format!("line {line}: {}", result.outcome);
+    if !result.provider.is_empty() {
+        let _ = write!(text, " {} {}", result.provider, result.operation);
+    }
+    if !result.params.is_empty() {
+        let _ = write!(text, " {}", params_inline(&result.params));
+    }
+    let mut facts = Vec::new();
+    if let Some(status) = result.status {
+        facts.push(format!("HTTP {status}"));
+    }
+    if result.attempts > 1 {
+        facts.push(format!("{} attempts", result.attempts));
+    }
+    if !facts.is_empty() {
+        let _ = write!(text, " ({})", facts.join(", "));
+    }
+    if let Some(detail) = &result.detail {
+        let _ = write!(text, ": {detail}");
+    }
+    for (name, value) in &result.created {
+        let _ = write!(text, " {name}={}", value.expose());
+    }
+    text.push('\n');
     text
 }
 

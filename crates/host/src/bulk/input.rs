@@ -1,0 +1,505 @@
+//! Reading a bulk input, one line at a time: JSONL or CSV, with bounded memory
+//! however long the input or any one line is.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead};
+use std::path::Path;
+use std::str::FromStr;
+
+use revoker_plugin_api::Params;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::result::Request;
+
+/// The longest line read; a longer one is an `invalid-request` item, skipped
+/// without being held in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The format of a bulk input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object a line: `{"provider":…,"operation":…,"params":{…}}`.
+    Jsonl,
+    /// A header `provider,operation,<param>,…`, then one request a line; an
+    /// empty cell is a parameter not given. One record per line (no newlines
+    /// inside quoted fields).
+    Csv,
+}
+
+impl InputFormat {
+    /// The format a file's extension says: `.csv` is CSV, `.jsonl`, `.ndjson` and
+    /// `.json` are JSONL.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Self::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Self::Jsonl),
+            _ => None,
+        }
+    }
+
+    /// The format of an input whose first non-blank line is `line`: JSONL if it
+    /// starts with `{`, else CSV.
+    pub fn sniff(line: &str) -> Self {
+        if line.trim_start().starts_with('{') {
+            Self::Jsonl
+        } else {
+            Self::Csv
+        }
+    }
+}
+
+impl FromStr for InputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "jsonl" => Ok(Self::Jsonl),
+            "csv" => Ok(Self::Csv),
+            other => Err(format!(
+                "unknown input format {other:?} (expected jsonl or csv)"
+            )),
+        }
+    }
+}
+
+/// A digest of a line's bytes, recorded in the journal to tell a line from
+/// another: the first 8 bytes of its SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LineDigest(pub u64);
+
+impl LineDigest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        let hash = Sha256::digest(bytes);
+        let mut first = [0; 8];
+        first.copy_from_slice(&hash[..8]);
+        Self(u64::from_be_bytes(first))
+    }
+}
+
+impl fmt::Display for LineDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl FromStr for LineDigest {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(s, 16).map(Self)
+    }
+}
+
+/// One line of a bulk input, read and parsed.
+#[derive(Debug, Clone)]
+pub struct BulkItem {
+    /// Its line number, from 1.
+    pub line: u64,
+    /// The digest of its bytes.
+    pub digest: LineDigest,
+    /// The request, or why the line is not one.
+    pub request: Result<Request, String>,
+}
+
+/// One physical line.
+enum RawLine {
+    Text(String),
+    TooLong(usize),
+    NotUtf8,
+}
+
+/// Reads lines of at most [`MAX_LINE_BYTES`], skipping over longer ones.
+struct LineReader<R> {
+    input: R,
+    line: u64,
+    buffer: Vec<u8>,
+}
+
+impl<R: BufRead> LineReader<R> {
+    fn new(input: R) -> Self {
+        Self {
+            input,
+            line: 0,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next line with its number and digest, without its line ending.
+    fn next_line(&mut self) -> io::Result<Option<(u64, LineDigest, RawLine)>> {
+        self.buffer.clear();
+        let mut hasher = Sha256::new();
+        let mut total = 0usize;
+        let mut saw_any = false;
+        loop {
+            let available = match self.input.fill_buf() {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(end) => (&available[..end], true),
+                None => (available, false),
+            };
+            hasher.update(chunk);
+            total += chunk.len();
+            if total <= MAX_LINE_BYTES {
+                self.buffer.extend_from_slice(chunk);
+            }
+            let consumed = chunk.len() + usize::from(done);
+            self.input.consume(consumed);
+            if done {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(None);
+        }
+        self.line += 1;
+        let mut first = [0; 8];
+        first.copy_from_slice(&hasher.finalize()[..8]);
+        let digest = LineDigest(u64::from_be_bytes(first));
+        if total > MAX_LINE_BYTES {
+            self.buffer = Vec::new();
+            return Ok(Some((self.line, digest, RawLine::TooLong(total))));
+        }
+        if self.buffer.last() == Some(&b'\r') {
+            self.buffer.pop();
+        }
+        let raw = match String::from_utf8(std::mem::take(&mut self.buffer)) {
+            Ok(text) => RawLine::Text(text),
+            Err(_) => RawLine::NotUtf8,
+        };
+        Ok(Some((self.line, digest, raw)))
+    }
+}
+
+/// A bulk line in JSONL.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonLine {
+    provider: String,
+    operation: String,
+    #[serde(default)]
+    params: BTreeMap<String, serde_json::Value>,
+}
+
+/// Streams the items of a bulk input. Blank lines are not items; every other
+/// line is one, valid or not.
+pub struct InputReader<R> {
+    lines: LineReader<R>,
+    format: Option<InputFormat>,
+    csv_header: Option<Vec<String>>,
+}
+
+impl<R> fmt::Debug for InputReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InputReader")
+            .field("line", &self.lines.line)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: BufRead> InputReader<R> {
+    /// Reads `input` in `format`, or the format its first line suggests.
+    pub fn new(input: R, format: Option<InputFormat>) -> Self {
+        Self {
+            lines: LineReader::new(input),
+            format,
+            csv_header: None,
+        }
+    }
+
+    /// The reader this reads from.
+    pub fn into_inner(self) -> R {
+        self.lines.input
+    }
+
+    /// The next item.
+    ///
+    /// # Errors
+    ///
+    /// If the input cannot be read, or a CSV input's header is invalid.
+    pub fn next_item(&mut self) -> io::Result<Option<BulkItem>> {
+        loop {
+            let Some((line, digest, raw)) = self.lines.next_line()? else {
+                return Ok(None);
+            };
+            let text = match raw {
+                RawLine::Text(text) => text,
+                RawLine::TooLong(len) => {
+                    return Ok(Some(BulkItem {
+                        line,
+                        digest,
+                        request: Err(format!(
+                            "line is {len} bytes long, more than the {MAX_LINE_BYTES} allowed"
+                        )),
+                    }));
+                }
+                RawLine::NotUtf8 => {
+                    return Ok(Some(BulkItem {
+                        line,
+                        digest,
+                        request: Err("line is not valid UTF-8".to_owned()),
+                    }));
+                }
+            };
+            if text.trim().is_empty() {
+                continue;
+            }
+            let format = *self.format.get_or_insert_with(|| InputFormat::sniff(&text));
+            let request = match format {
+                InputFormat::Jsonl => parse_json_line(&text),
+                InputFormat::Csv => match &self.csv_header {
+                    None => {
+                        self.csv_header = Some(parse_csv_header(&text, line)?);
+                        continue;
+                    }
+                    Some(header) => parse_csv_line(header, &text),
+                },
+            };
+            return Ok(Some(BulkItem {
+                line,
+                digest,
+                request,
+            }));
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for InputReader<R> {
+    type Item = io::Result<BulkItem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_item().transpose()
+    }
+}
+
+fn parse_json_line(text: &str) -> Result<Request, String> {
+    let line: JsonLine =
+        serde_json::from_str(text).map_err(|e| format!("invalid JSON line: {e}"))?;
+    let mut params = Params::new();
+    for (name, value) in line.params {
+        let value = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => return Err(format!("parameter {name:?} must be a string")),
+        };
+        params.insert(&name, &value);
+    }
+    Ok(Request::new(line.provider, line.operation, params))
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting).
+fn csv_fields(text: &str) -> Result<Vec<String>, String> {
+    // With its line ending, the record completes in one call.
+    let input = format!("{text}\n");
+    let mut output = vec![0; input.len()];
+    let mut ends = vec![0; input.len()];
+    let (result, _, _, fields) =
+        csv_core::Reader::new().read_record(input.as_bytes(), &mut output, &mut ends);
+    if !matches!(result, csv_core::ReadRecordResult::Record) {
+        return Err("CSV line could not be split into fields".into());
+    }
+    let mut start = 0;
+    ends[..fields]
+        .iter()
+        .map(|&end| {
+            let field =
+                std::str::from_utf8(&output[start..end]).map_err(|_| "CSV field is not UTF-8")?;
+            start = end;
+            Ok(field.to_owned())
+        })
+        .collect()
+}
+
+fn parse_csv_header(text: &str, line: u64) -> io::Result<Vec<String>> {
+    let invalid = |message: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("line {line}: {message}"),
+        )
+    };
+    let header = csv_fields(text).map_err(invalid)?;
+    let header: Vec<String> = header.into_iter().map(|h| h.trim().to_owned()).collect();
+    if header.len() < 2 || header[0] != "provider" || header[1] != "operation" {
+        return Err(invalid(format!(
+            "CSV header must start with provider,operation (got {:?})",
+            text
+        )));
+    }
+    if let Some(empty) = header.iter().position(String::is_empty) {
+        return Err(invalid(format!(
+            "CSV header column {} has no name",
+            empty + 1
+        )));
+    }
+    Ok(header)
+}
+
+fn parse_csv_line(header: &[String], text: &str) -> Result<Request, String> {
+    let fields = csv_fields(text)?;
+    if fields.len() != header.len() {
+        return Err(format!(
+            "CSV line has {} fields, the header has {}",
+            fields.len(),
+            header.len()
+        ));
+    }
+    let params = Params::from_pairs(
+        header[2..]
+            .iter()
+            .zip(&fields[2..])
+            .filter(|(_, value)| !value.is_empty()),
+    );
+    Ok(Request::new(fields[0].trim(), fields[1].trim(), params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(text: &str, format: Option<InputFormat>) -> Vec<BulkItem> {
+        InputReader::new(text.as_bytes(), format)
+            .collect::<io::Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn reads_jsonl_with_line_numbers_skipping_blank_lines() {
+        let text = "{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{\"id\":\"a\"}}\n\n  \r\n{\"provider\":\"pinata\",\"operation\":\"revoke-api-key\",\"params\":{\"api-key\":7}}\r\n";
+        let items = items(text, None);
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].line, 1);
+        let request = items[0].request.as_ref().unwrap();
+        assert_eq!(request.provider, "dolfin");
+        assert_eq!(request.params.get("id"), Some("a"));
+        assert_eq!(items[1].line, 4);
+        assert_eq!(
+            items[1].request.as_ref().unwrap().params.get("api-key"),
+            Some("7")
+        );
+    }
+
+    #[test]
+    fn bad_json_lines_are_items_with_a_reason() {
+        let text = "not json\n{\"provider\":\"x\"}\n{\"provider\":\"x\",\"operation\":\"y\",\"params\":{\"a\":[1]}}\n{\"provider\":\"x\",\"operation\":\"y\",\"extra\":1}\n";
+        let items = items(text, Some(InputFormat::Jsonl));
+        let errors: Vec<&str> = items
+            .iter()
+            .map(|i| i.request.as_ref().unwrap_err().as_str())
+            .collect();
+        assert!(errors[0].starts_with("invalid JSON line"), "{}", errors[0]);
+        assert!(
+            errors[1].contains("missing field `operation`"),
+            "{}",
+            errors[1]
+        );
+        assert_eq!(errors[2], "parameter \"a\" must be a string");
+        assert!(errors[3].contains("unknown field `extra`"), "{}", errors[3]);
+    }
+
+    #[test]
+    fn reads_csv_with_quotes_and_empty_cells() {
+        let text = "provider,operation,id,gateway-id,key-id\ndolfin,revoke-api-key,\"5eb8,1\",,\npinata,revoke-gateway-key,,g1,\"k\"\"1\"\n";
+        let items = items(text, Some(InputFormat::Csv));
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].line, 2);
+        let first = items[0].request.as_ref().unwrap();
+        assert_eq!(first.params, Params::from_pairs([("id", "5eb8,1")]));
+        let second = items[1].request.as_ref().unwrap();
+        assert_eq!(
+            second.params,
+            Params::from_pairs([("gateway-id", "g1"), ("key-id", "k\"1")])
+        );
+    }
+
+    #[test]
+    fn csv_lines_with_the_wrong_field_count_are_items_with_a_reason() {
+        let items = items("provider,operation,id\ndolfin,revoke-api-key\n", None);
+        assert_eq!(
+            items[0].request.as_ref().unwrap_err(),
+            "CSV line has 2 fields, the header has 3"
+        );
+    }
+
+    #[test]
+    fn a_bad_csv_header_is_an_error() {
+        let err = InputReader::new("id,provider\nx,y\n".as_bytes(), Some(InputFormat::Csv))
+            .next_item()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("must start with provider,operation"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_huge_line_is_skipped_not_held() {
+        let mut text = String::from("{\"provider\":\"a\",\"operation\":\"b\"}\n");
+        text.push_str(&"x".repeat(MAX_LINE_BYTES * 3));
+        text.push('\n');
+        text.push_str("{\"provider\":\"c\",\"operation\":\"d\"}");
+        let items = items(&text, None);
+        assert_eq!(items.len(), 3);
+        assert!(
+            items[1]
+                .request
+                .as_ref()
+                .unwrap_err()
+                .contains("more than the 65536 allowed")
+        );
+        assert_eq!(items[2].request.as_ref().unwrap().provider, "c");
+        assert_eq!(items[2].line, 3);
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_item_with_a_reason() {
+        let items: Vec<BulkItem> = InputReader::new(&b"\xff\xfe\n"[..], None)
+            .collect::<io::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            items[0].request.as_ref().unwrap_err(),
+            "line is not valid UTF-8"
+        );
+    }
+
+    #[test]
+    fn digests_tell_lines_apart_and_round_trip() {
+        let text =
+            "{\"provider\":\"a\",\"operation\":\"b\"}\n{\"provider\":\"a\",\"operation\":\"c\"}\n";
+        let items = items(text, None);
+        assert_ne!(items[0].digest, items[1].digest);
+        assert_eq!(
+            items[0].digest,
+            LineDigest::of(b"{\"provider\":\"a\",\"operation\":\"b\"}")
+        );
+        let shown = items[0].digest.to_string();
+        assert_eq!(shown.len(), 16);
+        assert_eq!(shown.parse::<LineDigest>().unwrap(), items[0].digest);
+    }
+
+    #[test]
+    fn formats_from_extension_and_content() {
+        assert_eq!(
+            InputFormat::from_path(Path::new("a.CSV")),
+            Some(InputFormat::Csv)
+        );
+        assert_eq!(
+            InputFormat::from_path(Path::new("a.jsonl")),
+            Some(InputFormat::Jsonl)
+        );
+        assert_eq!(InputFormat::from_path(Path::new("a.txt")), None);
+        assert_eq!(InputFormat::sniff("  {\"a\":1}"), InputFormat::Jsonl);
+        assert_eq!(InputFormat::sniff("provider,operation"), InputFormat::Csv);
+    }
+}

@@ -1,0 +1,595 @@
+//! The journal: an append-only file recording each bulk line's final outcome, by
+//! line number and digest, so that a killed run re-run with the same journal
+//! skips what is done and loses nothing.
+//!
+//! ```text
+//! {"revoker_journal":1,"input":"keys.jsonl","input_sha256":"…"}          header
+//! {"line":7,"digest":"…","started":true,"provider":…,"operation":…,"params":{…}}
+//! {"line":7,"digest":"…","provider":…,"outcome":"created",…}               final
+//! ```
+//!
+//! A final record is the report line without a created key's secret value. A
+//! `started` record is written, and synced, just before a request that is not
+//! safe to repeat (a create) goes out: a create that has one but no final record
+//! was in flight when a run stopped, and is settled as `unknown` on resume,
+//! never sent again.
+//!
+//! The report is written before the journal (see [`Recorder`](super::Recorder)),
+//! so on resume every line the journal calls final has its report line; the
+//! report is rewritten to hold exactly one line per final line.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use revoker_plugin_api::Params;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::input::LineDigest;
+use super::secure_file;
+use crate::result::{ParamsJson, Request};
+
+/// The journal format this host writes and reads.
+pub const JOURNAL_FORMAT: u32 = 1;
+
+/// The input a journal belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputIdentity {
+    /// The input as given (a path, or `-` for stdin).
+    pub name: String,
+    /// The SHA-256 of a file input's contents; `None` for stdin, whose lines are
+    /// checked one by one against their digests instead.
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    revoker_journal: u32,
+    input: String,
+    input_sha256: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Entry {
+    line: u64,
+    digest: String,
+    #[serde(default)]
+    started: bool,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    operation: Option<String>,
+    #[serde(default)]
+    params: BTreeMap<String, String>,
+}
+
+/// A create that was about to be sent when an earlier run stopped.
+#[derive(Debug, Clone)]
+pub struct StartedCreate {
+    /// Its line.
+    pub line: u64,
+    /// The line's digest.
+    pub digest: LineDigest,
+    /// The request.
+    pub request: Request,
+}
+
+/// What an existing journal says was done.
+#[derive(Debug, Default)]
+pub struct JournalState {
+    finished: HashMap<u64, LineDigest>,
+    started: BTreeMap<u64, StartedCreate>,
+}
+
+impl JournalState {
+    /// The digest recorded for `line` if it is finished.
+    pub fn finished(&self, line: u64) -> Option<LineDigest> {
+        self.finished.get(&line).copied()
+    }
+
+    /// How many lines are finished.
+    pub fn finished_count(&self) -> u64 {
+        self.finished.len() as u64
+    }
+
+    /// Records that `line` is finished.
+    pub fn mark_finished(&mut self, line: u64, digest: LineDigest) {
+        self.finished.insert(line, digest);
+        self.started.remove(&line);
+    }
+}
+
+/// Why a journal cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// It could not be read or written.
+    #[error("journal {}: {source}", path.display())]
+    Io {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// It belongs to another input.
+    #[error(
+        "journal {} was written for input {recorded} (sha256 {recorded_sha}), but {input} \
+         has other contents (sha256 {input_sha}): use a new journal file, or the input it \
+         was written for",
+        path.display()
+    )]
+    OtherInput {
+        /// The journal.
+        path: PathBuf,
+        /// The input it names.
+        recorded: String,
+        /// That input's SHA-256.
+        recorded_sha: String,
+        /// The input given now.
+        input: String,
+        /// Its SHA-256.
+        input_sha: String,
+    },
+    /// It is not a journal, or is damaged before its last line.
+    #[error("journal {} is not a revoker journal or is damaged at line {line}: {message}", path.display())]
+    Corrupt {
+        /// The journal.
+        path: PathBuf,
+        /// The journal's own line at fault.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// An open journal, positioned to append.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    state: JournalState,
+}
+
+impl Journal {
+    /// Opens the journal at `path` for `input`: creates it (mode 0600) with a
+    /// header, or reads what an existing one recorded.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::OtherInput`] if it belongs to another input,
+    /// [`JournalError::Corrupt`] if it is not a journal, [`JournalError::Io`].
+    pub fn open(path: &Path, input: &InputIdentity) -> Result<Self, JournalError> {
+        let io_error = |source| JournalError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let exists = path.metadata().is_ok_and(|m| m.len() > 0);
+        let mut file = secure_file::open_append(path).map_err(io_error)?;
+        if !exists {
+            let header = Header {
+                revoker_journal: JOURNAL_FORMAT,
+                input: input.name.clone(),
+                input_sha256: input.sha256.clone(),
+            };
+            let mut line = serde_json::to_string(&header).expect("header serializes");
+            line.push('\n');
+            file.write_all(line.as_bytes()).map_err(io_error)?;
+            file.sync_all().map_err(io_error)?;
+            return Ok(Self {
+                path: path.to_owned(),
+                file,
+                state: JournalState::default(),
+            });
+        }
+        let (state, valid_len) = read_state(path, input)?;
+        // Drop a record cut off by a kill, so appends start on a fresh line.
+        file.set_len(valid_len).map_err(io_error)?;
+        file.seek(SeekFrom::End(0)).map_err(io_error)?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            state,
+        })
+    }
+
+    /// What the journal recorded before this run.
+    pub fn state(&self) -> &JournalState {
+        &self.state
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes the report at `report` agree with the journal before a resumed run
+    /// appends to it: exactly one line per finished line, taken from the old
+    /// report (which alone has a created key's value) or rebuilt from the
+    /// journal. A create the old report shows as done but the journal does not
+    /// is recorded as finished.
+    ///
+    /// Returns the creates still in doubt, for the caller to settle as `unknown`.
+    ///
+    /// # Errors
+    ///
+    /// If the report or journal cannot be read or written.
+    pub fn reconcile_report(&mut self, report: &Path) -> Result<Vec<StartedCreate>, JournalError> {
+        let report_error = |source| JournalError::Io {
+            path: report.to_owned(),
+            source,
+        };
+        let tmp = report.with_extension("rebuilding");
+        let mut out = BufWriter::new(secure_file::create(&tmp).map_err(report_error)?);
+        let mut kept = HashSet::new();
+        let mut keep = |line: u64| kept.insert(line);
+
+        // The old report's lines for finished lines, and for creates it shows done.
+        let mut confirmed = Vec::new();
+        if let Ok(old) = File::open(report) {
+            for text in BufReader::new(old).lines() {
+                let text = text.map_err(report_error)?;
+                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let Some(line) = value.get("line").and_then(Value::as_u64) else {
+                    continue;
+                };
+                let started = self.state.started.get(&line).cloned();
+                if (self.state.finished(line).is_some() || started.is_some()) && keep(line) {
+                    writeln!(out, "{text}").map_err(report_error)?;
+                    if let Some(started) = started {
+                        confirmed.push((started, value));
+                    }
+                }
+            }
+        }
+        for (started, mut value) in confirmed {
+            // The report has this create's result: record it as final, minus the
+            // created fields (the report alone may hold the secret).
+            if let Some(object) = value.as_object_mut() {
+                object.remove("created");
+                object.insert("digest".into(), started.digest.to_string().into());
+            }
+            self.append(&value.to_string())?;
+            self.state.mark_finished(started.line, started.digest);
+        }
+
+        // Finished lines the old report lacks: rebuild them from the journal.
+        let journal = File::open(&self.path).map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        for text in BufReader::new(journal).lines().skip(1) {
+            let Ok(text) = text else { break };
+            let Ok(Value::Object(mut record)) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if record.contains_key("started") {
+                continue;
+            }
+            let Some(line) = record.get("line").and_then(Value::as_u64) else {
+                continue;
+            };
+            if keep(line) {
+                record.remove("digest");
+                writeln!(out, "{}", Value::Object(record)).map_err(report_error)?;
+            }
+        }
+
+        let out = out.into_inner().map_err(|e| report_error(e.into_error()))?;
+        out.sync_all().map_err(report_error)?;
+        std::fs::rename(&tmp, report).map_err(report_error)?;
+        self.file.sync_data().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(self.state.started.values().cloned().collect())
+    }
+
+    /// The creates in doubt, when there is no report to reconcile.
+    pub fn in_doubt(&self) -> Vec<StartedCreate> {
+        self.state.started.values().cloned().collect()
+    }
+
+    fn append(&mut self, record: &str) -> Result<(), JournalError> {
+        let mut line = String::with_capacity(record.len() + 1);
+        line.push_str(record);
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|source| JournalError::Io {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// The file, to append records to, and what it recorded before this run.
+    pub fn into_parts(self) -> (File, JournalState) {
+        (self.file, self.state)
+    }
+}
+
+/// The `started` record for a create about to be sent.
+pub fn started_record(line: u64, digest: LineDigest, request: &Request) -> String {
+    #[derive(Serialize)]
+    struct Started<'a> {
+        line: u64,
+        digest: String,
+        started: bool,
+        provider: &'a str,
+        operation: &'a str,
+        params: ParamsJson<'a>,
+    }
+    serde_json::to_string(&Started {
+        line,
+        digest: digest.to_string(),
+        started: true,
+        provider: &request.provider,
+        operation: &request.operation,
+        params: ParamsJson(&request.params),
+    })
+    .expect("a started record serializes")
+}
+
+/// Reads an existing journal: its state, and the length of its complete lines.
+fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64), JournalError> {
+    let corrupt = |line: u64, message: String| JournalError::Corrupt {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let io_error = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut state = JournalState::default();
+    let mut text = String::new();
+    let mut valid_len = 0u64;
+    let mut number = 0u64;
+    loop {
+        text.clear();
+        let read = reader.read_line(&mut text).map_err(io_error)?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        if !text.ends_with('\n') {
+            // The last record, cut off by a kill before it was whole: not written.
+            break;
+        }
+        if number == 1 {
+            let header: Header = serde_json::from_str(&text)
+                .map_err(|e| corrupt(1, format!("no journal header ({e})")))?;
+            if header.revoker_journal != JOURNAL_FORMAT {
+                return Err(corrupt(
+                    1,
+                    format!(
+                        "journal format {} is not {JOURNAL_FORMAT}",
+                        header.revoker_journal
+                    ),
+                ));
+            }
+            if let (Some(recorded), Some(actual)) = (&header.input_sha256, &input.sha256)
+                && recorded != actual
+            {
+                return Err(JournalError::OtherInput {
+                    path: path.to_owned(),
+                    recorded: header.input,
+                    recorded_sha: recorded.clone(),
+                    input: input.name.clone(),
+                    input_sha: actual.clone(),
+                });
+            }
+        } else {
+            let entry: Entry =
+                serde_json::from_str(&text).map_err(|e| corrupt(number, e.to_string()))?;
+            let digest: LineDigest = entry
+                .digest
+                .parse()
+                .map_err(|_| corrupt(number, format!("bad digest {:?}", entry.digest)))?;
+            if entry.started {
+                if state.finished(entry.line).is_none() {
+                    let request = Request::new(
+                        entry.provider.unwrap_or_default(),
+                        entry.operation.unwrap_or_default(),
+                        Params::from_pairs(entry.params),
+                    );
+                    state.started.insert(
+                        entry.line,
+                        StartedCreate {
+                            line: entry.line,
+                            digest,
+                            request,
+                        },
+                    );
+                }
+            } else {
+                state.mark_finished(entry.line, digest);
+            }
+        }
+        valid_len += read as u64;
+    }
+    if number == 0 {
+        return Err(corrupt(1, "empty".into()));
+    }
+    Ok((state, valid_len))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use revoker_plugin_api::OutcomeKind;
+
+    use super::*;
+    use crate::result::{FieldValue, RequestResult, ResultJson};
+
+    fn identity(sha: &str) -> InputIdentity {
+        InputIdentity {
+            name: "keys.jsonl".into(),
+            sha256: Some(sha.into()),
+        }
+    }
+
+    fn final_record(line: u64, outcome: OutcomeKind) -> String {
+        let request = Request::new(
+            "dolfin",
+            "revoke-api-key",
+            Params::from_pairs([("id", "x")]),
+        );
+        let result = RequestResult::unsent(&request, outcome, "d");
+        serde_json::to_string(&ResultJson {
+            result: &result,
+            line: Some(line),
+            digest: Some(LineDigest(line)),
+            secrets: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_new_journal_gets_a_header_and_an_existing_one_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut journal = Journal::open(&path, &identity("aa")).unwrap();
+        assert_eq!(journal.state().finished_count(), 0);
+        journal
+            .append(&final_record(1, OutcomeKind::Revoked))
+            .unwrap();
+        let create = Request::new(
+            "pinata",
+            "create-gateway-key",
+            Params::from_pairs([("gateway-id", "g")]),
+        );
+        journal
+            .append(&started_record(2, LineDigest(2), &create))
+            .unwrap();
+        journal
+            .append(&final_record(3, OutcomeKind::NotFound))
+            .unwrap();
+        // A record cut off by a kill.
+        journal.file.write_all(b"{\"line\":4,\"dig").unwrap();
+        drop(journal);
+
+        let journal = Journal::open(&path, &identity("aa")).unwrap();
+        let state = journal.state();
+        assert_eq!(state.finished_count(), 2);
+        assert_eq!(state.finished(1), Some(LineDigest(1)));
+        assert_eq!(state.finished(2), None);
+        assert_eq!(state.finished(4), None);
+        let doubt = journal.in_doubt();
+        assert_eq!(doubt.len(), 1);
+        assert_eq!(doubt[0].line, 2);
+        assert_eq!(doubt[0].request, create);
+
+        let mut text = String::new();
+        File::open(&path)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(
+            text.ends_with("}\n"),
+            "the cut-off record is gone: {text:?}"
+        );
+    }
+
+    #[test]
+    fn a_journal_of_another_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        drop(Journal::open(&path, &identity("aa")).unwrap());
+        let err = Journal::open(&path, &identity("bb")).unwrap_err();
+        assert!(matches!(err, JournalError::OtherInput { .. }), "{err}");
+        assert!(err.to_string().contains("use a new journal file"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_no_journal_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        std::fs::write(&path, "hello\n").unwrap();
+        let err = Journal::open(&path, &identity("aa")).unwrap_err();
+        assert!(
+            err.to_string().contains("is not a revoker journal"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reconciling_keeps_one_report_line_per_finished_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal_path, report_path) = (dir.path().join("j"), dir.path().join("r"));
+        let mut journal = Journal::open(&journal_path, &identity("aa")).unwrap();
+        journal
+            .append(&final_record(1, OutcomeKind::Revoked))
+            .unwrap();
+        journal
+            .append(&final_record(2, OutcomeKind::Revoked))
+            .unwrap();
+        let create = Request::new(
+            "pinata",
+            "create-gateway-key",
+            Params::from_pairs([("gateway-id", "g")]),
+        );
+        journal
+            .append(&started_record(3, LineDigest(3), &create))
+            .unwrap();
+        journal
+            .append(&started_record(4, LineDigest(4), &create))
+            .unwrap();
+        drop(journal);
+
+        // The report: line 1 twice, line 5 whose journal record was lost, the
+        // create of line 3 done; line 2's report line lost.
+        let mut created = RequestResult::unsent(&create, OutcomeKind::Created, "");
+        created.created = vec![("value".into(), FieldValue::Secret("new-secret".into()))];
+        let report_line = |line, result: &RequestResult| {
+            serde_json::to_string(&ResultJson {
+                result,
+                line: Some(line),
+                digest: None,
+                secrets: true,
+            })
+            .unwrap()
+        };
+        let revoked = RequestResult::unsent(&create, OutcomeKind::Revoked, "");
+        let report = [
+            report_line(1, &revoked),
+            report_line(1, &revoked),
+            report_line(5, &revoked),
+            report_line(3, &created),
+        ]
+        .join("\n");
+        std::fs::write(&report_path, report + "\n").unwrap();
+
+        let mut journal = Journal::open(&journal_path, &identity("aa")).unwrap();
+        let doubt = journal.reconcile_report(&report_path).unwrap();
+        assert_eq!(doubt.iter().map(|s| s.line).collect::<Vec<_>>(), [4]);
+        assert_eq!(journal.state().finished(3), Some(LineDigest(3)));
+
+        let lines: Vec<Value> = std::fs::read_to_string(&report_path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let numbers: Vec<u64> = lines.iter().map(|v| v["line"].as_u64().unwrap()).collect();
+        assert_eq!(numbers, [1, 3, 2]);
+        assert_eq!(
+            lines[1]["created"]["value"], "new-secret",
+            "the report keeps the value"
+        );
+        assert!(lines[2].get("digest").is_none());
+
+        drop(journal);
+        let journal_text = std::fs::read_to_string(&journal_path).unwrap();
+        assert!(
+            !journal_text.contains("new-secret"),
+            "the journal never holds the value"
+        );
+        let journal = Journal::open(&journal_path, &identity("aa")).unwrap();
+        assert_eq!(journal.state().finished(3), Some(LineDigest(3)));
+        assert_eq!(journal.in_doubt().len(), 1);
+    }
+}

@@ -1,0 +1,225 @@
+//! What a bulk run came to: counts per outcome and per provider, time and rate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use revoker_plugin_api::OutcomeKind;
+use serde_json::{Value, json};
+
+use crate::result::RequestResult;
+
+/// Counts for one provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderCounts {
+    /// Lines that succeeded.
+    pub succeeded: u64,
+    /// Lines that failed.
+    pub failed: u64,
+    /// Lines a dry run planned.
+    pub planned: u64,
+    /// Lines per outcome.
+    pub outcomes: BTreeMap<OutcomeKind, u64>,
+}
+
+/// The tally of a bulk run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Lines finished in this run, per outcome.
+    pub outcomes: BTreeMap<OutcomeKind, u64>,
+    /// Lines finished in this run, per provider (lines with no provider are
+    /// counted under `-`).
+    pub providers: BTreeMap<String, ProviderCounts>,
+    /// Lines that succeeded.
+    pub succeeded: u64,
+    /// Lines that failed.
+    pub failed: u64,
+    /// Lines planned by a dry run.
+    pub planned: u64,
+    /// Lines skipped because an earlier run with the same journal finished them.
+    pub skipped: u64,
+    /// How long the run took.
+    pub elapsed: Duration,
+    /// Whether the run was stopped before the end of its input.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Counts a finished line; `success` says whether it counts as success.
+    pub fn record(&mut self, result: &RequestResult, success: bool) {
+        *self.outcomes.entry(result.outcome).or_default() += 1;
+        let name = if result.provider.is_empty() {
+            "-"
+        } else {
+            result.provider.as_str()
+        };
+        let provider = self.providers.entry(name.to_owned()).or_default();
+        *provider.outcomes.entry(result.outcome).or_default() += 1;
+        if success {
+            self.succeeded += 1;
+            provider.succeeded += 1;
+        } else {
+            self.failed += 1;
+            provider.failed += 1;
+        }
+    }
+
+    /// Counts a line a dry run planned.
+    pub fn record_planned(&mut self, provider: &str) {
+        self.planned += 1;
+        self.providers
+            .entry(provider.to_owned())
+            .or_default()
+            .planned += 1;
+    }
+
+    /// Lines handled in this run.
+    pub fn handled(&self) -> u64 {
+        self.succeeded + self.failed + self.planned
+    }
+
+    /// Lines handled per second.
+    pub fn rate(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.handled() as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// The summary as a JSON object, under the key `summary`.
+    pub fn to_json(&self) -> Value {
+        let count_map = |outcomes: &BTreeMap<OutcomeKind, u64>| -> Value {
+            outcomes
+                .iter()
+                .map(|(kind, n)| (kind.as_str().to_owned(), Value::from(*n)))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let providers: serde_json::Map<String, Value> = self
+            .providers
+            .iter()
+            .map(|(name, counts)| {
+                (
+                    name.clone(),
+                    json!({
+                        "succeeded": counts.succeeded,
+                        "failed": counts.failed,
+                        "planned": counts.planned,
+                        "outcomes": count_map(&counts.outcomes),
+                    }),
+                )
+            })
+            .collect();
+        json!({"summary": {
+            "lines": self.handled(),
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "planned": self.planned,
+            "skipped": self.skipped,
+            "outcomes": count_map(&self.outcomes),
+            "providers": providers,
+            "elapsed_secs": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+            "lines_per_sec": self.rate().round(),
+            "interrupted": self.interrupted,
+        }})
+    }
+
+    /// The summary for people, a few lines.
+    pub fn to_human(&self) -> String {
+        let mut text = String::new();
+        let verb = if self.interrupted {
+            "stopped after"
+        } else {
+            "done:"
+        };
+        let _ = write!(
+            text,
+            "{verb} {} lines in {:.1}s ({:.0} lines/s)",
+            self.handled(),
+            self.elapsed.as_secs_f64(),
+            self.rate()
+        );
+        if self.planned > 0 {
+            let _ = write!(
+                text,
+                "; {} planned, {} invalid (dry run, nothing sent)",
+                self.planned, self.failed
+            );
+        } else if self.succeeded + self.failed > 0 {
+            let _ = write!(
+                text,
+                "; {} succeeded, {} failed",
+                self.succeeded, self.failed
+            );
+        }
+        if self.skipped > 0 {
+            let _ = write!(text, "; {} skipped (done in an earlier run)", self.skipped);
+        }
+        text.push('\n');
+        if !self.outcomes.is_empty() {
+            let outcomes: Vec<String> = self
+                .outcomes
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            let _ = writeln!(text, "  outcomes: {}", outcomes.join(", "));
+        }
+        for (name, counts) in &self.providers {
+            let planned = (counts.planned > 0).then(|| format!("planned {}", counts.planned));
+            let outcomes: Vec<String> = planned
+                .into_iter()
+                .chain(
+                    counts
+                        .outcomes
+                        .iter()
+                        .map(|(kind, n)| format!("{kind} {n}")),
+                )
+                .collect();
+            let _ = writeln!(text, "  {name}: {}", outcomes.join(", "));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use revoker_plugin_api::Params;
+
+    use super::*;
+    use crate::result::Request;
+
+    fn result(provider: &str, outcome: OutcomeKind) -> RequestResult {
+        RequestResult::unsent(&Request::new(provider, "op", Params::new()), outcome, "")
+    }
+
+    #[test]
+    fn counts_per_outcome_and_provider() {
+        let mut summary = Summary::default();
+        summary.record(&result("pinata", OutcomeKind::Revoked), true);
+        summary.record(&result("pinata", OutcomeKind::NotFound), false);
+        summary.record(&result("dolfin", OutcomeKind::AlreadyRevoked), true);
+        summary.record(&RequestResult::invalid_line("bad"), false);
+        summary.elapsed = Duration::from_secs(2);
+        assert_eq!((summary.succeeded, summary.failed), (2, 2));
+        let json = summary.to_json();
+        assert_eq!(json["summary"]["lines"], 4);
+        assert_eq!(json["summary"]["lines_per_sec"], 2.0);
+        assert_eq!(json["summary"]["outcomes"]["not-found"], 1);
+        assert_eq!(json["summary"]["providers"]["pinata"]["failed"], 1);
+        assert_eq!(
+            json["summary"]["providers"]["-"]["outcomes"]["invalid-request"],
+            1
+        );
+        let human = summary.to_human();
+        assert!(
+            human.starts_with("done: 4 lines in 2.0s (2 lines/s); 2 succeeded, 2 failed"),
+            "{human}"
+        );
+        assert!(
+            human.contains("  pinata: revoked 1, not-found 1"),
+            "{human}"
+        );
+    }
+}

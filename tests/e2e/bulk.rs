@@ -1,0 +1,638 @@
+//! `revoker bulk` against a fault-injecting server: retries, concurrency and rate
+//! limits, formats and bad lines, dry runs, kill and resume.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::fault_server::{Action, FaultServer};
+use support::{
+    DOLFIN_KEY, LANGWATCH_KEY, PINATA_JWT, bulk_line, read_jsonl, revoker, stderr, uuid,
+};
+
+fn dolfin_line(n: u64) -> String {
+    bulk_line("dolfin", "revoke-api-key", &[("id", &uuid(n))])
+}
+
+fn write(dir: &Path, name: &str, lines: &[String]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `revoker bulk` with every provider pointed at `server` and credentials set.
+fn bulk(server: &FaultServer) -> assert_cmd::Command {
+    let mut command = revoker();
+    command
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("REVOKER_LANGWATCH_BASE_URL", server.uri())
+        .env("REVOKER_PINATA_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .env("LANGWATCH_API_KEY", LANGWATCH_KEY)
+        .env("PINATA_JWT", PINATA_JWT)
+        .arg("bulk");
+    command
+}
+
+fn by_line(report: &[Value]) -> BTreeMap<u64, &Value> {
+    report
+        .iter()
+        .map(|r| (r["line"].as_u64().unwrap(), r))
+        .collect()
+}
+
+#[test]
+fn transient_failures_are_retried_and_permanent_ones_reported() {
+    // Line n revokes key uuid(n); each key meets its own fault.
+    let server = FaultServer::start(|request| {
+        let key = request
+            .path
+            .split('/')
+            .nth(2)
+            .unwrap_or_default()
+            .to_owned();
+        match (key.as_str(), request.attempt) {
+            (k, 0) if k == uuid(1) => Action::status(429).header("Retry-After", "1"),
+            (k, 0 | 1) if k == uuid(2) => Action::json(500, "{}"),
+            (k, 0) if k == uuid(3) => Action::Close,
+            (k, 0) if k == uuid(4) => Action::status(204).after(Duration::from_millis(2500)),
+            (k, _) if k == uuid(5) => Action::json(404, r#"{"title":"ApiKey.NotFound"}"#),
+            _ => Action::status(204),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=6).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let config = dir.path().join("revoker.toml");
+    std::fs::write(&config, "[http]\nrequest_timeout_secs = 1\n").unwrap();
+    let report = dir.path().join("report.jsonl");
+    let output = bulk(&server)
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a not-found fails the run: {}",
+        stderr(&output)
+    );
+
+    let report = read_jsonl(&report);
+    let lines = by_line(&report);
+    assert_eq!(lines.len(), 6);
+    let expect = [
+        (1, "revoked", 2),
+        (2, "revoked", 3),
+        (3, "revoked", 2),
+        (4, "revoked", 2),
+        (5, "not-found", 1),
+        (6, "revoked", 1),
+    ];
+    for (line, outcome, attempts) in expect {
+        assert_eq!(
+            lines[&line]["outcome"], outcome,
+            "line {line}: {}",
+            lines[&line]
+        );
+        assert_eq!(
+            lines[&line]["attempts"], attempts,
+            "line {line}: {}",
+            lines[&line]
+        );
+    }
+    // The 429 asked for a second's wait, and got it.
+    let received = server.received();
+    let first_429 = received
+        .iter()
+        .find(|r| r.path.contains(&uuid(1)) && r.attempt == 0)
+        .unwrap();
+    let retry = received
+        .iter()
+        .find(|r| r.path.contains(&uuid(1)) && r.attempt == 1)
+        .unwrap();
+    assert!(
+        retry.at - first_429.at >= Duration::from_millis(950),
+        "{:?}",
+        retry.at - first_429.at
+    );
+    // Every key but the unknown one was revoked.
+    for n in [1, 2, 3, 4, 6] {
+        assert!(
+            received.iter().any(|r| r.path.contains(&uuid(n))),
+            "key {n} was sent"
+        );
+    }
+    assert!(
+        stderr(&output).contains("line 5: not-found"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn not_found_can_count_as_done() {
+    let server = FaultServer::start(|_| Action::json(404, "{}"));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "keys.jsonl", &[dolfin_line(1)]);
+    let output = bulk(&server)
+        .arg(&input)
+        .args(["--not-found", "ok"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn concurrency_is_never_exceeded() {
+    let server = FaultServer::start(|_| Action::status(204).after(Duration::from_millis(30)));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=120).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let output = bulk(&server)
+        .arg(&input)
+        .args(["--concurrency", "6"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(server.received().len(), 120);
+    let max = server.max_in_flight();
+    assert!(max <= 6, "{max} requests were in flight at once");
+    assert!(max >= 2, "the run was concurrent ({max})");
+}
+
+#[test]
+fn rate_is_kept_per_provider_without_holding_up_the_others() {
+    let server = FaultServer::start(|request| {
+        if request.path.starts_with("/api/gateway") {
+            Action::json(200, r#"{"virtual_key":{"status":"revoked"}}"#)
+        } else {
+            Action::status(204)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    // 30 Dolfin keys at 10/s, with 60 LangWatch keys (no limit) after them.
+    let mut lines: Vec<String> = (1..=30).map(dolfin_line).collect();
+    lines.extend((1..=60).map(|n| {
+        bulk_line(
+            "langwatch",
+            "revoke-virtual-key",
+            &[("id", &format!("vk{n}"))],
+        )
+    }));
+    let input = write(dir.path(), "keys.jsonl", &lines);
+    let output = bulk(&server)
+        .arg(&input)
+        .args(["--rate", "dolfin=10/s", "--concurrency", "8"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let received = server.received();
+    let dolfin: Vec<Duration> = received
+        .iter()
+        .filter(|r| r.path.starts_with("/api-keys"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(dolfin.len(), 30);
+    // At most 10 in any one second, plus the one request of burst documented.
+    for (i, start) in dolfin.iter().enumerate() {
+        let within = dolfin[i..]
+            .iter()
+            .take_while(|t| **t < *start + Duration::from_secs(1))
+            .count();
+        assert!(
+            within <= 11,
+            "{within} Dolfin requests within a second of {start:?}"
+        );
+    }
+    let span = *dolfin.last().unwrap() - dolfin[0];
+    assert!(
+        span >= Duration::from_millis(2700),
+        "30 requests at 10/s took only {span:?}"
+    );
+    // LangWatch did not wait for Dolfin's rate.
+    let last_langwatch = received
+        .iter()
+        .filter(|r| r.path.starts_with("/api/gateway"))
+        .map(|r| r.at)
+        .max()
+        .unwrap();
+    assert!(
+        last_langwatch < dolfin[15],
+        "LangWatch finished at {last_langwatch:?}, Dolfin's 16th at {:?}",
+        dolfin[15]
+    );
+}
+
+#[test]
+fn csv_and_jsonl_from_file_and_stdin_with_bad_lines_in_the_middle() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "keys.csv",
+        &[
+            "provider,operation,id".into(),
+            format!("dolfin,revoke-api-key,{}", uuid(1)),
+            "dolfin,revoke-api-key,not-a-uuid".into(),
+            "dolfin,revoke-api-key".into(),
+            format!("dolfin,revoke-api-key,{}", uuid(2)),
+        ],
+    );
+    let huge = format!(
+        "{{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{{\"id\":\"{}\"}}}}",
+        "x".repeat(200_000)
+    );
+    let jsonl_lines = vec![
+        dolfin_line(3),
+        "{oops".into(),
+        huge,
+        String::new(),
+        dolfin_line(4),
+    ];
+    let jsonl = write(dir.path(), "keys.jsonl", &jsonl_lines);
+
+    for (input, stdin) in [(&csv, false), (&csv, true), (&jsonl, false), (&jsonl, true)] {
+        let report = dir.path().join("report.jsonl");
+        let mut command = bulk(&server);
+        command.arg("--report").arg(&report).arg("--yes");
+        if stdin {
+            command.arg("-").write_stdin(std::fs::read(input).unwrap());
+        } else {
+            command.arg(input);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{input:?} stdin={stdin}: {}",
+            stderr(&output)
+        );
+        let report = read_jsonl(&report);
+        let lines = by_line(&report);
+        let outcomes: Vec<(u64, &str)> = lines
+            .iter()
+            .map(|(l, r)| (*l, r["outcome"].as_str().unwrap()))
+            .collect();
+        if input == &csv {
+            assert_eq!(
+                outcomes,
+                [
+                    (2, "revoked"),
+                    (3, "invalid-request"),
+                    (4, "invalid-request"),
+                    (5, "revoked")
+                ]
+            );
+            assert!(lines[&3]["detail"].as_str().unwrap().contains("UUID"));
+        } else {
+            assert_eq!(
+                outcomes,
+                [
+                    (1, "revoked"),
+                    (2, "invalid-request"),
+                    (3, "invalid-request"),
+                    (5, "revoked")
+                ]
+            );
+            assert!(
+                lines[&3]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("more than the 65536 allowed")
+            );
+            assert_eq!(lines[&2]["provider"], Value::Null);
+        }
+    }
+}
+
+#[test]
+fn an_empty_input_is_a_successful_run_of_nothing() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let output = bulk(&server)
+        .arg(&input)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["summary"]["lines"], 0);
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn dry_run_plans_every_line_and_sends_nothing() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &[dolfin_line(1), "{oops".into(), dolfin_line(2)],
+    );
+    let output = revoker()
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .args(["bulk", "--dry-run", "--output", "json"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a dry run lists bad lines, and succeeds"
+    );
+    let lines: Vec<Value> = support::stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4, "three lines and the summary");
+    let planned: Vec<&Value> = lines.iter().filter(|l| l["dry_run"] == true).collect();
+    assert_eq!(planned.len(), 2);
+    assert_eq!(planned[0]["request"]["method"], "POST");
+    assert_eq!(planned[0]["request"]["headers"][0][1], "<redacted>");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["line"] == 2 && l["outcome"] == "invalid-request")
+    );
+    assert_eq!(lines[3]["summary"]["planned"], 2);
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn a_missing_credential_stops_a_file_run_before_anything_is_sent() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "keys.jsonl", &[dolfin_line(1), dolfin_line(2)]);
+    let output = revoker()
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .arg("bulk")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("DOLFIN_API_KEY"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).contains("2 lines"), "{}", stderr(&output));
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn a_journal_of_another_input_is_refused() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal");
+    let first = write(dir.path(), "a.jsonl", &[dolfin_line(1)]);
+    let second = write(dir.path(), "b.jsonl", &[dolfin_line(2)]);
+    let run = |input: &Path| {
+        bulk(&server)
+            .arg(input)
+            .arg("--journal")
+            .arg(&journal)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run(&first).status.code(), Some(0));
+    let output = run(&second);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("was written for input"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(server.received().len(), 1);
+    // The same input again: nothing left to do.
+    let output = run(&first);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stderr(&output).contains("1 skipped"), "{}", stderr(&output));
+    assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn killed_and_resumed_every_line_gets_exactly_one_outcome() {
+    let server = FaultServer::start(|request| {
+        if request.method == "POST" && request.path.starts_with("/v3/gateways/") {
+            let id = request
+                .path
+                .split('/')
+                .nth(3)
+                .unwrap_or_default()
+                .to_owned();
+            Action::json(200, &format!(r#"{{"data":{{"id":"new-{id}","value":"secret-{id}","createdAt":"2026-01-01"}}}}"#))
+                .after(Duration::from_millis(2))
+        } else {
+            Action::status(204).after(Duration::from_millis(2))
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let total = 3000u64;
+    let lines: Vec<String> = (1..=total)
+        .map(|n| {
+            if n % 25 == 0 {
+                bulk_line(
+                    "pinata",
+                    "create-gateway-key",
+                    &[("gateway-id", &format!("gw{n}"))],
+                )
+            } else {
+                dolfin_line(n)
+            }
+        })
+        .collect();
+    let input = write(dir.path(), "keys.jsonl", &lines);
+    let (journal, report) = (dir.path().join("journal"), dir.path().join("report.jsonl"));
+    let command = || {
+        let mut command = std::process::Command::new(support::revoker_bin());
+        command
+            .env_clear()
+            .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+            .env("REVOKER_PINATA_BASE_URL", server.uri())
+            .env("DOLFIN_API_KEY", DOLFIN_KEY)
+            .env("PINATA_JWT", PINATA_JWT)
+            .args([
+                "bulk",
+                "--concurrency",
+                "16",
+                "--rate",
+                "dolfin=1500/s",
+                "--journal",
+            ])
+            .arg(&journal)
+            .arg("--report")
+            .arg(&report)
+            .arg(&input)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        command
+    };
+
+    // Kill it twice, at different points, then let it finish.
+    for kill_after in [600, 1800] {
+        let mut child = command().spawn().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = std::fs::read_to_string(&report)
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            if done >= kill_after || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let status = command().status().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "creates in doubt are failures (unknown)"
+    );
+
+    let report = read_jsonl(&report);
+    let numbers: Vec<u64> = report.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    let unique: HashSet<u64> = numbers.iter().copied().collect();
+    assert_eq!(numbers.len(), unique.len(), "no line is reported twice");
+    assert_eq!(unique, (1..=total).collect(), "every line is reported");
+
+    let received = server.received();
+    let mut creates = BTreeMap::<String, usize>::new();
+    for r in received
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.starts_with("/v3/"))
+    {
+        *creates.entry(r.path.clone()).or_default() += 1;
+    }
+    assert!(
+        creates.values().all(|n| *n == 1),
+        "no create was sent twice: {creates:?}"
+    );
+    for r in &report {
+        let line = r["line"].as_u64().unwrap();
+        match r["outcome"].as_str().unwrap() {
+            "revoked" => assert!(received.iter().any(|q| q.path.contains(&uuid(line)))),
+            "created" => assert!(
+                r["created"]["value"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("secret-gw")
+            ),
+            "unknown" => assert_eq!(line % 25, 0, "only a create can be in doubt"),
+            other => panic!("line {line}: {other}"),
+        }
+    }
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        !journal_text.contains("secret-gw"),
+        "the journal never holds a created key's value"
+    );
+}
+
+#[test]
+fn dry_run_memory_stays_flat_on_a_large_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("large.jsonl");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+    for n in 0..200_000u64 {
+        writeln!(file, "{}", dolfin_line(n)).unwrap();
+    }
+    file.flush().unwrap();
+    drop(file);
+    let child = std::process::Command::new(support::revoker_bin())
+        .env_clear()
+        .args(["bulk", "--dry-run", "-q"])
+        .arg(&input)
+        .arg("--report")
+        .arg(dir.path().join("report.jsonl"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, max_rss_kib) = support::wait_with_max_rss(child);
+    assert_eq!(code, Some(0));
+    assert!(
+        max_rss_kib < 64 * 1024,
+        "peak RSS {max_rss_kib} KiB for 200,000 lines"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_taking_lines_flushes_and_resumes() {
+    let server = FaultServer::start(|_| Action::status(204).after(Duration::from_millis(40)));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=400).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let (journal, report) = (dir.path().join("journal"), dir.path().join("report.jsonl"));
+    let command = || {
+        let mut command = std::process::Command::new(support::revoker_bin());
+        command
+            .env_clear()
+            .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+            .env("DOLFIN_API_KEY", DOLFIN_KEY)
+            .args(["bulk", "--concurrency", "4", "--journal"])
+            .arg(&journal)
+            .arg("--report")
+            .arg(&report)
+            .arg(&input)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        command
+    };
+    let child = command().spawn().unwrap();
+    while std::fs::read_to_string(&report)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 20
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: sending SIGINT to our own child.
+    unsafe { libc::kill(libc::pid_t::try_from(child.id()).unwrap(), libc::SIGINT) };
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopping: finishing the requests in flight"),
+        "{err}"
+    );
+    assert!(err.contains("stopped after"), "{err}");
+
+    let stopped_at = read_jsonl(&report).len();
+    assert!(stopped_at < 400, "it stopped early ({stopped_at} lines)");
+    assert_eq!(
+        server.received().len(),
+        stopped_at,
+        "every request sent was finished and reported"
+    );
+
+    let output = command().output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines: HashSet<u64> = read_jsonl(&report)
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines.len(), 400);
+    assert_eq!(read_jsonl(&report).len(), 400);
+    assert_eq!(server.received().len(), 400, "nothing was sent twice");
+}
