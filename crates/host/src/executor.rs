@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -46,6 +47,8 @@ pub(crate) enum Abandoned {
     Stopped,
     /// The `before_first_send` step failed.
     Refused(String),
+    /// The HTTP client could not be set up.
+    NoClient(String),
 }
 
 /// HTTP client settings.
@@ -71,32 +74,40 @@ impl Default for HttpOptions {
 
 #[derive(Debug)]
 pub(crate) struct Executor {
-    client: Client,
+    /// Built on first use: loading the system's root certificates costs more
+    /// than the whole of `revoker providers` or a dry run.
+    client: OnceLock<Result<Client, String>>,
+    options: HttpOptions,
     policy: RetryPolicy,
-    body_limit: usize,
 }
 
 impl Executor {
-    pub(crate) fn new(options: HttpOptions, policy: RetryPolicy) -> Result<Self, String> {
-        // With reqwest's `rustls-no-provider`, the process picks the crypto
-        // provider; keep one an embedding program installed.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let client = Client::builder()
-            .user_agent(concat!("revoker/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            // A redirect would carry the credential header to wherever it points.
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            client,
+    pub(crate) fn new(options: HttpOptions, policy: RetryPolicy) -> Self {
+        Self {
+            client: OnceLock::new(),
+            options,
             policy,
-            body_limit: options.body_limit,
-        })
+        }
+    }
+
+    fn client(&self) -> Result<&Client, String> {
+        let client = self.client.get_or_init(|| {
+            // With reqwest's `rustls-no-provider`, the process picks the crypto
+            // provider; keep one an embedding program installed.
+            if rustls::crypto::CryptoProvider::get_default().is_none() {
+                let _ = rustls::crypto::ring::default_provider().install_default();
+            }
+            Client::builder()
+                .user_agent(concat!("revoker/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(self.options.connect_timeout)
+                .timeout(self.options.request_timeout)
+                // A redirect would carry the credential header to wherever it points.
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true)
+                .build()
+                .map_err(|e| format!("cannot set up the HTTP client: {e}"))
+        });
+        client.as_ref().map_err(Clone::clone)
     }
 
     pub(crate) fn policy(&self) -> &RetryPolicy {
@@ -117,6 +128,7 @@ impl Executor {
         mut gate: SendGate<'_>,
     ) -> Result<Exchange, Abandoned> {
         let policy = &self.policy;
+        let client = self.client().map_err(Abandoned::NoClient)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -130,7 +142,7 @@ impl Executor {
                         step.await.map_err(Abandoned::Refused)?;
                     }
                 }
-                self.send_once(planned, provider, credential).await
+                self.send_once(client, planned, provider, credential).await
             };
             let wait = match &sent {
                 Ok(response) => {
@@ -170,6 +182,7 @@ impl Executor {
 
     async fn send_once(
         &self,
+        client: &Client,
         planned: &PlannedRequest,
         provider: &ProviderRuntime,
         credential: &Credential,
@@ -181,7 +194,7 @@ impl Executor {
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut builder = self.client.request(method, planned.url.clone()).header(
+        let mut builder = client.request(method, planned.url.clone()).header(
             provider.auth_header.clone(),
             credential.header_value().clone(),
         );
@@ -203,12 +216,12 @@ impl Executor {
             .collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| transport_failure(&e))? {
-            let room = self.body_limit - body.len();
+            let room = self.options.body_limit - body.len();
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
                 tracing::warn!(
                     provider = %planned.request.provider,
-                    limit = self.body_limit,
+                    limit = self.options.body_limit,
                     "response body cut off at the size limit"
                 );
                 break;

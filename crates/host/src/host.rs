@@ -10,6 +10,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use revoker_plugin_api::{HttpRequest, Method, OutcomeKind};
 use secrecy::SecretString;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
@@ -18,7 +19,7 @@ use crate::outbound;
 use crate::plugin::PluginCallError;
 use crate::provider::{Credential, ProviderRuntime};
 use crate::registry::Registry;
-use crate::result::{FieldValue, Request, RequestResult};
+use crate::result::{FieldValue, ParamsJson, Request, RequestResult};
 use crate::retry::{RetryPolicy, TransportFailure};
 
 /// Builds a [`Host`]: where plugins are, which settings apply, where credentials
@@ -270,7 +271,7 @@ impl HostBuilder {
                 .unwrap_or(self.retry.max_attempts),
             ..self.retry
         };
-        let executor = Executor::new(http, retry).map_err(Error::HttpClient)?;
+        let executor = Executor::new(http, retry);
         Ok(Host {
             registry,
             providers,
@@ -288,7 +289,7 @@ pub struct PlannedRequest {
     pub(crate) url: Url,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     auth_header: HeaderName,
-    auth_prefix: String,
+    auth_prefix: Arc<str>,
 }
 
 impl PlannedRequest {
@@ -339,6 +340,67 @@ impl PlannedRequest {
     }
 }
 
+/// A [`PlannedRequest`] as the JSON object of a dry run: the request, its
+/// parameters, and the HTTP request it would send with the credential redacted;
+/// `line` for a bulk line.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedJson<'a> {
+    /// The planned request.
+    pub planned: &'a PlannedRequest,
+    /// The bulk input line it came from.
+    pub line: Option<u64>,
+}
+
+impl Serialize for PlannedJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Headers<'a>(&'a PlannedRequest);
+        impl Serialize for Headers<'_> {
+            fn serialize<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(None)?;
+                seq.serialize_element(&(
+                    self.0.auth_header.as_str(),
+                    format_args!("{}<redacted>", self.0.auth_prefix).to_string(),
+                ))?;
+                for (name, value) in &self.0.headers {
+                    seq.serialize_element(&(
+                        name.as_str(),
+                        String::from_utf8_lossy(value.as_bytes()),
+                    ))?;
+                }
+                seq.end()
+            }
+        }
+        struct Http<'a>(&'a PlannedRequest);
+        impl Serialize for Http<'_> {
+            fn serialize<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(4))?;
+                map.serialize_entry("method", self.0.method().as_str())?;
+                map.serialize_entry("url", self.0.url().as_str())?;
+                map.serialize_entry("headers", &Headers(self.0))?;
+                map.serialize_entry("body", &self.0.body().map(String::from_utf8_lossy))?;
+                map.end()
+            }
+        }
+        let request = &self.planned.request;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(line) = self.line {
+            map.serialize_entry("line", &line)?;
+        }
+        map.serialize_entry("dry_run", &true)?;
+        map.serialize_entry("provider", &request.provider)?;
+        map.serialize_entry("operation", &request.operation)?;
+        map.serialize_entry("params", &ParamsJson(&request.params))?;
+        map.serialize_entry("request", &Http(self.planned))?;
+        map.end()
+    }
+}
+
 /// The host: plugins loaded, providers configured, one HTTP client.
 ///
 /// Cheap to share: put it in an `Arc` and call it from many tasks.
@@ -365,6 +427,11 @@ impl Host {
         self.providers.get(name)
     }
 
+    /// Whether any provider has a rate or concurrency limit of its own.
+    pub fn has_provider_limits(&self) -> bool {
+        self.providers.values().any(ProviderRuntime::is_limited)
+    }
+
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         self.executor.policy()
@@ -378,6 +445,40 @@ impl Host {
     /// [`Error::InvalidParams`] for a bad request; [`Error::PluginFailed`] if the
     /// plugin failed or planned a request the host refuses to send.
     pub fn plan(&self, request: &Request) -> Result<PlannedRequest> {
+        self.plan_request(request.clone())
+            .map_err(|failed| failed.1)
+    }
+
+    /// [`Host::plan`], taking the request, and giving it back with an error.
+    pub(crate) fn plan_request(
+        &self,
+        request: Request,
+    ) -> Result<PlannedRequest, Box<(Request, Error)>> {
+        match self.checked_plan(&request) {
+            Ok((http, url, headers, idempotent, provider)) => Ok(PlannedRequest {
+                idempotent,
+                http,
+                url,
+                headers,
+                auth_header: provider.auth_header.clone(),
+                auth_prefix: Arc::clone(&provider.auth_prefix),
+                request,
+            }),
+            Err(error) => Err(Box::new((request, error))),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn checked_plan(
+        &self,
+        request: &Request,
+    ) -> Result<(
+        HttpRequest,
+        Url,
+        Vec<(HeaderName, HeaderValue)>,
+        bool,
+        &ProviderRuntime,
+    )> {
         let provider =
             self.providers
                 .get(&request.provider)
@@ -426,15 +527,7 @@ impl Host {
         let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
         let headers =
             outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
-        Ok(PlannedRequest {
-            request: request.clone(),
-            idempotent: operation.idempotent,
-            http,
-            url,
-            headers,
-            auth_header: provider.auth_header.clone(),
-            auth_prefix: plugin.manifest().auth.prefix.to_string(),
-        })
+        Ok((http, url, headers, operation.idempotent, provider))
     }
 
     /// Plans and sends `request`, retrying as the policy allows, and has the
@@ -450,7 +543,10 @@ impl Host {
     #[tracing::instrument(skip_all, fields(provider = %request.provider, operation = %request.operation))]
     pub async fn execute(&self, request: &Request) -> Result<RequestResult> {
         match self.plan(request) {
-            Ok(planned) => self.send(&planned).await,
+            Ok(planned) => {
+                let result = self.send_gated(planned, SendGate::default()).await?;
+                Ok(result.expect("an ungated request is never abandoned"))
+            }
             Err(Error::PluginFailed { message, .. }) => Ok(RequestResult::unsent(
                 request,
                 OutcomeKind::ProviderError,
@@ -464,10 +560,13 @@ impl Host {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingCredential`] if the provider's credential is not set:
+    /// [`Error::MissingCredential`] if the provider's credential is not set,
+    /// [`Error::HttpClient`] if the HTTP client cannot be set up: in either case
     /// nothing was sent.
     pub async fn send(&self, planned: &PlannedRequest) -> Result<RequestResult> {
-        let result = self.send_gated(planned, SendGate::default()).await?;
+        let result = self
+            .send_gated(planned.clone(), SendGate::default())
+            .await?;
         Ok(result.expect("an ungated request is never abandoned"))
     }
 
@@ -475,7 +574,7 @@ impl Host {
     /// before it was sent.
     pub(crate) async fn send_gated(
         &self,
-        planned: &PlannedRequest,
+        planned: PlannedRequest,
         gate: SendGate<'_>,
     ) -> Result<Option<RequestResult>> {
         let provider = self
@@ -485,12 +584,13 @@ impl Host {
         let credential = credential_for(provider)?;
         match self
             .executor
-            .exchange(planned, provider, credential, gate)
+            .exchange(&planned, provider, credential, gate)
             .await
         {
             Ok(exchange) => Ok(Some(interpret(planned, provider, exchange))),
             Err(Abandoned::Stopped) => Ok(None),
             Err(Abandoned::Refused(why)) => Err(Error::config("journal", why)),
+            Err(Abandoned::NoClient(why)) => Err(Error::HttpClient(why)),
         }
     }
 
@@ -524,21 +624,33 @@ fn credential_for(provider: &ProviderRuntime) -> Result<&Credential> {
 
 /// Turns the exchange into a result, through the plugin's `interpret`.
 fn interpret(
-    planned: &PlannedRequest,
+    planned: PlannedRequest,
     provider: &ProviderRuntime,
     exchange: Exchange,
 ) -> RequestResult {
-    let request = &planned.request;
-    let mut result = RequestResult::unsent(request, OutcomeKind::Unknown, "");
-    result.attempts = exchange.attempts;
-    result.detail = None;
+    let PlannedRequest {
+        request,
+        idempotent,
+        ..
+    } = planned;
+    let mut result = RequestResult {
+        outcome: OutcomeKind::Unknown,
+        status: None,
+        request_id: None,
+        attempts: exchange.attempts,
+        detail: None,
+        created: Vec::new(),
+        provider: request.provider,
+        operation: request.operation,
+        params: request.params,
+    };
     match exchange.response {
         Ok(response) => {
             result.status = Some(response.status);
             result.request_id = response.header_value("x-request-id").map(str::to_owned);
             match provider
                 .plugin
-                .interpret(&request.operation, &request.params, &response)
+                .interpret(&result.operation, &result.params, &response)
             {
                 Ok(outcome) => {
                     result.outcome = outcome.kind;
@@ -566,7 +678,7 @@ fn interpret(
             }
         }
         Err((failure, message)) => {
-            result.outcome = if planned.idempotent || failure == TransportFailure::NotSent {
+            result.outcome = if idempotent || failure == TransportFailure::NotSent {
                 OutcomeKind::TransportError
             } else {
                 OutcomeKind::Unknown

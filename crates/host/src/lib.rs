@@ -55,7 +55,7 @@ pub mod retry;
 pub use config::{Config, Rate};
 pub use error::{Error, ErrorCategory, Result};
 pub use executor::HttpOptions;
-pub use host::{Host, HostBuilder, PlannedRequest};
+pub use host::{Host, HostBuilder, PlannedJson, PlannedRequest};
 pub use plugin::{Plugin, PluginCallError};
 pub use provider::ProviderRuntime;
 pub use registry::{Refusal, Registry};

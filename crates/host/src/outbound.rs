@@ -41,23 +41,43 @@ pub fn join_url(base: &Url, path: &str) -> Result<Url, String> {
     {
         return Err(format!("path {path:?} contains {c:?}"));
     }
-    let path_only = path.split('?').next().unwrap_or_default();
-    for segment in path_only.split('/') {
-        let decoded = segment.replace("%2E", ".").replace("%2e", ".");
-        if decoded == "." || decoded == ".." {
-            return Err(format!("path {path:?} has a {decoded:?} segment"));
-        }
+    let (path_only, query) = match path.split_once('?') {
+        Some((path_only, query)) => (path_only, Some(query)),
+        None => (path, None),
+    };
+    if let Some(segment) = path_only.split('/').find(|segment| is_dot_segment(segment)) {
+        return Err(format!("path {path:?} has a {segment:?} segment"));
     }
-    let joined = format!("{}{path}", base.as_str().trim_end_matches('/'));
-    let url = Url::parse(&joined).map_err(|e| format!("path {path:?}: {e}"))?;
-    if url.scheme() != base.scheme()
-        || url.host() != base.host()
-        || url.port_or_known_default() != base.port_or_known_default()
-        || !url.path().starts_with(base.path().trim_end_matches('/'))
-    {
+    // The base's scheme and authority stay as parsed: only the path and query
+    // are set, so nothing in `path` can reach the host.
+    let base_path = base.path().trim_end_matches('/');
+    let mut full_path = String::with_capacity(base_path.len() + path_only.len());
+    full_path.push_str(base_path);
+    full_path.push_str(path_only);
+    let mut url = base.clone();
+    url.set_path(&full_path);
+    url.set_query(query);
+    if !url.path().starts_with(base_path) {
         return Err(format!("path {path:?} leaves the base URL {base}"));
     }
     Ok(url)
+}
+
+/// Whether `segment` is `.` or `..`, spelled plainly or percent-encoded.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut rest = segment;
+    let mut dots = 0;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            rest = after;
+        } else if rest.len() >= 3 && rest.as_bytes()[..3].eq_ignore_ascii_case(b"%2e") {
+            rest = &rest[3..];
+        } else {
+            return false;
+        }
+        dots += 1;
+    }
+    matches!(dots, 1 | 2)
 }
 
 /// Checks a base URL a user configured: http or https, a host, no credentials,
@@ -141,6 +161,8 @@ mod tests {
             "/../x",
             "/a/%2e%2E/x",
             "/a/./x",
+            "/a/.%2E",
+            "/%2e?x=1",
             "/a\\b",
             "/a#frag",
             "/a b",

@@ -56,6 +56,7 @@ pub struct ProviderRuntime {
     pub(crate) credential_env: String,
     pub(crate) credential: Option<Credential>,
     pub(crate) auth_header: HeaderName,
+    pub(crate) auth_prefix: Arc<str>,
     pub(crate) rate: Option<Rate>,
     limiter: Option<DefaultDirectRateLimiter>,
     rate_turn: Mutex<()>,
@@ -73,7 +74,9 @@ impl ProviderRuntime {
     ) -> Self {
         let auth_header = HeaderName::from_bytes(plugin.manifest().auth.header.as_bytes())
             .expect("the loader checked the credential header name");
+        let auth_prefix = Arc::from(plugin.manifest().auth.prefix.as_str());
         Self {
+            auth_prefix,
             plugin,
             base_url,
             credential_env,
@@ -110,6 +113,11 @@ impl ProviderRuntime {
     /// Whether a credential is set.
     pub fn has_credential(&self) -> bool {
         self.credential.is_some()
+    }
+
+    /// Whether requests to this provider wait for a rate or concurrency limit.
+    pub fn is_limited(&self) -> bool {
+        self.limiter.is_some() || self.concurrency.is_some()
     }
 
     /// The rate limit in force, if any.

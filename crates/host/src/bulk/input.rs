@@ -116,6 +116,8 @@ struct LineReader<R> {
     input: R,
     line: u64,
     buffer: Vec<u8>,
+    /// Whether lines are hashed (not needed to survey an input).
+    digests: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -124,6 +126,7 @@ impl<R: BufRead> LineReader<R> {
             input,
             line: 0,
             buffer: Vec::new(),
+            digests: true,
         }
     }
 
@@ -147,7 +150,9 @@ impl<R: BufRead> LineReader<R> {
                 Some(end) => (&available[..end], true),
                 None => (available, false),
             };
-            hasher.update(chunk);
+            if self.digests {
+                hasher.update(chunk);
+            }
             total += chunk.len();
             if total <= MAX_LINE_BYTES {
                 self.buffer.extend_from_slice(chunk);
@@ -190,6 +195,56 @@ struct JsonLine {
     params: BTreeMap<String, serde_json::Value>,
 }
 
+/// The provider and operation of a line, without its params.
+#[derive(Deserialize)]
+struct JsonHead<'a> {
+    #[serde(borrow)]
+    provider: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    operation: std::borrow::Cow<'a, str>,
+}
+
+/// Reads `input` once, cheaply, calling `f` with each item's provider and
+/// operation (`None` for a line that is not a request): no digests, no params.
+///
+/// # Errors
+///
+/// If the input cannot be read or (CSV) its header is invalid.
+pub(crate) fn read_heads<R: BufRead>(
+    input: R,
+    format: Option<InputFormat>,
+    mut f: impl FnMut(Option<(&str, &str)>),
+) -> io::Result<R> {
+    let mut lines = LineReader::new(input);
+    lines.digests = false;
+    let mut format = format;
+    let mut csv_header = false;
+    while let Some((line, _, raw)) = lines.next_line()? {
+        let RawLine::Text(text) = raw else {
+            f(None);
+            continue;
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        match *format.get_or_insert_with(|| InputFormat::sniff(&text)) {
+            InputFormat::Jsonl => match serde_json::from_str::<JsonHead<'_>>(&text) {
+                Ok(head) => f(Some((&head.provider, &head.operation))),
+                Err(_) => f(None),
+            },
+            InputFormat::Csv if !csv_header => {
+                parse_csv_header(&text, line)?;
+                csv_header = true;
+            }
+            InputFormat::Csv => match csv_fields(&text) {
+                Ok(fields) if fields.len() >= 2 => f(Some((fields[0].trim(), fields[1].trim()))),
+                _ => f(None),
+            },
+        }
+    }
+    Ok(lines.input)
+}
+
 /// Streams the items of a bulk input. Blank lines are not items; every other
 /// line is one, valid or not.
 pub struct InputReader<R> {
@@ -215,6 +270,11 @@ impl<R: BufRead> InputReader<R> {
             format,
             csv_header: None,
         }
+    }
+
+    /// The reader this reads from.
+    pub fn get_ref(&self) -> &R {
+        &self.lines.input
     }
 
     /// The reader this reads from.

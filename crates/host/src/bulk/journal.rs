@@ -310,26 +310,29 @@ impl Journal {
     }
 }
 
-/// The `started` record for a create about to be sent.
-pub fn started_record(line: u64, digest: LineDigest, request: &Request) -> String {
-    #[derive(Serialize)]
-    struct Started<'a> {
-        line: u64,
-        digest: String,
-        started: bool,
-        provider: &'a str,
-        operation: &'a str,
-        params: ParamsJson<'a>,
+/// The `started` record of a create about to be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct StartedRecord<'a> {
+    /// Its line.
+    pub line: u64,
+    /// The line's digest.
+    pub digest: LineDigest,
+    /// The request.
+    pub request: &'a Request,
+}
+
+impl Serialize for StartedRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("line", &self.line)?;
+        map.serialize_entry("digest", &self.digest.to_string())?;
+        map.serialize_entry("started", &true)?;
+        map.serialize_entry("provider", &self.request.provider)?;
+        map.serialize_entry("operation", &self.request.operation)?;
+        map.serialize_entry("params", &ParamsJson(&self.request.params))?;
+        map.end()
     }
-    serde_json::to_string(&Started {
-        line,
-        digest: digest.to_string(),
-        started: true,
-        provider: &request.provider,
-        operation: &request.operation,
-        params: ParamsJson(&request.params),
-    })
-    .expect("a started record serializes")
 }
 
 /// Reads an existing journal: its state, and the length of its complete lines.
@@ -433,6 +436,15 @@ mod tests {
         }
     }
 
+    fn started(line: u64, request: &Request) -> String {
+        serde_json::to_string(&StartedRecord {
+            line,
+            digest: LineDigest(line),
+            request,
+        })
+        .unwrap()
+    }
+
     fn final_record(line: u64, outcome: OutcomeKind) -> String {
         let request = Request::new(
             "dolfin",
@@ -463,9 +475,7 @@ mod tests {
             "create-gateway-key",
             Params::from_pairs([("gateway-id", "g")]),
         );
-        journal
-            .append(&started_record(2, LineDigest(2), &create))
-            .unwrap();
+        journal.append(&started(2, &create)).unwrap();
         journal
             .append(&final_record(3, OutcomeKind::NotFound))
             .unwrap();
@@ -533,12 +543,8 @@ mod tests {
             "create-gateway-key",
             Params::from_pairs([("gateway-id", "g")]),
         );
-        journal
-            .append(&started_record(3, LineDigest(3), &create))
-            .unwrap();
-        journal
-            .append(&started_record(4, LineDigest(4), &create))
-            .unwrap();
+        journal.append(&started(3, &create)).unwrap();
+        journal.append(&started(4, &create)).unwrap();
         drop(journal);
 
         // The report: line 1 twice, line 5 whose journal record was lost, the

@@ -57,9 +57,9 @@ use tokio::sync::{Semaphore, watch};
 pub use self::input::{BulkItem, InputFormat, InputReader, LineDigest, MAX_LINE_BYTES};
 pub use self::journal::{
     InputIdentity, JOURNAL_FORMAT, Journal, JournalError, JournalState, StartedCreate,
-    started_record,
+    StartedRecord,
 };
-pub use self::recorder::{Recorder, SYNC_INTERVAL};
+pub use self::recorder::{FLUSH_INTERVAL, Recorder, SYNC_INTERVAL};
 pub use self::summary::{ProviderCounts, Summary};
 use crate::error::{Error, ErrorCategory};
 use crate::executor::SendGate;
@@ -75,8 +75,10 @@ pub struct BulkOptions {
     pub dry_run: bool,
     /// The most lines in progress at once, including those waiting for their
     /// provider's rate limit: a provider held back by its rate holds up the
-    /// others only once this many of its lines are waiting.
-    pub lookahead: usize,
+    /// others only once this many of its lines are waiting. `None`: the
+    /// concurrency when no provider has a rate or concurrency limit of its own,
+    /// else 4 × the concurrency and at least 1,024.
+    pub lookahead: Option<usize>,
 }
 
 impl Default for BulkOptions {
@@ -84,7 +86,7 @@ impl Default for BulkOptions {
         Self {
             concurrency: 32,
             dry_run: false,
-            lookahead: 1024,
+            lookahead: None,
         }
     }
 }
@@ -180,8 +182,17 @@ impl<'a> Bulk<'a> {
         items
             .take_until(stopped)
             .map(move |item| self.process(item))
-            .buffer_unordered(self.options.lookahead.max(self.options.concurrency).max(1))
+            .buffer_unordered(self.lookahead())
             .filter_map(ready)
+    }
+
+    fn lookahead(&self) -> usize {
+        let concurrency = self.options.concurrency.max(1);
+        match self.options.lookahead {
+            Some(lookahead) => lookahead.max(concurrency),
+            None if self.host.has_provider_limits() => (concurrency * 4).max(1024),
+            None => concurrency,
+        }
     }
 
     async fn process(&self, item: BulkItem) -> Option<BulkEvent> {
@@ -202,9 +213,10 @@ impl<'a> Bulk<'a> {
             Ok(request) => request,
             Err(reason) => return finished(false, RequestResult::invalid_line(reason)),
         };
-        let planned = match self.host.plan(&request) {
+        let planned = match self.host.plan_request(request) {
             Ok(planned) => planned,
-            Err(error) => {
+            Err(failed) => {
+                let (request, error) = *failed;
                 let kind = match error.category() {
                     ErrorCategory::Usage => OutcomeKind::InvalidRequest,
                     _ => OutcomeKind::ProviderError,
@@ -223,10 +235,11 @@ impl<'a> Bulk<'a> {
             });
         }
         let create = !planned.is_idempotent();
-        let before_first_send = match self.recorder {
-            Some(recorder) if create => {
-                let record = started_record(line, digest, &request);
-                Some(Box::pin(recorder.started(record)) as _)
+        // A create is journaled as started, durably, before it goes out.
+        let started = create.then(|| planned.request().clone());
+        let before_first_send = match (self.recorder, &started) {
+            (Some(recorder), Some(request)) => {
+                Some(Box::pin(recorder.started(line, digest, request)) as _)
             }
             _ => None,
         };
@@ -235,7 +248,7 @@ impl<'a> Bulk<'a> {
             stop: Some(&self.stopped),
             before_first_send,
         };
-        match self.host.send_gated(&planned, gate).await {
+        match self.host.send_gated(planned, gate).await {
             Ok(Some(result)) => finished(create, result),
             Ok(None) => None,
             Err(error) => {
@@ -281,34 +294,93 @@ impl<R: Read> Read for HashingReader<R> {
 /// If the file cannot be read or (CSV) its header is invalid.
 pub fn survey(path: &Path, format: Option<InputFormat>) -> io::Result<Survey> {
     let file = std::fs::File::open(path)?;
-    let mut reader = InputReader::new(
-        BufReader::with_capacity(
-            256 * 1024,
-            HashingReader {
-                inner: file,
-                hasher: Sha256::new(),
-            },
-        ),
-        format,
+    let reader = BufReader::with_capacity(
+        256 * 1024,
+        HashingReader {
+            inner: file,
+            hasher: Sha256::new(),
+        },
     );
     let mut survey = Survey::default();
-    while let Some(item) = reader.next_item()? {
+    let reader = input::read_heads(reader, format, |head| {
         survey.items += 1;
-        match item.request {
-            Ok(request) => {
+        let Some((provider, operation)) = head else {
+            survey.unreadable += 1;
+            return;
+        };
+        // Usually a few distinct operations: look up before allocating a key.
+        let known = (survey.operations.len() <= 16)
+            .then(|| {
+                survey
+                    .operations
+                    .iter_mut()
+                    .find(|((p, o), _)| p == provider && o == operation)
+            })
+            .flatten();
+        match known {
+            Some((_, count)) => *count += 1,
+            None => {
                 *survey
                     .operations
-                    .entry((request.provider, request.operation))
+                    .entry((provider.to_owned(), operation.to_owned()))
                     .or_default() += 1;
             }
-            Err(_) => survey.unreadable += 1,
         }
-    }
-    let hasher = reader.into_inner().into_inner().hasher;
-    survey.sha256 = hasher
+    })?;
+    survey.sha256 = reader
+        .into_inner()
+        .hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(survey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survey_counts_operations_and_hashes_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.jsonl");
+        let text = "{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{\"id\":\"a\"}}\n\
+                    not json\n\n\
+                    {\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{}}\n\
+                    {\"provider\":\"pin\\u0061ta\",\"operation\":\"create-gateway-key\"}\n";
+        std::fs::write(&path, text).unwrap();
+        let survey = survey(&path, None).unwrap();
+        assert_eq!(survey.items, 4);
+        assert_eq!(survey.unreadable, 1);
+        assert_eq!(
+            survey.operations[&("dolfin".into(), "revoke-api-key".into())],
+            2
+        );
+        assert_eq!(
+            survey.operations[&("pinata".into(), "create-gateway-key".into())],
+            1
+        );
+        let expected: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(survey.sha256, expected);
+    }
+
+    #[test]
+    fn survey_reads_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.csv");
+        std::fs::write(
+            &path,
+            "provider,operation,id\ndolfin,revoke-api-key,a\nbroken\n",
+        )
+        .unwrap();
+        let survey = survey(&path, None).unwrap();
+        assert_eq!((survey.items, survey.unreadable), (2, 1));
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "id,provider\nx,y\n").unwrap();
+        assert!(super::survey(&path, None).is_err());
+    }
 }

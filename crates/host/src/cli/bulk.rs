@@ -4,19 +4,19 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal as _, Stdout, Write as _};
 use std::path::{Path, PathBuf};
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
-use futures_util::StreamExt as _;
+use futures_util::{Stream, StreamExt as _};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use revoker_host::bulk::{
     Bulk, BulkEvent, BulkItem, BulkOptions, InputFormat, InputIdentity, InputReader, Journal,
     JournalError, JournalState, Recorder, Summary, secure_file, survey,
 };
-use revoker_host::{Host, HostBuilder, OutcomeKind, Rate, RequestResult, ResultJson};
+use revoker_host::{Host, HostBuilder, OutcomeKind, PlannedJson, Rate, RequestResult, ResultJson};
 use tokio::sync::mpsc;
 
 use super::output::{self, OutputFormat};
@@ -157,7 +157,7 @@ fn settings(matches: &ArgMatches) -> Result<Settings, Fatal> {
         options: BulkOptions {
             concurrency,
             dry_run,
-            lookahead: (concurrency * 4).max(1024),
+            lookahead: None,
         },
         journal,
         report: matches.get_one::<String>("report").map(PathBuf::from),
@@ -307,7 +307,13 @@ pub(crate) fn run(
             state.mark_finished(doubt.line, doubt.digest);
         }
         let skipped = Arc::new(AtomicU64::new(0));
-        let items = read_input(&settings, state, Arc::clone(&skipped))?;
+        let items = read_input(
+            &settings,
+            Resume {
+                state,
+                skipped: Arc::clone(&skipped),
+            },
+        )?;
         let ended = drive(&host, &settings, &recorder, items, &mut out).await;
         // The creates settled above are skipped by the reader, but were handled here.
         out.summary.skipped = skipped.load(Ordering::Relaxed).saturating_sub(settled);
@@ -419,57 +425,110 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Reads the input on its own thread (a slow stdin must not stall requests in
-/// flight), skipping lines the journal has finished.
-fn read_input(
-    settings: &Settings,
+/// Lines handed from the input thread to the run at once, at most.
+const CHUNK: usize = 256;
+
+/// The run's lines, or why the input cannot go on.
+type Lines<'a> = Pin<Box<dyn Stream<Item = Result<BulkItem, String>> + 'a>>;
+
+/// Skips the lines an earlier run finished, and stops at a line that is not the
+/// one the journal recorded.
+struct Resume {
     state: JournalState,
     skipped: Arc<AtomicU64>,
-) -> Result<mpsc::Receiver<Result<BulkItem, String>>, Fatal> {
-    let reader: Box<dyn BufRead + Send> = match &settings.input {
-        Input::File(path) => Box::new(BufReader::with_capacity(
-            256 * 1024,
-            File::open(path)
-                .map_err(|e| Fatal::usage(format!("cannot read input {}: {e}", path.display())))?,
-        )),
-        Input::Stdin => Box::new(BufReader::new(io::stdin())),
-    };
-    let format = settings.format;
-    let (tx, rx) = mpsc::channel(1024);
-    // The thread ends with the input, or when the run drops the receiver.
-    std::thread::Builder::new()
-        .name("revoker-input".into())
-        .spawn(move || {
-            for item in InputReader::new(reader, format) {
-                let item = match item {
-                    Ok(item) => item,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(format!("cannot read the input: {e}")));
-                        return;
-                    }
-                };
-                match state.finished(item.line) {
-                    None => {}
-                    Some(digest) if digest == item.digest => {
-                        skipped.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                    Some(_) => {
-                        let _ = tx.blocking_send(Err(format!(
-                            "line {} of the input is not the line the journal recorded: the \
-                             journal belongs to another input",
-                            item.line
-                        )));
-                        return;
-                    }
-                }
-                if tx.blocking_send(Ok(item)).is_err() {
-                    return;
-                }
+}
+
+impl Resume {
+    fn admit(&self, item: BulkItem) -> Result<Option<BulkItem>, String> {
+        match self.state.finished(item.line) {
+            None => Ok(Some(item)),
+            Some(digest) if digest == item.digest => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
             }
-        })
-        .expect("spawn the input thread");
-    Ok(rx)
+            Some(_) => Err(format!(
+                "line {} of the input is not the line the journal recorded: the journal \
+                 belongs to another input",
+                item.line
+            )),
+        }
+    }
+}
+
+/// The input's lines, minus those an earlier run finished. A file is read in
+/// place, between requests (its reads do not block for long); stdin on a thread
+/// of its own, since a slow producer must not stall requests in flight.
+fn read_input<'a>(settings: &Settings, resume: Resume) -> Result<Lines<'a>, Fatal> {
+    let reader_error = |e: io::Error| format!("cannot read the input: {e}");
+    match &settings.input {
+        Input::File(path) => {
+            let file = File::open(path)
+                .map_err(|e| Fatal::usage(format!("cannot read input {}: {e}", path.display())))?;
+            let mut input =
+                InputReader::new(BufReader::with_capacity(256 * 1024, file), settings.format);
+            let mut failed = false;
+            let lines = std::iter::from_fn(move || {
+                while !failed {
+                    let next = match input.next_item() {
+                        Ok(Some(item)) => resume.admit(item),
+                        Ok(None) => return None,
+                        Err(e) => Err(reader_error(e)),
+                    };
+                    failed = next.is_err();
+                    if let Some(next) = next.transpose() {
+                        return Some(next);
+                    }
+                }
+                None
+            });
+            Ok(Box::pin(futures_util::stream::iter(lines)))
+        }
+        Input::Stdin => {
+            let mut input = InputReader::new(
+                BufReader::with_capacity(256 * 1024, io::stdin()),
+                settings.format,
+            );
+            let (tx, mut rx) = mpsc::channel::<Vec<Result<BulkItem, String>>>(16);
+            // The thread ends with the input, or when the run drops the receiver.
+            // Lines go over in chunks, so that the two threads do not wake each
+            // other for every line; a chunk goes as soon as reading more could
+            // block, so a trickling stdin is not held back.
+            std::thread::Builder::new()
+                .name("revoker-input".into())
+                .spawn(move || {
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    loop {
+                        let next = match input.next_item() {
+                            Ok(Some(item)) => resume.admit(item).transpose(),
+                            Ok(None) => break,
+                            Err(e) => Some(Err(reader_error(e))),
+                        };
+                        let failed = matches!(next, Some(Err(_)));
+                        chunk.extend(next);
+                        if failed {
+                            break;
+                        }
+                        if (chunk.len() >= CHUNK || input.get_ref().buffer().is_empty())
+                            && !chunk.is_empty()
+                            && tx
+                                .blocking_send(std::mem::replace(
+                                    &mut chunk,
+                                    Vec::with_capacity(CHUNK),
+                                ))
+                                .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    if !chunk.is_empty() {
+                        let _ = tx.blocking_send(chunk);
+                    }
+                })
+                .expect("spawn the input thread");
+            let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+            Ok(Box::pin(chunks.flat_map(futures_util::stream::iter)))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -484,12 +543,12 @@ async fn drive(
     host: &Host,
     settings: &Settings,
     recorder: &Recorder,
-    mut items: mpsc::Receiver<Result<BulkItem, String>>,
+    items: Lines<'_>,
     out: &mut Output<'_>,
 ) -> Result<Ended, Fatal> {
     let bulk = Bulk::new(host, settings.options).journal_to(recorder);
     let input_error = std::cell::RefCell::new(None);
-    let input = futures_util::stream::poll_fn(|cx| items.poll_recv(cx)).scan((), |(), item| {
+    let input = items.scan((), |(), item| {
         std::future::ready(match item {
             Ok(item) => Some(item),
             Err(e) => {
@@ -508,7 +567,7 @@ async fn drive(
                 let Some(event) = event else { break };
                 let handled = match event {
                     BulkEvent::Planned { line, planned, .. } => {
-                        out.planned(recorder, line, &planned).await
+                        out.planned(recorder, line, &planned)
                     }
                     BulkEvent::Finished { line, digest, create, result } => {
                         out.finished(recorder, line, digest, create, &result).await
@@ -569,7 +628,7 @@ impl Output<'_> {
         });
     }
 
-    async fn planned(
+    fn planned(
         &mut self,
         recorder: &Recorder,
         line: u64,
@@ -577,17 +636,15 @@ impl Output<'_> {
     ) -> Result<(), Fatal> {
         self.summary.record_planned(&planned.request().provider);
         self.progress.inc(1);
-        let json = output::dry_run_json(planned, Some(line));
         let text = match self.format {
-            OutputFormat::Json => output::json_line(&json),
+            OutputFormat::Json => output::json_line(&PlannedJson {
+                planned,
+                line: Some(line),
+            }),
             OutputFormat::Human => output::dry_run_line(planned, line),
         };
         self.print(&text, false);
-        let report = recorder.is_reporting().then(|| json.to_string());
-        recorder
-            .finished(report, None, false)
-            .await
-            .map_err(Fatal::config)
+        recorder.planned(line, planned).map_err(Fatal::config)
     }
 
     async fn finished(
@@ -606,28 +663,10 @@ impl Output<'_> {
             self.progress
                 .set_message(format!("{} failed", self.summary.failed));
         }
-        let report = recorder.is_reporting().then(|| {
-            serde_json::to_string(&ResultJson {
-                result,
-                line: Some(line),
-                digest: None,
-                secrets: true,
-            })
-            .expect("results serialize")
-        });
-        let journal = recorder.is_journaling().then(|| {
-            serde_json::to_string(&ResultJson {
-                result,
-                line: Some(line),
-                digest: Some(digest),
-                secrets: false,
-            })
-            .expect("results serialize")
-        });
         // The report (and journal) first: a created key's value must be on disk
         // before anything else happens.
         recorder
-            .finished(report, journal, create)
+            .finished(line, digest, result, create)
             .await
             .map_err(Fatal::config)?;
         match self.format {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use clap::ArgMatches;
-use revoker_host::{Host, PlannedRequest, ProviderRuntime, RequestResult};
+use revoker_host::{Host, PlannedJson, PlannedRequest, ProviderRuntime, RequestResult};
 use revoker_plugin_api::Params;
 use serde_json::{Value, json};
 
@@ -39,14 +39,6 @@ pub(crate) fn params_inline(params: &Params) -> String {
         .map(|p| format!("{}={}", p.name, p.value))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn params_json(params: &Params) -> Value {
-    params
-        .iter()
-        .map(|p| (p.name.to_string(), Value::from(p.value.as_str())))
-        .collect::<serde_json::Map<_, _>>()
-        .into()
 }
 
 /// The result of one request.
@@ -85,34 +77,13 @@ pub(crate) fn result(result: &RequestResult, format: OutputFormat) -> String {
     text
 }
 
-/// A planned request that a dry run does not send, as JSON; `line` for bulk.
-pub(crate) fn dry_run_json(planned: &PlannedRequest, line: Option<u64>) -> Value {
-    let request = planned.request();
-    let body = planned
-        .body()
-        .map(|body| String::from_utf8_lossy(body).into_owned());
-    let mut value = json!({
-        "dry_run": true,
-        "provider": request.provider,
-        "operation": request.operation,
-        "params": params_json(&request.params),
-        "request": {
-            "method": planned.method().as_str(),
-            "url": planned.url().as_str(),
-            "headers": planned.redacted_headers(),
-            "body": body,
-        },
-    });
-    if let Some(line) = line {
-        value["line"] = line.into();
-    }
-    value
-}
-
 /// A planned request that `--dry-run` does not send.
 pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String {
     if format == OutputFormat::Json {
-        return json_line(&dry_run_json(planned, None));
+        return json_line(&PlannedJson {
+            planned,
+            line: None,
+        });
     }
     let request = planned.request();
     let mut text = format!(
