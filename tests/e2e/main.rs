@@ -9,3 +9,4 @@ mod dolfin;
 mod langwatch;
 mod loading;
 mod pinata;
+mod security;

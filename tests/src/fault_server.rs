@@ -48,6 +48,20 @@ pub enum Action {
     },
     /// Closes the connection without answering.
     Close,
+    /// Writes these bytes as they are, then closes.
+    Raw(Vec<u8>),
+    /// Writes `head`, then one byte every `every`, until the client leaves.
+    Trickle {
+        /// The status line and headers, with the blank line.
+        head: String,
+        /// The pause between two bytes.
+        every: Duration,
+    },
+    /// Writes `head`, then body bytes as fast as it can, until the client leaves.
+    Endless {
+        /// The status line and headers, with the blank line.
+        head: String,
+    },
 }
 
 impl Action {
@@ -203,6 +217,27 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
         state.received.lock().unwrap().push(request);
         let keep_open = match action {
             Action::Close => false,
+            Action::Raw(bytes) => {
+                let _ = stream.get_mut().write_all(&bytes).await;
+                false
+            }
+            Action::Trickle { head, every } => {
+                let stream = stream.get_mut();
+                if stream.write_all(head.as_bytes()).await.is_ok() {
+                    while stream.write_all(b"x").await.is_ok() {
+                        tokio::time::sleep(every).await;
+                    }
+                }
+                false
+            }
+            Action::Endless { head } => {
+                let stream = stream.get_mut();
+                let chunk = vec![b'x'; 64 * 1024];
+                if stream.write_all(head.as_bytes()).await.is_ok() {
+                    while stream.write_all(&chunk).await.is_ok() {}
+                }
+                false
+            }
             Action::Respond {
                 status,
                 headers,

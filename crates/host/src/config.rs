@@ -3,17 +3,25 @@
 //! ```toml
 //! # Plugin directories searched after --plugin-dir and REVOKER_PLUGIN_PATH.
 //! plugin_dirs = ["/opt/revoker/plugins"]
+//! # Record every request sent, hash-chained (`revoker audit verify FILE`).
+//! audit = "/var/log/revoker/audit.jsonl"
+//! audit_required = true       # send nothing that cannot be recorded
+//! plugin_timeout_secs = 10    # an isolated plugin's time to answer one call
 //!
 //! [http]
 //! connect_timeout_secs = 10   # default 10
 //! request_timeout_secs = 30   # per attempt, default 30
 //! max_attempts = 4            # default 4; 1 disables retries
+//! allow_insecure_http = false # http:// base URLs off loopback need this
 //!
 //! [providers.pinata]
 //! base_url = "https://api.pinata.cloud"   # REVOKER_PINATA_BASE_URL overrides it
 //! credential_env = "PINATA_ADMIN_JWT"     # default: the plugin's, e.g. PINATA_JWT
+//! credential_file = "/etc/revoker/pinata.jwt"  # mode 0600 or stricter; beats the variable
 //! rate = "10/s"                           # N/s, N/m or N/h; default: the plugin's
 //! concurrency = 8                         # requests in flight to this provider
+//! sha256 = "…"      # pin the plugin file; once one is pinned, only pinned plugins load
+//! isolate = true    # run the plugin in a child process
 //! ```
 
 use std::collections::BTreeMap;
@@ -39,6 +47,13 @@ pub struct Config {
     /// Per-provider settings, by provider name.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// The audit log: every request sent, hash-chained.
+    pub audit: Option<PathBuf>,
+    /// Send nothing that cannot be recorded in the audit log.
+    #[serde(default)]
+    pub audit_required: bool,
+    /// Seconds an isolated plugin has to answer one call (default 10).
+    pub plugin_timeout_secs: Option<u64>,
 }
 
 /// HTTP client settings shared by every provider.
@@ -51,6 +66,9 @@ pub struct HttpConfig {
     pub request_timeout_secs: Option<u64>,
     /// How many times an idempotent request is tried at most.
     pub max_attempts: Option<u32>,
+    /// Allow `http://` base URLs that are not on loopback.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// Settings for one provider.
@@ -65,6 +83,13 @@ pub struct ProviderConfig {
     pub rate: Option<Rate>,
     /// The most requests in flight at once to this provider.
     pub concurrency: Option<usize>,
+    /// A file holding the credential (mode 0600 or stricter).
+    pub credential_file: Option<PathBuf>,
+    /// The SHA-256 (hex) the provider's plugin file must have.
+    pub sha256: Option<String>,
+    /// Run the provider's plugin in a child process.
+    #[serde(default)]
+    pub isolate: bool,
 }
 
 impl Config {
@@ -96,8 +121,29 @@ impl Config {
             if provider.concurrency == Some(0) {
                 return Err(format!("providers.{name}.concurrency must be at least 1"));
             }
+            if let Some(sha) = &provider.sha256
+                && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(format!(
+                    "providers.{name}.sha256 must be 64 hex digits (see `revoker providers --hashes`)"
+                ));
+            }
         }
         Ok(config)
+    }
+
+    /// The plugin allowlist: pinned SHA-256 (lowercase hex) to provider. Empty
+    /// when nothing is pinned.
+    pub fn plugin_pins(&self) -> BTreeMap<String, String> {
+        self.providers
+            .iter()
+            .filter_map(|(name, provider)| {
+                provider
+                    .sha256
+                    .as_ref()
+                    .map(|sha| (sha.to_ascii_lowercase(), name.clone()))
+            })
+            .collect()
     }
 
     /// The settings for `provider`, or the defaults.
@@ -198,6 +244,28 @@ mod tests {
     }
 
     #[test]
+    fn security_settings_parse() {
+        let sha = "ab".repeat(32);
+        let config = Config::parse(&format!(
+            "audit = \"/var/log/a.jsonl\"\naudit_required = true\n[http]\nallow_insecure_http = true\n\
+             [providers.pinata]\ncredential_file = \"/etc/p\"\nsha256 = \"{}\"\nisolate = true\n",
+            sha.to_uppercase()
+        ))
+        .unwrap();
+        assert!(config.audit_required && config.http.allow_insecure_http);
+        assert_eq!(config.audit, Some(PathBuf::from("/var/log/a.jsonl")));
+        let pinata = config.provider("pinata");
+        assert!(pinata.isolate);
+        assert_eq!(pinata.credential_file, Some(PathBuf::from("/etc/p")));
+        assert_eq!(
+            config.plugin_pins().get(&sha).map(String::as_str),
+            Some("pinata")
+        );
+        let err = Config::parse("[providers.x]\nsha256 = \"abc\"\n").unwrap_err();
+        assert!(err.contains("64 hex digits"), "{err}");
+    }
+
+    #[test]
     fn unknown_fields_are_named() {
         let err = Config::parse("[providers.pinata]\nbase_ur = \"x\"\n").unwrap_err();
         assert!(err.contains("base_ur"), "{err}");
@@ -224,6 +292,36 @@ mod tests {
         assert_eq!("1/h".parse::<Rate>().unwrap().to_string(), "1/h");
         for bad in ["", "10", "0/s", "-1/s", "10/d", "x/s", "1.5/s"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(text in "\\PC{0,300}") {
+            let _ = Config::parse(&text);
+        }
+
+        #[test]
+        fn toml_shaped_text_never_panics(
+            section in "[a-z._]{0,20}",
+            key in "[a-z_]{0,16}",
+            value in prop_oneof!["\"\\PC{0,20}\"", "-?[0-9]{1,25}", "true", "\\[\\]"],
+        ) {
+            let _ = Config::parse(&format!("[{section}]\n{key} = {value}\n"));
+        }
+
+        #[test]
+        fn any_rate_parses_or_is_refused(text in "\\PC{0,20}") {
+            if let Ok(rate) = text.parse::<Rate>() {
+                prop_assert!(rate.requests > 0);
+            }
         }
     }
 }

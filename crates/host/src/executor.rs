@@ -3,8 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use reqwest::Client;
@@ -12,6 +12,7 @@ use revoker_plugin_api::abi_stable::std_types::RVec;
 use revoker_plugin_api::{Header, HttpResponse, Method};
 use tokio::sync::Semaphore;
 
+use crate::audit::{Attempt, AuditLog};
 use crate::host::PlannedRequest;
 use crate::provider::{Credential, ProviderRuntime};
 use crate::retry::{RetryPolicy, TransportFailure, parse_retry_after};
@@ -79,15 +80,26 @@ pub(crate) struct Executor {
     client: OnceLock<Result<Client, String>>,
     options: HttpOptions,
     policy: RetryPolicy,
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl Executor {
-    pub(crate) fn new(options: HttpOptions, policy: RetryPolicy) -> Self {
+    pub(crate) fn new(
+        options: HttpOptions,
+        policy: RetryPolicy,
+        audit: Option<Arc<AuditLog>>,
+    ) -> Self {
         Self {
             client: OnceLock::new(),
             options,
             policy,
+            audit,
         }
+    }
+
+    /// The audit log, if requests are recorded.
+    pub(crate) fn audit(&self) -> Option<&AuditLog> {
+        self.audit.as_deref()
     }
 
     fn client(&self) -> Result<&Client, String> {
@@ -134,6 +146,14 @@ impl Executor {
             attempt += 1;
             let sent = {
                 let _permits = provider.ready(gate.in_flight).await;
+                if let Some(audit) = self.audit()
+                    && audit.is_required()
+                    && let Some(why) = audit.failure()
+                {
+                    return Err(Abandoned::Refused(format!(
+                        "nothing more is sent: {why} (the audit log is required)"
+                    )));
+                }
                 if attempt == 1 {
                     if gate.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
                         return Err(Abandoned::Stopped);
@@ -167,6 +187,21 @@ impl Executor {
                     attempts: attempt,
                 });
             };
+            if let Some(audit) = self.audit() {
+                audit.record(&Attempt {
+                    provider: &planned.request.provider,
+                    operation: &planned.request.operation,
+                    params: &planned.request.params,
+                    attempt,
+                    status: sent.as_ref().ok().map(|r| r.status),
+                    outcome: None,
+                    request_id: sent
+                        .as_ref()
+                        .ok()
+                        .and_then(|r| r.header_value("x-request-id")),
+                    error: sent.as_ref().err().map(|(_, e)| e.as_str()),
+                });
+            }
             tracing::info!(
                 provider = %planned.request.provider,
                 operation = %planned.request.operation,

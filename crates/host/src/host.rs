@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +12,11 @@ use revoker_plugin_api::{HttpRequest, Method, OutcomeKind};
 use secrecy::SecretString;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+use crate::audit::{Attempt, AuditLog};
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
 use crate::executor::{Abandoned, Exchange, Executor, HttpOptions, SendGate};
+use crate::loader::{Isolation, LoadOptions};
 use crate::outbound;
 use crate::plugin::PluginCallError;
 use crate::provider::{Credential, ProviderRuntime};
@@ -41,6 +43,10 @@ pub struct HostBuilder {
     max_attempts: Option<u32>,
     http: HttpOptions,
     retry: RetryPolicy,
+    isolate_all: bool,
+    plugin_runner: Option<PathBuf>,
+    allow_insecure_http: bool,
+    audit: Option<Arc<AuditLog>>,
 }
 
 impl fmt::Debug for HostBuilder {
@@ -95,6 +101,58 @@ impl HostBuilder {
         dirs.extend(self.config.plugin_dirs.iter().cloned());
         dirs.extend(self.fallback_plugin_dirs.iter().cloned());
         dirs
+    }
+
+    /// How plugins are loaded: the config's allowlist and which plugins run
+    /// isolated.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            pins: self.config.plugin_pins(),
+            isolation: Isolation {
+                all: self.isolate_all,
+                providers: self
+                    .config
+                    .providers
+                    .iter()
+                    .filter(|(_, provider)| provider.isolate)
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                runner: self.plugin_runner.clone(),
+                timeout: self
+                    .config
+                    .plugin_timeout_secs
+                    .map_or(Isolation::default().timeout, Duration::from_secs),
+            },
+        }
+    }
+
+    /// Runs every plugin in a child process (see [`crate::isolate`]).
+    #[must_use]
+    pub fn isolate_all(mut self, isolate: bool) -> Self {
+        self.isolate_all = isolate;
+        self
+    }
+
+    /// The `revoker` binary that runs isolated plugins (by default, this
+    /// process's own executable, which must then be `revoker`).
+    #[must_use]
+    pub fn plugin_runner(mut self, exe: impl Into<PathBuf>) -> Self {
+        self.plugin_runner = Some(exe.into());
+        self
+    }
+
+    /// Allows `http://` base URLs that are not on loopback.
+    #[must_use]
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Records every request sent in `audit`.
+    #[must_use]
+    pub fn audit(mut self, audit: AuditLog) -> Self {
+        self.audit = Some(Arc::new(audit));
+        self
     }
 
     /// Uses the settings of a configuration file.
@@ -169,8 +227,9 @@ impl HostBuilder {
     pub fn build(mut self) -> Result<Host> {
         let registry = match self.registry.take() {
             Some(registry) => registry,
-            None => Registry::load(&self.plugin_search_path()),
+            None => Registry::load(&self.plugin_search_path(), &self.load_options()),
         };
+        let allow_insecure_http = self.allow_insecure_http || self.config.http.allow_insecure_http;
         let env = |name: &str| {
             if self.env {
                 std::env::var(name).ok()
@@ -207,16 +266,24 @@ impl HostBuilder {
                     format!("plugin {name}'s default base URL"),
                 )
             };
-            let base_url =
-                outbound::check_base_url(&base_url).map_err(|e| Error::config(source, e))?;
+            let base_url = outbound::check_base_url(&base_url)
+                .and_then(|url| {
+                    if allow_insecure_http {
+                        Ok(url)
+                    } else {
+                        outbound::require_https_off_loopback(url)
+                    }
+                })
+                .map_err(|e| Error::config(source, e))?;
 
             let credential_env = settings
                 .credential_env
                 .clone()
                 .unwrap_or_else(|| manifest.credential_env.to_string());
-            let secret = match self.credentials.get(name) {
-                Some(secret) => Some(secret.clone()),
-                None => env(&credential_env)
+            let secret = match (self.credentials.get(name), &settings.credential_file) {
+                (Some(secret), _) => Some(secret.clone()),
+                (None, Some(file)) => Some(read_credential_file(name, file)?),
+                (None, None) => env(&credential_env)
                     .filter(|v| !v.is_empty())
                     .map(SecretString::from),
             };
@@ -271,13 +338,54 @@ impl HostBuilder {
                 .unwrap_or(self.retry.max_attempts),
             ..self.retry
         };
-        let executor = Executor::new(http, retry);
+        let audit = match (self.audit.take(), &self.config.audit) {
+            (Some(audit), _) => Some(audit),
+            (None, Some(path)) => Some(Arc::new(
+                AuditLog::open(path, self.config.audit_required).map_err(|source| {
+                    Error::config(format!("audit log {}", path.display()), source.to_string())
+                })?,
+            )),
+            (None, None) => None,
+        };
+        let executor = Executor::new(http, retry, audit);
         Ok(Host {
             registry,
             providers,
             executor,
         })
     }
+}
+
+/// Reads a credential from `path`, which only its owner may read or write.
+fn read_credential_file(provider: &str, path: &Path) -> Result<SecretString> {
+    let source = || format!("credential file {} of provider {provider}", path.display());
+    let file = std::fs::File::open(path).map_err(|e| Error::config(source(), e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let mode = file
+            .metadata()
+            .map_err(|e| Error::config(source(), e.to_string()))?
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Error::config(
+                source(),
+                format!(
+                    "it may be read or written by group or others (mode {mode:04o}): run `chmod 600 {}`",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut { file }, &mut text)
+        .map_err(|e| Error::config(source(), e.to_string()))?;
+    let secret = SecretString::from(text.trim_end_matches(['\r', '\n']).to_owned());
+    if secrecy::ExposeSecret::expose_secret(&secret).is_empty() {
+        return Err(Error::config(source(), "it is empty"));
+    }
+    Ok(secret)
 }
 
 /// A request planned by its plugin and checked, ready to send.
@@ -587,7 +695,23 @@ impl Host {
             .exchange(&planned, provider, credential, gate)
             .await
         {
-            Ok(exchange) => Ok(Some(interpret(planned, provider, exchange))),
+            Ok(exchange) => {
+                let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
+                let result = interpret(planned, provider, exchange);
+                if let Some(audit) = self.executor.audit() {
+                    audit.record(&Attempt {
+                        provider: &result.provider,
+                        operation: &result.operation,
+                        params: &result.params,
+                        attempt: result.attempts,
+                        status: result.status,
+                        outcome: Some(result.outcome),
+                        request_id: result.request_id.as_deref(),
+                        error: transport_error.as_deref(),
+                    });
+                }
+                Ok(Some(result))
+            }
             Err(Abandoned::Stopped) => Ok(None),
             Err(Abandoned::Refused(why)) => Err(Error::config("journal", why)),
             Err(Abandoned::NoClient(why)) => Err(Error::HttpClient(why)),

@@ -39,11 +39,13 @@
 //! # }
 //! ```
 
+pub mod audit;
 pub mod bulk;
 pub mod config;
 mod error;
 mod executor;
 mod host;
+pub mod isolate;
 pub mod loader;
 pub mod outbound;
 mod plugin;
@@ -51,6 +53,7 @@ mod provider;
 mod registry;
 mod result;
 pub mod retry;
+pub mod trust;
 
 pub use config::{Config, Rate};
 pub use error::{Error, ErrorCategory, Result};

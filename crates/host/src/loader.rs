@@ -4,15 +4,18 @@
 //! with `RootModule::load_from_*`, which keeps one module per root-module type
 //! for the whole process and so would hand back the first plugin for every file.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path};
 use revoker_plugin_api::{
     Manifest, PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef,
 };
 
-use crate::plugin::Plugin;
+use crate::isolate::{Answer, Call, Runner};
+use crate::plugin::{Backend, Plugin};
+use crate::trust::{self, Image};
 
 /// Names a provider may not take, because they are the CLI's own commands.
 pub const RESERVED_NAMES: &[&str] = &[
@@ -59,12 +62,138 @@ pub fn plugin_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Loads the plugin at `path` and checks its version, layout and manifest.
+/// How plugins are loaded.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The allowlist: pinned SHA-256 (lowercase hex) to provider. When it is not
+    /// empty, a file whose hash it does not list is refused before it is loaded.
+    pub pins: BTreeMap<String, String>,
+    /// Which plugins run in a child process.
+    pub isolation: Isolation,
+}
+
+/// Which plugins run in a child process, and how.
+#[derive(Debug, Clone)]
+pub struct Isolation {
+    /// Every plugin.
+    pub all: bool,
+    /// These providers' plugins.
+    pub providers: HashSet<String>,
+    /// The `revoker` binary that serves an isolated plugin
+    /// (`revoker __plugin-runner FILE`); by default this process's own.
+    pub runner: Option<PathBuf>,
+    /// How long an isolated plugin has to answer a call.
+    pub timeout: Duration,
+}
+
+impl Default for Isolation {
+    fn default() -> Self {
+        Self {
+            all: false,
+            providers: HashSet::new(),
+            runner: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Checks the plugin file at `path` (ownership, permissions, the allowlist),
+/// loads it (in this process or a child) and checks its version, layout and
+/// manifest.
 ///
 /// # Errors
 ///
 /// One line saying why the plugin is refused (the caller adds the path).
-pub fn load_plugin(path: &Path) -> Result<Plugin, String> {
+pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String> {
+    let trusted = trust::open_trusted(path)?;
+    let pinned_for = if options.pins.is_empty() {
+        None
+    } else {
+        Some(options.pins.get(&trusted.sha256).cloned().ok_or_else(|| {
+            format!(
+                "its SHA-256 {} is not in the config's allowlist (once any plugin is pinned, \
+                 only pinned plugins load; `revoker providers --hashes` shows the hashes)",
+                trusted.sha256
+            )
+        })?)
+    };
+    let isolation = &options.isolation;
+    let (manifest, backend) = if isolation.all || !isolation.providers.is_empty() {
+        let exe = match &isolation.runner {
+            Some(exe) => exe.clone(),
+            None => {
+                std::env::current_exe().map_err(|e| format!("cannot find revoker itself: {e}"))?
+            }
+        };
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let mut runner = Runner::new(exe, trusted.image, name, isolation.timeout);
+        let manifest = match runner.call(&Call::Manifest)? {
+            Answer::Manifest(manifest) => {
+                manifest.map_err(|e| format!("its manifest failed: {e}"))?
+            }
+            Answer::LoadFailed(why) => return Err(why),
+            _ => return Err("its process answered another call than the one asked".into()),
+        };
+        check_manifest(&manifest)?;
+        if isolation.all || isolation.providers.contains(manifest.provider.as_str()) {
+            runner.set_name(&manifest.provider);
+            (manifest, Backend::Isolated(runner))
+        } else {
+            drop(runner);
+            let image = trust::open_trusted(path)?;
+            if image.sha256 != trusted.sha256 {
+                return Err("it changed while it was being loaded".into());
+            }
+            load_in_process(image.image)?
+        }
+    } else {
+        load_in_process(trusted.image)?
+    };
+    if let Some(pinned) = pinned_for
+        && pinned != manifest.provider.as_str()
+    {
+        return Err(format!(
+            "its SHA-256 is pinned for provider {pinned}, but it provides {}",
+            manifest.provider
+        ));
+    }
+    if !manifest.panic_unwind {
+        tracing::warn!(
+            plugin = %path.display(),
+            "plugin {} was built with panic = \"abort\": a panic in it will abort revoker",
+            manifest.provider
+        );
+    }
+    Ok(Plugin::new(
+        path.to_owned(),
+        trusted.sha256,
+        manifest,
+        backend,
+    ))
+}
+
+/// Loads `image` into this process.
+fn load_in_process(image: Image) -> Result<(Manifest, Backend), String> {
+    let loaded = load_module(&image.load_path());
+    // A library, once opened, stays for the process (abi_stable never unloads
+    // one, even one refused after opening), and so does its image: were its
+    // descriptor closed, the next image could get the same number, hence the
+    // same `/proc/self/fd/N` path, and `dlopen` would hand back this library.
+    std::mem::forget(image);
+    let (module, manifest) = loaded?;
+    Ok((manifest, Backend::InProcess(module)))
+}
+
+/// Loads the library at `path` and checks its plugin API version, its layout and
+/// its manifest; returns its root module and manifest.
+///
+/// # Errors
+///
+/// One line saying why the library is refused.
+pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, Manifest), String> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { .. } => format!("cannot load the library: {}", one_line(&e)),
         LibraryError::GetSymbolError { .. } => {
@@ -109,14 +238,7 @@ pub fn load_plugin(path: &Path) -> Result<Plugin, String> {
         .into_result()
         .map_err(|e| format!("its manifest failed: {e}"))?;
     check_manifest(&manifest)?;
-    if !manifest.panic_unwind {
-        tracing::warn!(
-            plugin = %path.display(),
-            "plugin {} was built with panic = \"abort\": a panic in it will abort revoker",
-            manifest.provider
-        );
-    }
-    Ok(Plugin::new(path.to_owned(), module, manifest))
+    Ok((module, manifest))
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {
@@ -323,7 +445,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("librevoker_fake.so");
         std::fs::write(&path, b"not an ELF file").unwrap();
-        let err = load_plugin(&path).unwrap_err();
+        let err = load_plugin(&path, &LoadOptions::default()).unwrap_err();
         assert!(err.starts_with("cannot load the library"), "{err}");
     }
 }

@@ -80,6 +80,28 @@ fn is_dot_segment(segment: &str) -> bool {
     matches!(dots, 1 | 2)
 }
 
+/// Refuses an `http://` base URL whose host is not on loopback: the credential
+/// would cross the network in the clear.
+///
+/// # Errors
+///
+/// What is wrong and what to do.
+pub fn require_https_off_loopback(url: Url) -> Result<Url, String> {
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(format!(
+            "base URL {url} is not https: the credential would cross the network in the clear \
+             (use https, or pass --allow-insecure-http)"
+        ));
+    }
+    Ok(url)
+}
+
 /// Checks a base URL a user configured: http or https, a host, no credentials,
 /// no query or fragment.
 ///
@@ -172,6 +194,20 @@ mod tests {
         ] {
             assert!(join_url(&base, path).is_err(), "{path:?} must be refused");
         }
+    }
+
+    #[test]
+    fn http_is_for_loopback_only() {
+        for ok in [
+            "https://api.example.com",
+            "http://127.0.0.1:4010",
+            "http://[::1]:80",
+            "http://localhost:9",
+        ] {
+            assert!(require_https_off_loopback(base(ok)).is_ok(), "{ok}");
+        }
+        let err = require_https_off_loopback(base("http://api.example.com")).unwrap_err();
+        assert!(err.contains("--allow-insecure-http"), "{err}");
     }
 
     #[test]

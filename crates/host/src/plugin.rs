@@ -10,12 +10,32 @@ use revoker_plugin_api::{
     PluginErrorKind, ProviderModuleRef,
 };
 
+use crate::isolate::{Answer, Call, Runner};
+
+/// Where a plugin's code runs.
+pub(crate) enum Backend {
+    /// Loaded into this process: fast; a crash in it is a crash of the host.
+    InProcess(ProviderModuleRef),
+    /// In a child process: a crash costs one call.
+    Isolated(Runner),
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InProcess(_) => f.write_str("InProcess"),
+            Self::Isolated(runner) => f.debug_tuple("Isolated").field(runner).finish(),
+        }
+    }
+}
+
 /// A provider plugin the host has loaded and checked.
 pub struct Plugin {
     path: PathBuf,
-    module: ProviderModuleRef,
+    sha256: String,
     manifest: Manifest,
-    /// Set when the plugin panicked or failed: it is not called again.
+    backend: Backend,
+    /// Set when an in-process plugin panicked or failed: it is not called again.
     disabled: OnceLock<String>,
 }
 
@@ -24,8 +44,8 @@ pub struct Plugin {
 pub enum PluginCallError {
     /// The request is invalid: the user's fault, nothing was sent.
     Invalid(PluginError),
-    /// The plugin failed (it panicked, or it was disabled after an earlier
-    /// failure): not the user's fault; the message names the plugin.
+    /// The plugin failed (it panicked or crashed, or it was disabled after an
+    /// earlier failure): not the user's fault; the message names the plugin.
     Failed(String),
 }
 
@@ -39,11 +59,12 @@ impl fmt::Display for PluginCallError {
 }
 
 impl Plugin {
-    pub(crate) fn new(path: PathBuf, module: ProviderModuleRef, manifest: Manifest) -> Self {
+    pub(crate) fn new(path: PathBuf, sha256: String, manifest: Manifest, backend: Backend) -> Self {
         Self {
             path,
-            module,
+            sha256,
             manifest,
+            backend,
             disabled: OnceLock::new(),
         }
     }
@@ -51,6 +72,16 @@ impl Plugin {
     /// The file the plugin was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The SHA-256 of the bytes loaded, lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Whether the plugin runs in a child process.
+    pub fn is_isolated(&self) -> bool {
+        matches!(self.backend, Backend::Isolated(_))
     }
 
     /// The plugin's manifest.
@@ -78,9 +109,23 @@ impl Plugin {
     /// # Errors
     ///
     /// [`PluginCallError::Invalid`] for a bad request, [`PluginCallError::Failed`]
-    /// if the plugin failed (and is now disabled) or was disabled before.
+    /// if the plugin failed or was disabled before.
     pub fn plan(&self, operation: &str, params: &Params) -> Result<HttpRequest, PluginCallError> {
-        self.call(|| (self.module.plan())(RStr::from(operation), params))
+        match &self.backend {
+            Backend::InProcess(module) => {
+                self.call(|| (module.plan())(RStr::from(operation), params))
+            }
+            Backend::Isolated(runner) => {
+                let call = Call::Plan {
+                    operation: operation.to_owned(),
+                    params: params.clone(),
+                };
+                match self.call_isolated(runner, &call)? {
+                    Answer::Plan(result) => self.isolated_result(result),
+                    _ => Err(self.unexpected_answer()),
+                }
+            }
+        }
     }
 
     /// Calls the plugin's `interpret`.
@@ -94,7 +139,50 @@ impl Plugin {
         params: &Params,
         response: &HttpResponse,
     ) -> Result<Outcome, PluginCallError> {
-        self.call(|| (self.module.interpret())(RStr::from(operation), params, response))
+        match &self.backend {
+            Backend::InProcess(module) => {
+                self.call(|| (module.interpret())(RStr::from(operation), params, response))
+            }
+            Backend::Isolated(runner) => {
+                let call = Call::Interpret {
+                    operation: operation.to_owned(),
+                    params: params.clone(),
+                    response: response.clone(),
+                };
+                match self.call_isolated(runner, &call)? {
+                    Answer::Interpret(result) => self.isolated_result(result),
+                    _ => Err(self.unexpected_answer()),
+                }
+            }
+        }
+    }
+
+    /// An isolated call: a crashed child fails this call only.
+    fn call_isolated(&self, runner: &Runner, call: &Call) -> Result<Answer, PluginCallError> {
+        if let Some(reason) = self.disabled_reason() {
+            return Err(PluginCallError::Failed(reason.to_owned()));
+        }
+        match runner.call(call) {
+            Ok(Answer::LoadFailed(why)) => Err(self.disable(format!("cannot load it: {why}"))),
+            Ok(answer) => Ok(answer),
+            Err(why) => Err(PluginCallError::Failed(why)),
+        }
+    }
+
+    /// An isolated plugin's answer: a failure (a panic, say) costs that call
+    /// only, since each call stands alone in the child.
+    fn isolated_result<T>(&self, result: Result<T, PluginError>) -> Result<T, PluginCallError> {
+        result.map_err(|error| match error.kind {
+            PluginErrorKind::InvalidParam => PluginCallError::Invalid(error),
+            _ => PluginCallError::Failed(format!(
+                "plugin {} (isolated) failed: {error}",
+                self.provider()
+            )),
+        })
+    }
+
+    fn unexpected_answer(&self) -> PluginCallError {
+        self.disable("its process answered another call than the one asked".into())
     }
 
     fn call<T>(&self, f: impl FnOnce() -> RResult<T, PluginError>) -> Result<T, PluginCallError> {
@@ -136,6 +224,8 @@ impl fmt::Debug for Plugin {
             .field("provider", &self.manifest.provider)
             .field("version", &self.manifest.version)
             .field("path", &self.path)
+            .field("sha256", &self.sha256)
+            .field("isolated", &self.is_isolated())
             .field("disabled", &self.disabled.get())
             .finish_non_exhaustive()
     }

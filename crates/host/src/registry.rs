@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::loader;
+use crate::loader::{self, LoadOptions};
 use crate::plugin::Plugin;
 
 /// A plugin file that was not loaded, and why.
@@ -39,7 +39,7 @@ impl Registry {
     /// is read once. One bad plugin never stops the others: it is recorded as a
     /// [`Refusal`]. A plugin whose provider name an earlier one already took is
     /// refused too.
-    pub fn load(dirs: &[PathBuf]) -> Self {
+    pub fn load(dirs: &[PathBuf], options: &LoadOptions) -> Self {
         let mut registry = Self::default();
         let mut seen_dirs = Vec::new();
         for dir in dirs {
@@ -49,7 +49,9 @@ impl Registry {
             }
             seen_dirs.push(canonical);
             match loader::plugin_files(dir) {
-                Ok(files) => files.iter().for_each(|file| registry.load_file(file)),
+                Ok(files) => files
+                    .iter()
+                    .for_each(|file| registry.load_file(file, options)),
                 Err(e) => registry.refusals.push(Refusal {
                     path: dir.clone(),
                     reason: format!("cannot read plugin directory: {e}"),
@@ -59,8 +61,8 @@ impl Registry {
         registry
     }
 
-    fn load_file(&mut self, path: &Path) {
-        let refusal = match loader::load_plugin(path) {
+    fn load_file(&mut self, path: &Path, options: &LoadOptions) {
+        let refusal = match loader::load_plugin(path, options) {
             Ok(plugin) => match self.get(plugin.provider()) {
                 Some(first) => format!(
                     "provider {:?} is already provided by {}",
@@ -120,7 +122,10 @@ mod tests {
 
     #[test]
     fn unreadable_directory_is_a_refusal_not_a_failure() {
-        let registry = Registry::load(&[PathBuf::from("/nonexistent/revoker-plugins")]);
+        let registry = Registry::load(
+            &[PathBuf::from("/nonexistent/revoker-plugins")],
+            &LoadOptions::default(),
+        );
         assert!(registry.plugins().is_empty());
         assert_eq!(registry.refusals().len(), 1);
         assert!(registry.refusals()[0].to_string().starts_with(

@@ -8,6 +8,7 @@ use abi_stable::std_types::{ROption, RString};
 /// What kind of thing went wrong inside a plugin call.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PluginErrorKind {
     /// The operation is not one the plugin's manifest lists.
     UnknownOperation,
@@ -25,6 +26,7 @@ pub enum PluginErrorKind {
 /// `parameter "id" must be a UUID, got "abc"`. They must never contain a secret.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PluginError {
     /// What kind of error this is.
     pub kind: PluginErrorKind,

@@ -115,6 +115,8 @@ mod message;
 mod module;
 mod outcome;
 mod params;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{PluginError, PluginErrorKind};
 pub use export::{Provider, guard};

@@ -12,6 +12,7 @@ use crate::{Params, PluginError};
 /// at load time.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Manifest {
     /// The provider's name as users type it: lowercase, e.g. `pinata`.
     pub provider: RString,
@@ -100,6 +101,7 @@ impl Manifest {
 /// How the host sends the credential: `<header>: <prefix><credential>`.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AuthScheme {
     /// The header name, e.g. `Authorization` or `x-dolfin-api-key`.
     pub header: RString,
@@ -120,6 +122,7 @@ impl AuthScheme {
 /// At most `requests` requests every `per_seconds` seconds.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RateLimit {
     /// How many requests.
     pub requests: u32,
@@ -130,6 +133,7 @@ pub struct RateLimit {
 /// Whether an operation takes a key away or makes a new one.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OperationKind {
     /// Revokes an existing key.
     Revoke,
@@ -150,6 +154,7 @@ impl OperationKind {
 /// One operation a plugin can plan and interpret.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OperationSpec {
     /// The operation's name as users type it, e.g. `revoke-api-key`.
     pub name: RString,
@@ -233,6 +238,7 @@ impl OperationSpec {
 /// One parameter of an operation.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ParamSpec {
     /// Its name as a flag and a JSON key, e.g. `gateway-id`.
     pub name: RString,
@@ -267,6 +273,7 @@ impl ParamSpec {
 /// The values a parameter takes.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ParamKind {
     /// Any non-empty string without control characters.
     String,

@@ -8,6 +8,7 @@ use abi_stable::std_types::{ROption, RString, RVec};
 /// An HTTP method.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Method {
     /// `GET`
     Get,
@@ -43,6 +44,7 @@ impl fmt::Display for Method {
 /// One HTTP header.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Header {
     /// The header's name, in any case.
     pub name: RString,
@@ -53,6 +55,7 @@ pub struct Header {
 /// The request a plugin plans: the host adds the base URL and the credential.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[must_use]
 pub struct HttpRequest {
     /// The method.
@@ -105,6 +108,7 @@ impl HttpRequest {
 /// The response the host received, handed to the plugin to interpret.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,

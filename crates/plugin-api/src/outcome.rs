@@ -10,6 +10,7 @@ use abi_stable::std_types::{ROption, RString, RVec};
 /// the library API.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OutcomeKind {
     /// The key is revoked now.
     Revoked,
@@ -107,6 +108,7 @@ impl FromStr for OutcomeKind {
 /// One field of a newly created key, e.g. its `id` or its `value`.
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CreatedField {
     /// The field's name as the provider calls it, e.g. `createdAt`.
     pub name: RString,
@@ -135,6 +137,7 @@ impl fmt::Debug for CreatedField {
 /// A plugin's reading of one response.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[must_use]
 pub struct Outcome {
     /// What happened.

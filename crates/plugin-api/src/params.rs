@@ -8,6 +8,7 @@ use crate::PluginError;
 /// One named parameter value.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Param {
     /// The parameter's name, e.g. `gateway-id`.
     pub name: RString,
@@ -18,6 +19,7 @@ pub struct Param {
 /// The parameters of one request, in the order given; names are unique.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Params {
     entries: RVec<Param>,
 }

@@ -82,6 +82,11 @@ mod tests {
     }
 
     #[test]
+    fn no_input_or_response_makes_it_panic() {
+        revoker_plugin_api::testing::fuzz_provider::<Dolfin>(512);
+    }
+
+    #[test]
     fn unknown_operation_is_an_error() {
         let err = Dolfin::plan("delete-everything", &Params::new()).unwrap_err();
         assert_eq!(err.message, "unknown operation \"delete-everything\"");

@@ -88,6 +88,11 @@ mod tests {
     }
 
     #[test]
+    fn no_input_or_response_makes_it_panic() {
+        revoker_plugin_api::testing::fuzz_provider::<LangWatch>(512);
+    }
+
+    #[test]
     fn unknown_operation_is_an_error() {
         let response = HttpResponse::new(200, "");
         let err = LangWatch::interpret("revoke", &Params::new(), &response).unwrap_err();

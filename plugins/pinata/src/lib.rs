@@ -122,6 +122,11 @@ mod tests {
     }
 
     #[test]
+    fn no_input_or_response_makes_it_panic() {
+        revoker_plugin_api::testing::fuzz_provider::<Pinata>(512);
+    }
+
+    #[test]
     fn every_manifest_operation_can_be_planned_and_interpreted() {
         for op in Pinata::manifest().operations.iter() {
             let params = Params::from_pairs(op.params.iter().map(|p| (p.name.as_str(), "x1")));

@@ -563,3 +563,57 @@ mod tests {
         assert_eq!(InputFormat::sniff("provider,operation"), InputFormat::Csv);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any bytes: no panic, one item per non-blank line at most, lines in order.
+        #[test]
+        fn any_input_reads_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let lines = bytes.split(|&b| b == b'\n').count() as u64;
+            for format in [None, Some(InputFormat::Jsonl), Some(InputFormat::Csv)] {
+                let mut last = 0;
+                for item in InputReader::new(bytes.as_slice(), format) {
+                    let Ok(item) = item else { break };
+                    prop_assert!(item.line > last && item.line <= lines);
+                    last = item.line;
+                }
+            }
+        }
+
+        /// JSON-ish lines, the shapes a hostile file would try.
+        #[test]
+        fn json_lines_never_panic(
+            provider in "\\PC{0,20}",
+            operation in "\\PC{0,20}",
+            key in "\\PC{0,10}",
+            value in prop_oneof![
+                "\\PC{0,30}".prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<bool>().prop_map(serde_json::Value::from),
+                Just(serde_json::Value::Null),
+                Just(serde_json::json!([1, {"a": 2}])),
+            ],
+        ) {
+            let line = serde_json::json!({"provider": provider, "operation": operation, "params": {key: value}});
+            let text = format!("{line}\n");
+            let items: Vec<_> = InputReader::new(text.as_bytes(), None).collect();
+            prop_assert_eq!(items.len(), 1);
+        }
+
+        /// CSV after a valid header.
+        #[test]
+        fn csv_lines_never_panic(rows in proptest::collection::vec("\\PC{0,60}", 0..20)) {
+            let text = format!("provider,operation,id\n{}\n", rows.join("\n"));
+            let count = InputReader::new(text.as_bytes(), Some(InputFormat::Csv))
+                .collect::<io::Result<Vec<_>>>()
+                .unwrap()
+                .len();
+            prop_assert!(count <= rows.len());
+        }
+    }
+}

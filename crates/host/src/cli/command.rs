@@ -64,14 +64,65 @@ pub(crate) fn build(registry: &Registry) -> Command {
                 .conflicts_with("verbose")
                 .help("Print only errors on stderr"),
         )
+        .arg(
+            Arg::new("isolate")
+                .long("isolate")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .help("Run every plugin in a child process: a crashing plugin fails one request, not the run"),
+        )
+        .arg(
+            Arg::new("allow-insecure-http")
+                .long("allow-insecure-http")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .help("Allow http:// base URLs off loopback (credentials would cross the network in the clear)"),
+        )
+        .arg(
+            Arg::new("audit")
+                .long("audit")
+                .value_name("FILE")
+                .global(true)
+                .help("Append a hash-chained record of every request sent to FILE"),
+        )
+        .arg(
+            Arg::new("audit-required")
+                .long("audit-required")
+                .action(ArgAction::SetTrue)
+                .global(true)
+                .help("Send nothing that cannot be recorded in the audit log"),
+        )
+        .arg(
+            Arg::new("credential-stdin")
+                .long("credential-stdin")
+                .value_name("PROVIDER")
+                .global(true)
+                .help("Read PROVIDER's credential from the first line of stdin"),
+        )
         .subcommand(
             Command::new("providers")
-                .about("List the loaded plugins, their versions and operations")
+                .about("List the loaded plugins, their versions, operations and SHA-256")
                 .arg(
                     Arg::new("json")
                         .long("json")
                         .action(ArgAction::SetTrue)
                         .help("Print JSON (same as --output json)"),
+                )
+                .arg(
+                    Arg::new("hashes")
+                        .long("hashes")
+                        .action(ArgAction::SetTrue)
+                        .help("Print each plugin's SHA-256, for pinning in the config file"),
+                ),
+        )
+        .subcommand(
+            Command::new("audit")
+                .about("Check an audit log")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("verify")
+                        .about("Check that no entry of an audit log was edited or removed")
+                        .arg(Arg::new("file").required(true).value_name("FILE")),
                 ),
         )
         .subcommand(super::bulk::command())

@@ -15,6 +15,7 @@ pub(crate) struct EarlyArgs {
     pub config: Option<PathBuf>,
     pub verbosity: u8,
     pub quiet: bool,
+    pub isolate: bool,
 }
 
 impl EarlyArgs {
@@ -43,6 +44,8 @@ impl EarlyArgs {
                 early.verbosity = early.verbosity.saturating_add(1);
             } else if arg == "--quiet" {
                 early.quiet = true;
+            } else if arg == "--isolate" {
+                early.isolate = true;
             } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| {
                 !s.starts_with('-') && !s.is_empty() && s.chars().all(|c| c == 'v' || c == 'q')
             }) {
@@ -81,6 +84,7 @@ pub(crate) fn init_tracing(early: &EarlyArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -118,6 +122,12 @@ mod tests {
         assert_eq!(scan(&["-vv", "--verbose", "providers"]).verbosity, 3);
         assert!(scan(&["-q"]).quiet);
         assert_eq!(scan(&["--value", "-vx"]).verbosity, 0);
+    }
+
+    #[test]
+    fn sees_isolate() {
+        assert!(scan(&["--isolate", "bulk", "x"]).isolate);
+        assert!(!scan(&["bulk", "x"]).isolate);
     }
 
     #[test]

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::ArgMatches;
-use revoker_host::{Config, Error, ErrorCategory, Host, HostBuilder, Params, Registry, Request};
+use revoker_host::audit::AuditLog;
+use revoker_host::{
+    Config, Error, ErrorCategory, Host, HostBuilder, Params, Registry, Request, SecretString,
+};
 
 use self::early::EarlyArgs;
 use self::output::OutputFormat;
@@ -75,6 +78,22 @@ impl From<Error> for Fatal {
 
 /// Runs the CLI with `args` (the program name first).
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    // The hidden mode in which revoker serves one isolated plugin to its parent.
+    if args
+        .get(1)
+        .is_some_and(|arg| arg == revoker_host::isolate::RUNNER_COMMAND)
+    {
+        let Some(image) = args.get(2) else {
+            return Exit::Usage.into();
+        };
+        return match revoker_host::isolate::serve(std::path::Path::new(image)) {
+            Ok(()) => Exit::Success.into(),
+            Err(e) => {
+                eprintln!("revoker: plugin runner: {e}");
+                Exit::Config.into()
+            }
+        };
+    }
     match try_run(args) {
         Ok(exit) => exit.into(),
         Err(fatal) => {
@@ -92,14 +111,17 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         Some(path) => Config::load(&path)?,
         None => Config::default(),
     };
-    let mut builder = Host::builder().with_env().config(config);
+    let mut builder = Host::builder()
+        .with_env()
+        .config(config)
+        .isolate_all(early.isolate);
     for dir in &early.plugin_dirs {
         builder = builder.plugin_dir(dir);
     }
     if let Some(dir) = binary_dir() {
         builder = builder.fallback_plugin_dir(dir);
     }
-    let registry = Registry::load(&builder.plugin_search_path());
+    let registry = Registry::load(&builder.plugin_search_path(), &builder.load_options());
     if !early.quiet {
         for refusal in registry.refusals() {
             eprintln!("revoker: warning: {refusal}");
@@ -121,11 +143,28 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     let loaded = registry.provider_names();
     let is_provider = |name: &str| registry.get(name).is_some();
     let is_provider = matches.subcommand_name().is_some_and(is_provider);
-    let builder = builder.registry(registry);
+    let builder = security_options(builder.registry(registry), &matches)?;
+    let bulk_reads_stdin = matches
+        .subcommand_matches("bulk")
+        .and_then(|bulk| bulk.get_one::<String>("input"))
+        .is_some_and(|input| input == "-");
+    let builder = match matches.get_one::<String>("credential-stdin") {
+        Some(_) if bulk_reads_stdin => {
+            return Err(Fatal::usage(
+                "--credential-stdin and `bulk -` both read stdin: give the input as a file",
+            ));
+        }
+        Some(provider) => builder.credential(provider, read_credential_from_stdin(provider)?),
+        None => builder,
+    };
 
     match matches.subcommand() {
         Some(("providers", sub)) => {
             let host = builder.build()?;
+            if sub.get_flag("hashes") {
+                print(&output::hashes(&host));
+                return Ok(Exit::Success);
+            }
             let format = if sub.get_flag("json") {
                 OutputFormat::Json
             } else {
@@ -134,6 +173,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             print(&output::providers(&host, format));
             Ok(Exit::Success)
         }
+        Some(("audit", sub)) => audit_command(sub),
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
             let host = builder.build()?;
@@ -149,10 +189,59 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         }
         Some((provider, sub)) if is_provider => single_operation(builder, provider, sub, format),
         Some((unknown, _)) => Err(Fatal::usage(format!(
-            "unknown command or provider {unknown:?} (commands: providers, describe, bulk; \
+            "unknown command or provider {unknown:?} (commands: providers, describe, bulk, audit; \
              loaded providers: {loaded})"
         ))),
         None => unreachable!("clap requires a subcommand"),
+    }
+}
+
+/// The global options that decide what may be sent, and where it is recorded.
+fn security_options(mut builder: HostBuilder, matches: &ArgMatches) -> Result<HostBuilder, Fatal> {
+    builder = builder.allow_insecure_http(matches.get_flag("allow-insecure-http"));
+    if let Some(path) = matches.get_one::<String>("audit") {
+        let required = matches.get_flag("audit-required");
+        let audit = AuditLog::open(std::path::Path::new(path), required)
+            .map_err(|e| Fatal::config(format!("cannot open the audit log {path}: {e}")))?;
+        builder = builder.audit(audit);
+    } else if matches.get_flag("audit-required") {
+        return Err(Fatal::usage("--audit-required needs --audit FILE"));
+    }
+    Ok(builder)
+}
+
+/// One line of stdin, for `--credential-stdin PROVIDER`.
+fn read_credential_from_stdin(provider: &str) -> Result<SecretString, Fatal> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Fatal::usage(format!(
+            "cannot read the credential of {provider} from stdin: {e}"
+        ))
+    })?;
+    let secret = line.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        return Err(Fatal::usage(format!(
+            "--credential-stdin {provider}: stdin gave no credential"
+        )));
+    }
+    Ok(SecretString::from(secret))
+}
+
+/// `revoker audit verify FILE`.
+fn audit_command(matches: &ArgMatches) -> Result<Exit, Fatal> {
+    let Some(("verify", verify)) = matches.subcommand() else {
+        unreachable!("clap requires a subcommand");
+    };
+    let path = verify.get_one::<String>("file").expect("required");
+    match revoker_host::audit::verify(std::path::Path::new(path)) {
+        Ok(entries) => {
+            print(&format!("{path}: {entries} entries, intact\n"));
+            Ok(Exit::Success)
+        }
+        Err(error) => {
+            eprintln!("revoker: audit log does not verify: {error}");
+            Ok(Exit::Failure)
+        }
     }
 }
 

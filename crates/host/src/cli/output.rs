@@ -182,6 +182,8 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
         "version": manifest.version.as_str(),
         "description": manifest.description.as_str(),
         "file": plugin.path(),
+        "sha256": plugin.sha256(),
+        "isolated": plugin.is_isolated(),
         "base_url": provider.base_url().as_str(),
         "auth": {
             "header": manifest.auth.header.as_str(),
@@ -221,7 +223,7 @@ pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
         let manifest = plugin.manifest();
         let _ = writeln!(
             text,
-            "{} {} — {}\n  operations: {}\n  file: {}",
+            "{} {} — {}\n  operations: {}\n  file: {}\n  sha256: {}",
             manifest.provider,
             manifest.version,
             manifest.description,
@@ -231,10 +233,27 @@ pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
                 .map(|op| op.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            plugin.path().display()
+            plugin.path().display(),
+            plugin.sha256()
         );
     }
     text
+}
+
+/// `revoker providers --hashes`: `<sha256>  <provider>  <file>`, ready to pin.
+pub(crate) fn hashes(host: &Host) -> String {
+    providers_sorted(host)
+        .into_iter()
+        .map(|provider| {
+            let plugin = provider.plugin();
+            format!(
+                "{}  {}  {}\n",
+                plugin.sha256(),
+                plugin.provider(),
+                plugin.path().display()
+            )
+        })
+        .collect()
 }
 
 /// `revoker describe PROVIDER [OPERATION]`.

@@ -1,0 +1,456 @@
+//! The audit log: an append-only JSONL record of every request actually sent.
+//!
+//! Each entry names the time, the operator (user and host), the provider,
+//! operation and parameters (never a credential), the attempt, the status, the
+//! outcome and the provider's request id. Each entry carries its own SHA-256
+//! (`hash`, of the entry without it) and the previous entry's (`prev`), so that
+//! an edited or removed entry is detectable: `revoker audit verify FILE`. (A
+//! hash chain cannot tell that entries were cut off at the end, nor stop someone
+//! who rewrites every hash after an edit: keep the log where they cannot.)
+//!
+//! Entries are written as each attempt ends and synced to disk at least every
+//! 200 ms and when the log is dropped.
+
+use std::fs::File;
+use std::io::{self, BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use revoker_plugin_api::{OutcomeKind, Params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::bulk::secure_file;
+use crate::result::ParamsJson;
+use crate::trust::hex;
+
+/// The `prev` of the first entry.
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const SYNC_INTERVAL: Duration = Duration::from_millis(200);
+
+/// One attempt, as recorded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attempt<'a> {
+    pub provider: &'a str,
+    pub operation: &'a str,
+    pub params: &'a Params,
+    pub attempt: u32,
+    pub status: Option<u16>,
+    /// The outcome, for the last attempt; `None` for one that is retried.
+    pub outcome: Option<OutcomeKind>,
+    pub request_id: Option<&'a str>,
+    /// What went wrong when there was no response.
+    pub error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    time: String,
+    operator: &'a str,
+    provider: &'a str,
+    operation: &'a str,
+    params: ParamsJson<'a>,
+    attempt: u32,
+    status: Option<u16>,
+    outcome: &'a str,
+    request_id: Option<&'a str>,
+    error: Option<&'a str>,
+    prev: &'a str,
+}
+
+struct State {
+    file: File,
+    prev: String,
+    unsynced: bool,
+    last_sync: Instant,
+}
+
+/// An open audit log.
+pub struct AuditLog {
+    path: PathBuf,
+    operator: String,
+    required: bool,
+    state: Mutex<State>,
+    failure: OnceLock<String>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .field("required", &self.required)
+            .field("failure", &self.failure.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// Opens (or creates, mode 0600) the log at `path`, to append after its last
+    /// entry. With `required`, a run sends nothing once an entry cannot be
+    /// written.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be opened, or its last entry cannot be read.
+    pub fn open(path: &Path, required: bool) -> io::Result<Self> {
+        let mut file = secure_file::open_append(path)?;
+        let prev = last_hash(&mut file)?.unwrap_or_else(|| GENESIS.to_owned());
+        Ok(Self {
+            path: path.to_owned(),
+            operator: operator(),
+            required,
+            state: Mutex::new(State {
+                file,
+                prev,
+                unsynced: false,
+                last_sync: Instant::now(),
+            }),
+            failure: OnceLock::new(),
+        })
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether nothing may be sent once an entry cannot be written.
+    pub fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// The first write error, if any.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.get().map(String::as_str)
+    }
+
+    /// Records one attempt.
+    pub(crate) fn record(&self, attempt: &Attempt<'_>) {
+        if self.failure.get().is_some() {
+            return;
+        }
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let outcome = attempt.outcome.map_or("retried", OutcomeKind::as_str);
+        let entry = Entry {
+            time: rfc3339(SystemTime::now()),
+            operator: &self.operator,
+            provider: attempt.provider,
+            operation: attempt.operation,
+            params: ParamsJson(attempt.params),
+            attempt: attempt.attempt,
+            status: attempt.status,
+            outcome,
+            request_id: attempt.request_id,
+            error: attempt.error,
+            prev: &state.prev,
+        };
+        let body = serde_json::to_string(&entry).expect("entries serialize");
+        let hash = hex(&Sha256::digest(body.as_bytes()));
+        let mut line = String::with_capacity(body.len() + 80);
+        line.push_str(&body[..body.len() - 1]);
+        line.push_str(",\"hash\":\"");
+        line.push_str(&hash);
+        line.push_str("\"}\n");
+        let written = state.file.write_all(line.as_bytes()).and_then(|()| {
+            state.unsynced = true;
+            if state.last_sync.elapsed() >= SYNC_INTERVAL {
+                state.file.sync_data()?;
+                state.unsynced = false;
+                state.last_sync = Instant::now();
+            }
+            Ok(())
+        });
+        match written {
+            Ok(()) => state.prev = hash,
+            Err(e) => {
+                let message = format!("cannot write the audit log {}: {e}", self.path.display());
+                tracing::error!("{message}");
+                let _ = self.failure.set(message);
+            }
+        }
+    }
+
+    /// Syncs what was written to disk.
+    ///
+    /// # Errors
+    ///
+    /// The first write error, or the sync's.
+    pub fn sync(&self) -> Result<(), String> {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if state.unsynced {
+            state
+                .file
+                .sync_data()
+                .map_err(|e| format!("cannot sync the audit log {}: {e}", self.path.display()))?;
+            state.unsynced = false;
+            state.last_sync = Instant::now();
+        }
+        self.failure().map_or(Ok(()), |e| Err(e.to_owned()))
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}
+
+/// The hash of the file's last entry, if it has one.
+fn last_hash(file: &mut File) -> io::Result<Option<String>> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let start = len.saturating_sub(64 * 1024);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail)?;
+    let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) else {
+        return Ok(None);
+    };
+    split_hash(last)
+        .map(|(_, hash)| Some(hash.to_owned()))
+        .ok_or_else(|| io::Error::other("its last line is not an audit entry"))
+}
+
+/// An entry's body (as hashed) and its `hash`.
+fn split_hash(line: &str) -> Option<(String, &str)> {
+    let at = line.rfind(",\"hash\":\"")?;
+    let hash = line[at + 9..].strip_suffix("\"}")?;
+    Some((format!("{}}}", &line[..at]), hash))
+}
+
+/// Why a log does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: line {line}: {message}")]
+pub struct VerifyError {
+    /// The log.
+    pub path: String,
+    /// The first line at fault.
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Checks every entry of the log at `path`: its own hash, and that it follows
+/// the one before it. Returns how many entries there are.
+///
+/// # Errors
+///
+/// [`VerifyError`] naming the first line that is not right.
+pub fn verify(path: &Path) -> Result<u64, VerifyError> {
+    let error = |line: u64, message: String| VerifyError {
+        path: path.display().to_string(),
+        line,
+        message,
+    };
+    let file = File::open(path).map_err(|e| error(0, format!("cannot open it: {e}")))?;
+    let mut prev = GENESIS.to_owned();
+    let mut count = 0;
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let number = index as u64 + 1;
+        let line = line.map_err(|e| error(number, format!("cannot read it: {e}")))?;
+        let (body, hash) =
+            split_hash(&line).ok_or_else(|| error(number, "not an audit entry".into()))?;
+        if hex(&Sha256::digest(body.as_bytes())) != hash {
+            return Err(error(
+                number,
+                "this entry was edited: its hash does not match it".into(),
+            ));
+        }
+        let entry: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| error(number, format!("not an audit entry: {e}")))?;
+        if entry.get("prev").and_then(serde_json::Value::as_str) != Some(prev.as_str()) {
+            return Err(error(
+                number,
+                if number == 1 {
+                    "the first entry does not start the chain: entries before it were removed"
+                        .into()
+                } else {
+                    format!(
+                        "this entry does not follow line {}: an entry between them was removed",
+                        number - 1
+                    )
+                },
+            ));
+        }
+        hash.clone_into(&mut prev);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// `user@host`.
+fn operator() -> String {
+    format!("{}@{}", user_name(), host_name())
+}
+
+#[cfg(unix)]
+fn user_name() -> String {
+    // SAFETY: geteuid cannot fail; getpwuid_r writes into the buffers given,
+    // whose sizes are passed, and `result` is checked before use.
+    unsafe {
+        let uid = libc::geteuid();
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let mut result = std::ptr::null_mut();
+        if libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) == 0
+            && !result.is_null()
+            && !pwd.pw_name.is_null()
+        {
+            return std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_string_lossy()
+                .into_owned();
+        }
+        format!("uid{uid}")
+    }
+}
+
+#[cfg(not(unix))]
+fn user_name() -> String {
+    std::env::var("USERNAME").unwrap_or_else(|_| "unknown".into())
+}
+
+#[cfg(unix)]
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer and its length are valid; the result is NUL-terminated
+    // within the buffer or cut at its end.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0 {
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        return String::from_utf8_lossy(&buf[..end]).into_owned();
+    }
+    "unknown".into()
+}
+
+#[cfg(not(unix))]
+fn host_name() -> String {
+    std::env::var("COMPUTERNAME").unwrap_or_else(|_| "unknown".into())
+}
+
+/// `time` as RFC 3339 in UTC, to the millisecond.
+fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt<'a>(params: &'a Params, n: u32, outcome: Option<OutcomeKind>) -> Attempt<'a> {
+        Attempt {
+            provider: "dolfin",
+            operation: "revoke-api-key",
+            params,
+            attempt: n,
+            status: Some(if outcome.is_some() { 204 } else { 503 }),
+            outcome,
+            request_id: Some("req-1"),
+            error: None,
+        }
+    }
+
+    fn write_log(path: &Path, entries: u32) {
+        let params = Params::from_pairs([("id", "k1")]);
+        let log = AuditLog::open(path, true).unwrap();
+        for n in 1..=entries {
+            log.record(&attempt(
+                &params,
+                n,
+                (n == entries).then_some(OutcomeKind::Revoked),
+            ));
+        }
+        log.sync().unwrap();
+    }
+
+    #[test]
+    fn a_written_log_verifies_and_continues_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 3);
+        write_log(&path, 2);
+        assert_eq!(verify(&path), Ok(5));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["outcome"], "retried");
+        assert_eq!(first["params"]["id"], "k1");
+        assert!(first["operator"].as_str().unwrap().contains('@'));
+        assert_eq!(first["prev"], GENESIS);
+    }
+
+    #[test]
+    fn an_edited_entry_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 4);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 2 {
+                    l.replace("\"status\":503", "\"status\":204")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+        let err = verify(&path).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("edited"), "{err}");
+    }
+
+    #[test]
+    fn a_removed_entry_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 4);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let kept: Vec<&str> = text
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, l)| l)
+            .collect();
+        std::fs::write(&path, kept.join("\n") + "\n").unwrap();
+        let err = verify(&path).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.message.contains("does not follow line 1"), "{err}");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        let time = UNIX_EPOCH + Duration::from_millis(1_784_000_000_123);
+        assert_eq!(rfc3339(time), "2026-07-14T03:33:20.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00.000Z"
+        );
+    }
+}

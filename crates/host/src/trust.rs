@@ -1,0 +1,225 @@
+//! Deciding whether a plugin file may be loaded, before any of its code runs
+//! (loading a library runs its initialisers).
+//!
+//! A plugin file, and the directory it is in, must not be writable by group or
+//! others and must belong to the current user or root, the way ssh treats its key
+//! files. The file is read once; its SHA-256 is of those bytes, and on Linux those
+//! very bytes are what gets loaded, from a sealed in-memory file: nothing can
+//! change the library between the check and the load.
+
+use std::fs::File;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The largest plugin file read.
+const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A plugin file that passed the checks, ready to load.
+#[derive(Debug)]
+pub struct TrustedFile {
+    /// The file as found.
+    pub path: PathBuf,
+    /// The SHA-256 of its bytes, lowercase hex.
+    pub sha256: String,
+    /// What to load: a sealed copy of the bytes that were hashed, or the file.
+    pub image: Image,
+}
+
+/// The bytes to load.
+#[derive(Debug)]
+pub enum Image {
+    /// A sealed in-memory copy (Linux): its fd stays open for as long as the
+    /// process, so that a child process can load the same bytes.
+    Sealed(File),
+    /// The file itself (where sealed copies are not available).
+    Path(PathBuf),
+}
+
+impl Image {
+    /// The path `dlopen` loads, in this process.
+    pub fn load_path(&self) -> PathBuf {
+        match self {
+            Self::Sealed(file) => PathBuf::from(format!("/proc/self/fd/{}", fd_of(file))),
+            Self::Path(path) => path.clone(),
+        }
+    }
+
+    /// The path a child of this process loads the same bytes from.
+    pub fn child_path(&self) -> PathBuf {
+        match self {
+            Self::Sealed(file) => {
+                PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), fd_of(file)))
+            }
+            Self::Path(path) => path.clone(),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn fd_of(file: &File) -> i32 {
+    use std::os::fd::AsRawFd as _;
+    file.as_raw_fd()
+}
+
+#[cfg(not(unix))]
+fn fd_of(_: &File) -> i32 {
+    unreachable!("sealed images exist on Linux only")
+}
+
+/// Checks `path` and its directory, reads and hashes it, and prepares the bytes
+/// to load.
+///
+/// # Errors
+///
+/// Why the file may not be loaded, in one line, with what to do about it.
+pub fn open_trusted(path: &Path) -> Result<TrustedFile, String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot read its metadata: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    check_owner_and_mode(&meta, "it", path)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_meta = std::fs::metadata(dir).map_err(|e| format!("cannot read its directory: {e}"))?;
+    check_owner_and_mode(&dir_meta, &format!("its directory {}", dir.display()), dir)?;
+    if meta.len() > MAX_PLUGIN_BYTES {
+        return Err(format!("it is larger than {MAX_PLUGIN_BYTES} bytes"));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.by_ref()
+        .take(MAX_PLUGIN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let sha256 = hex(&Sha256::digest(&bytes));
+    let image = seal(&bytes).unwrap_or_else(|| Image::Path(path.to_owned()));
+    Ok(TrustedFile {
+        path: path.to_owned(),
+        sha256,
+        image,
+    })
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(unix)]
+fn check_owner_and_mode(meta: &std::fs::Metadata, what: &str, path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{what} is writable by group or others (mode {mode:04o}): run `chmod go-w {}`",
+            path.display()
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner = meta.uid();
+    if owner != me && owner != 0 {
+        return Err(format!(
+            "{what} is owned by uid {owner}, not by you (uid {me}) or root"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_owner_and_mode(_: &std::fs::Metadata, _: &str, _: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// A sealed in-memory file holding `bytes` (Linux), or `None` where there is none.
+#[cfg(target_os = "linux")]
+fn seal(bytes: &[u8]) -> Option<Image> {
+    use std::io::Write as _;
+    use std::os::fd::FromRawFd as _;
+
+    // SAFETY: the name is a valid C string; the flags are valid.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"revoker-plugin".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    file.write_all(bytes).ok()?;
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: `fd` is a valid memfd created with MFD_ALLOW_SEALING.
+    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } != 0 {
+        return None;
+    }
+    Some(Image::Sealed(file))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn seal(_: &[u8]) -> Option<Image> {
+    None
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn private_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_private_file_is_hashed_and_sealed() {
+        let dir = private_dir();
+        let path = dir.path().join("librevoker_x.so");
+        std::fs::write(&path, b"plugin bytes").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let trusted = open_trusted(&path).unwrap();
+        assert_eq!(trusted.sha256, hex(&Sha256::digest(b"plugin bytes")));
+        // The image holds the very bytes that were hashed, whatever the file does next.
+        std::fs::write(&path, b"swapped").unwrap();
+        let loaded = std::fs::read(trusted.image.load_path()).unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(loaded, b"plugin bytes");
+        }
+    }
+
+    #[test]
+    fn a_file_writable_by_others_is_refused() {
+        let dir = private_dir();
+        let path = dir.path().join("librevoker_x.so");
+        std::fs::write(&path, b"x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let err = open_trusted(&path).unwrap_err();
+        assert!(
+            err.contains("it is writable by group or others (mode 0666)"),
+            "{err}"
+        );
+        assert!(err.contains("chmod go-w"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_writable_by_others_is_refused() {
+        let dir = private_dir();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let path = dir.path().join("librevoker_x.so");
+        std::fs::write(&path, b"x").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = open_trusted(&path).unwrap_err();
+        assert!(err.contains("its directory"), "{err}");
+        assert!(err.contains("mode 0777"), "{err}");
+    }
+}
