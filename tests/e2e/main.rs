@@ -10,3 +10,4 @@ mod langwatch;
 mod loading;
 mod pinata;
 mod security;
+mod third_party;

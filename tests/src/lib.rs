@@ -193,3 +193,40 @@ pub fn wait_with_max_rss(child: std::process::Child) -> (Option<i32>, u64) {
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
 }
+
+/// The workspace's root directory.
+pub fn workspace_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_owned()
+}
+
+/// Builds (and with `test`, first tests) the crate at `dir` as its author would,
+/// outside the workspace, into `target/out-of-tree`; returns that target's
+/// `debug` directory. The workspace's lock file goes along, so no dependency is
+/// resolved afresh.
+pub fn build_out_of_tree(dir: &Path, test: bool) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = workspace_dir().join("target").join("out-of-tree");
+    std::fs::copy(workspace_dir().join("Cargo.lock"), dir.join("Cargo.lock"))
+        .expect("copy Cargo.lock");
+    let steps: &[&str] = if test { &["test", "build"] } else { &["build"] };
+    for step in steps {
+        let output = std::process::Command::new(&cargo)
+            .arg(step)
+            .arg("--manifest-path")
+            .arg(dir.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .output()
+            .expect("run cargo");
+        assert!(
+            output.status.success(),
+            "cargo {step} of {} failed:\n{}",
+            dir.display(),
+            stderr(&output)
+        );
+    }
+    target.join("debug")
+}

@@ -240,6 +240,15 @@ pub struct VerifyError {
 /// Checks every entry of the log at `path`: its own hash, and that it follows
 /// the one before it. Returns how many entries there are.
 ///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("audit.jsonl");
+/// std::fs::write(&path, "").unwrap();
+/// assert_eq!(revoker_host::audit::verify(&path), Ok(0));
+/// std::fs::write(&path, "{\"forged\":true}\n").unwrap();
+/// assert_eq!(revoker_host::audit::verify(&path).unwrap_err().line, 1);
+/// ```
+///
 /// # Errors
 ///
 /// [`VerifyError`] naming the first line that is not right.

@@ -109,6 +109,14 @@ impl Config {
 
     /// Parses configuration text.
     ///
+    /// ```
+    /// use revoker_host::Config;
+    ///
+    /// let config = Config::parse("[providers.pinata]\nrate = \"10/s\"\n").unwrap();
+    /// assert_eq!(config.provider("pinata").rate.unwrap().to_string(), "10/s");
+    /// assert!(Config::parse("[providers.pinata]\nrat = 1\n").unwrap_err().contains("rat"));
+    /// ```
+    ///
     /// # Errors
     ///
     /// A message naming the line and the field that is wrong.

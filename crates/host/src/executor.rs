@@ -191,7 +191,7 @@ impl Executor {
                 audit.record(&Attempt {
                     provider: &planned.request.provider,
                     operation: &planned.request.operation,
-                    params: &planned.request.params,
+                    params: &planned.shown_params(),
                     attempt,
                     status: sent.as_ref().ok().map(|r| r.status),
                     outcome: None,

@@ -1,5 +1,6 @@
 //! The host: loaded plugins with their settings, planning and sending requests.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
-use revoker_plugin_api::{HttpRequest, Method, OutcomeKind};
+use revoker_plugin_api::{HttpRequest, Method, OutcomeKind, Params};
 use secrecy::SecretString;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
@@ -398,6 +399,8 @@ pub struct PlannedRequest {
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     auth_header: HeaderName,
     auth_prefix: Arc<str>,
+    /// The operation's secret parameters, if it has any.
+    secret: Option<Arc<[String]>>,
 }
 
 impl PlannedRequest {
@@ -419,6 +422,22 @@ impl PlannedRequest {
     /// Whether the operation may be retried.
     pub fn is_idempotent(&self) -> bool {
         self.idempotent
+    }
+
+    /// The parameters as they may be shown: secret values `<redacted>`.
+    pub fn shown_params(&self) -> Cow<'_, Params> {
+        match &self.secret {
+            Some(secret) => Cow::Owned(self.request.params.redacted(secret)),
+            None => Cow::Borrowed(&self.request.params),
+        }
+    }
+
+    /// The request as it may be shown or recorded: secret values `<redacted>`.
+    pub fn shown_request(&self) -> Request {
+        Request {
+            params: self.shown_params().into_owned(),
+            ..self.request.clone()
+        }
     }
 
     /// Every header that will be sent besides those of the HTTP client, the
@@ -503,7 +522,7 @@ impl Serialize for PlannedJson<'_> {
         map.serialize_entry("dry_run", &true)?;
         map.serialize_entry("provider", &request.provider)?;
         map.serialize_entry("operation", &request.operation)?;
-        map.serialize_entry("params", &ParamsJson(&request.params))?;
+        map.serialize_entry("params", &ParamsJson(&self.planned.shown_params()))?;
         map.serialize_entry("request", &Http(self.planned))?;
         map.end()
     }
@@ -521,6 +540,16 @@ pub struct Host {
 
 impl Host {
     /// A builder with no plugin directories, no config and no environment.
+    ///
+    /// ```
+    /// use revoker_host::{Error, Host, Params, Request};
+    ///
+    /// let empty = tempfile::tempdir().unwrap();
+    /// let host = Host::builder().plugin_dir(empty.path()).build().unwrap();
+    /// assert!(host.registry().plugins().is_empty());
+    /// let request = Request::new("dolfin", "revoke-api-key", Params::new());
+    /// assert!(matches!(host.plan(&request), Err(Error::UnknownProvider { .. })));
+    /// ```
     pub fn builder() -> HostBuilder {
         HostBuilder::default()
     }
@@ -570,6 +599,7 @@ impl Host {
                 headers,
                 auth_header: provider.auth_header.clone(),
                 auth_prefix: Arc::clone(&provider.auth_prefix),
+                secret: provider.plugin().secret_params(&request.operation).cloned(),
                 request,
             }),
             Err(error) => Err(Box::new((request, error))),
@@ -609,11 +639,23 @@ impl Host {
                         .collect::<Vec<_>>()
                         .join(", "),
                 })?;
-        let invalid = |error: revoker_plugin_api::PluginError| Error::InvalidParams {
-            provider: request.provider.clone(),
-            operation: request.operation.clone(),
-            param: error.param.as_ref().into_option().map(|p| p.to_string()),
-            message: error.message.to_string(),
+        let secret = plugin.secret_params(&request.operation);
+        let invalid = |error: revoker_plugin_api::PluginError| {
+            let param = error.param.as_ref().into_option().map(|p| p.to_string());
+            let mut message = error.message.to_string();
+            // A message may quote the value it refuses: not a secret one.
+            if let Some(name) = &param
+                && secret.is_some_and(|secret| secret.contains(name))
+                && let Some(value) = request.params.get(name).filter(|v| !v.is_empty())
+            {
+                message = message.replace(value, "<redacted>");
+            }
+            Error::InvalidParams {
+                provider: request.provider.clone(),
+                operation: request.operation.clone(),
+                param,
+                message,
+            }
         };
         operation.check_params(&request.params).map_err(invalid)?;
         let failed = |message: String| Error::PluginFailed {
@@ -656,7 +698,7 @@ impl Host {
                 Ok(result.expect("an ungated request is never abandoned"))
             }
             Err(Error::PluginFailed { message, .. }) => Ok(RequestResult::unsent(
-                request,
+                &self.redact(request.clone()),
                 OutcomeKind::ProviderError,
                 message,
             )),
@@ -718,6 +760,19 @@ impl Host {
         }
     }
 
+    /// `request` as it may be shown or recorded: the values of its operation's
+    /// secret parameters `<redacted>`.
+    pub fn redact(&self, mut request: Request) -> Request {
+        if let Some(secret) = self
+            .providers
+            .get(&request.provider)
+            .and_then(|provider| provider.plugin().secret_params(&request.operation))
+        {
+            request.params = request.params.redacted(secret);
+        }
+        request
+    }
+
     /// Checks that `provider`'s credential is set.
     ///
     /// # Errors
@@ -755,8 +810,10 @@ fn interpret(
     let PlannedRequest {
         request,
         idempotent,
+        secret,
         ..
     } = planned;
+    let shown = secret.map(|secret| request.params.redacted(&secret));
     let mut result = RequestResult {
         outcome: OutcomeKind::Unknown,
         status: None,
@@ -815,6 +872,9 @@ fn interpret(
                 message
             });
         }
+    }
+    if let Some(shown) = shown {
+        result.params = shown;
     }
     result
 }

@@ -15,9 +15,10 @@ use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use revoker_plugin_api::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+use revoker_plugin_api::{HttpRequest, HttpResponse, Outcome, Params, PluginError};
 use serde::{Deserialize, Serialize};
 
+use crate::loader::PluginInfo;
 use crate::trust::Image;
 
 /// The hidden subcommand the child runs.
@@ -29,7 +30,7 @@ const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 /// A call to the plugin.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Call {
-    Manifest,
+    Describe,
     Plan {
         operation: String,
         params: Params,
@@ -44,7 +45,7 @@ pub(crate) enum Call {
 /// The plugin's answer.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Answer {
-    Manifest(Result<Manifest, PluginError>),
+    Describe(Box<PluginInfo>),
     Plan(Result<HttpRequest, PluginError>),
     Interpret(Result<Outcome, PluginError>),
     /// The child could not load the plugin.
@@ -267,8 +268,8 @@ pub fn serve(image: &Path) -> io::Result<()> {
         let call: Call = serde_json::from_slice(&body).map_err(io::Error::other)?;
         let answer = match &module {
             Err(why) => Answer::LoadFailed(why.clone()),
-            Ok((module, manifest)) => match call {
-                Call::Manifest => Answer::Manifest(Ok(manifest.clone())),
+            Ok((module, info)) => match call {
+                Call::Describe => Answer::Describe(Box::new(info.clone())),
                 Call::Plan { operation, params } => {
                     Answer::Plan((module.plan())(operation.as_str().into(), &params).into_result())
                 }

@@ -39,6 +39,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod bulk;
 pub mod config;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path};
+use revoker_plugin_api::module::earlier;
 use revoker_plugin_api::{
     Manifest, PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef,
 };
@@ -118,7 +119,7 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
         })?)
     };
     let isolation = &options.isolation;
-    let (manifest, backend) = if isolation.all || !isolation.providers.is_empty() {
+    let (info, backend) = if isolation.all || !isolation.providers.is_empty() {
         let exe = match &isolation.runner {
             Some(exe) => exe.clone(),
             None => {
@@ -130,17 +131,19 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
             |n| n.to_string_lossy().into_owned(),
         );
         let mut runner = Runner::new(exe, trusted.image, name, isolation.timeout);
-        let manifest = match runner.call(&Call::Manifest)? {
-            Answer::Manifest(manifest) => {
-                manifest.map_err(|e| format!("its manifest failed: {e}"))?
-            }
+        let info = match runner.call(&Call::Describe)? {
+            Answer::Describe(info) => *info,
             Answer::LoadFailed(why) => return Err(why),
             _ => return Err("its process answered another call than the one asked".into()),
         };
-        check_manifest(&manifest)?;
-        if isolation.all || isolation.providers.contains(manifest.provider.as_str()) {
-            runner.set_name(&manifest.provider);
-            (manifest, Backend::Isolated(runner))
+        check_manifest(&info.manifest)?;
+        if isolation.all
+            || isolation
+                .providers
+                .contains(info.manifest.provider.as_str())
+        {
+            runner.set_name(&info.manifest.provider);
+            (info, Backend::Isolated(runner))
         } else {
             drop(runner);
             let image = trust::open_trusted(path)?;
@@ -153,47 +156,53 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
         load_in_process(trusted.image)?
     };
     if let Some(pinned) = pinned_for
-        && pinned != manifest.provider.as_str()
+        && pinned != info.manifest.provider.as_str()
     {
         return Err(format!(
             "its SHA-256 is pinned for provider {pinned}, but it provides {}",
-            manifest.provider
+            info.manifest.provider
         ));
     }
-    if !manifest.panic_unwind {
+    if !info.manifest.panic_unwind {
         tracing::warn!(
             plugin = %path.display(),
             "plugin {} was built with panic = \"abort\": a panic in it will abort revoker",
-            manifest.provider
+            info.manifest.provider
         );
     }
-    Ok(Plugin::new(
-        path.to_owned(),
-        trusted.sha256,
-        manifest,
-        backend,
-    ))
+    Ok(Plugin::new(path.to_owned(), trusted.sha256, info, backend))
+}
+
+/// What the host learns of a plugin when it loads it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PluginInfo {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The `revoker-plugin-api` version it was built against, e.g. `1.0.0`.
+    pub api_version: String,
+    /// Per operation, the parameters whose values are secrets.
+    pub secret_params: BTreeMap<String, Vec<String>>,
 }
 
 /// Loads `image` into this process.
-fn load_in_process(image: Image) -> Result<(Manifest, Backend), String> {
+fn load_in_process(image: Image) -> Result<(PluginInfo, Backend), String> {
     let loaded = load_module(&image.load_path());
     // A library, once opened, stays for the process (abi_stable never unloads
     // one, even one refused after opening), and so does its image: were its
     // descriptor closed, the next image could get the same number, hence the
     // same `/proc/self/fd/N` path, and `dlopen` would hand back this library.
     std::mem::forget(image);
-    let (module, manifest) = loaded?;
-    Ok((manifest, Backend::InProcess(module)))
+    let (module, info) = loaded?;
+    Ok((info, Backend::InProcess(module)))
 }
 
 /// Loads the library at `path` and checks its plugin API version, its layout and
-/// its manifest; returns its root module and manifest.
+/// its manifest; returns its root module and what it says of itself.
 ///
 /// # Errors
 ///
 /// One line saying why the library is refused.
-pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, Manifest), String> {
+pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), String> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { .. } => format!("cannot load the library: {}", one_line(&e)),
         LibraryError::GetSymbolError { .. } => {
@@ -219,26 +228,55 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, Manifest), String>
         ));
     }
 
-    let module = header
-        .init_root_module::<ProviderModuleRef>()
-        .map_err(|e| match e {
-            LibraryError::AbiInstability(details) => {
-                tracing::debug!(plugin = %path.display(), "layout mismatch:\n{details}");
-                format!(
-                    "its plugin interface layout does not match this revoker's (plugin API \
-                     version {PLUGIN_API_VERSION}, revoker-plugin-api {}): rebuild the plugin \
-                     against that version (run with -vv for the details)",
-                    PLUGIN_API_CRATE_VERSION
-                )
-            }
-            other => one_line(&other),
-        })?;
+    let layout_mismatch = |details: &dyn std::fmt::Display| {
+        tracing::debug!(plugin = %path.display(), "layout mismatch:\n{details}");
+        format!(
+            "its plugin interface layout does not match this revoker's (plugin API \
+             version {PLUGIN_API_VERSION}, revoker-plugin-api {}): rebuild the plugin \
+             against that version (run with -vv for the details)",
+            PLUGIN_API_CRATE_VERSION
+        )
+    };
+    let module = match header.init_root_module::<ProviderModuleRef>() {
+        Ok(module) => module,
+        // Built against an earlier 1.x, with fewer functions: check it against
+        // the layout it was built with.
+        Err(LibraryError::AbiInstability(details)) => {
+            header
+                .ensure_layout::<earlier::v1_0::ProviderModuleRef>()
+                .map_err(|_| layout_mismatch(&details))?;
+            // SAFETY: the module has 1.0's layout, which is the current one up to
+            // its last prefix field; the accessors of the fields added since read
+            // the module's own field count and return `None` for this one.
+            unsafe { header.init_root_module_with_unchecked_layout::<ProviderModuleRef>() }
+                .map_err(|e| one_line(&e))?
+        }
+        Err(other) => return Err(one_line(&other)),
+    };
 
     let manifest = (module.manifest())()
         .into_result()
         .map_err(|e| format!("its manifest failed: {e}"))?;
     check_manifest(&manifest)?;
-    Ok((module, manifest))
+    let mut secret_params = BTreeMap::new();
+    // Added in plugin API 1.1: a plugin built against 1.0 has no secret params.
+    if let Some(declared) = module.secret_params() {
+        for operation in manifest.operations.iter() {
+            let names = declared(operation.name.as_rstr())
+                .into_result()
+                .map_err(|e| format!("its secret_params failed: {e}"))?;
+            if !names.is_empty() {
+                let names = names.into_iter().map(String::from).collect();
+                secret_params.insert(operation.name.to_string(), names);
+            }
+        }
+    }
+    let info = PluginInfo {
+        manifest,
+        api_version: built_with.version.to_string(),
+        secret_params,
+    };
+    Ok((module, info))
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {

@@ -23,6 +23,15 @@ const FORBIDDEN_HEADERS: &[&str] = &[
 /// Joins `base` and a plugin's relative `path`: the base's scheme and authority,
 /// the base's path without its trailing `/`, then `path`.
 ///
+/// ```
+/// use revoker_host::outbound::{check_base_url, join_url};
+///
+/// let base = check_base_url("https://api.example.com/v1").unwrap();
+/// assert_eq!(join_url(&base, "/keys/k1").unwrap().as_str(), "https://api.example.com/v1/keys/k1");
+/// assert!(join_url(&base, "//evil.example/steal").is_err());
+/// assert!(join_url(&base, "/%2e%2e/admin").is_err());
+/// ```
+///
 /// # Errors
 ///
 /// If `path` is not a plain absolute path: it must start with one `/`, hold no

@@ -1,8 +1,9 @@
 //! One loaded provider plugin, and the calls into it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use revoker_plugin_api::abi_stable::std_types::{RResult, RStr};
 use revoker_plugin_api::{
@@ -11,6 +12,7 @@ use revoker_plugin_api::{
 };
 
 use crate::isolate::{Answer, Call, Runner};
+use crate::loader::PluginInfo;
 
 /// Where a plugin's code runs.
 pub(crate) enum Backend {
@@ -34,6 +36,8 @@ pub struct Plugin {
     path: PathBuf,
     sha256: String,
     manifest: Manifest,
+    api_version: String,
+    secret_params: BTreeMap<String, Arc<[String]>>,
     backend: Backend,
     /// Set when an in-process plugin panicked or failed: it is not called again.
     disabled: OnceLock<String>,
@@ -59,14 +63,30 @@ impl fmt::Display for PluginCallError {
 }
 
 impl Plugin {
-    pub(crate) fn new(path: PathBuf, sha256: String, manifest: Manifest, backend: Backend) -> Self {
+    pub(crate) fn new(path: PathBuf, sha256: String, info: PluginInfo, backend: Backend) -> Self {
         Self {
             path,
             sha256,
-            manifest,
+            manifest: info.manifest,
+            api_version: info.api_version,
+            secret_params: info
+                .secret_params
+                .into_iter()
+                .map(|(operation, names)| (operation, names.into()))
+                .collect(),
             backend,
             disabled: OnceLock::new(),
         }
+    }
+
+    /// The `revoker-plugin-api` version the plugin was built against.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The parameters of `operation` whose values are secrets.
+    pub fn secret_params(&self, operation: &str) -> Option<&Arc<[String]>> {
+        self.secret_params.get(operation)
     }
 
     /// The file the plugin was loaded from.

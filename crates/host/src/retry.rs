@@ -46,6 +46,17 @@ impl RetryPolicy {
     /// How long to wait before retrying after attempt number `attempt` (from 1)
     /// ended with `status`, or `None` to stop. `retry_after` is the parsed
     /// `Retry-After` header; `jitter` is uniform in `[0, 1)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use revoker_host::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default();
+    /// let retry_after = Some(Duration::from_secs(3));
+    /// assert_eq!(policy.after_status(1, true, 429, retry_after, 0.5), retry_after);
+    /// assert_eq!(policy.after_status(1, false, 503, None, 0.5), None, "a create is never retried");
+    /// assert_eq!(policy.after_status(1, true, 404, None, 0.5), None);
+    /// ```
     pub fn after_status(
         &self,
         attempt: u32,

@@ -38,6 +38,19 @@ pub trait Provider {
         params: &Params,
         response: &HttpResponse,
     ) -> Result<Outcome, PluginError>;
+
+    /// The parameters of `operation` whose values are secrets: the host never
+    /// shows, logs or records them (it writes `<redacted>` instead). Most
+    /// revocation endpoints take a key's id, which is not secret; an endpoint
+    /// that takes the key itself (as RFC 7009 token revocation does) declares it
+    /// here. None by default.
+    ///
+    /// Added in plugin API 1.1: a host reading a plugin built against 1.0 sees
+    /// no secret parameters.
+    fn secret_params(operation: &str) -> Vec<String> {
+        let _ = operation;
+        Vec::new()
+    }
 }
 
 /// Runs `f`, turning a panic into a [`PluginError`] of kind `Panicked`, so no
@@ -116,6 +129,24 @@ macro_rules! export_provider {
                 })
             }
 
+            extern "C" fn secret_params<'a>(
+                operation: RStr<'a>,
+            ) -> RResult<
+                $crate::__private::abi_stable::std_types::RVec<
+                    $crate::__private::abi_stable::std_types::RString,
+                >,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| {
+                    Ok(
+                        <$provider as $crate::Provider>::secret_params(operation.as_str())
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                    )
+                })
+            }
+
             static MODULE: ::std::sync::OnceLock<$crate::ProviderModuleRef> =
                 ::std::sync::OnceLock::new();
             *MODULE.get_or_init(|| {
@@ -123,6 +154,7 @@ macro_rules! export_provider {
                     manifest,
                     plan,
                     interpret,
+                    secret_params,
                 }
                 .leak_into_prefix()
             })

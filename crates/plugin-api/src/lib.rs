@@ -97,7 +97,9 @@
 //! * **Additive** (older plugins keep loading, newer plugins load in older hosts):
 //!   new functions appended to [`ProviderModule`] after its last prefix field
 //!   (the host sees `None` for them in older plugins and falls back to a default),
-//!   new helper functions and methods on these types.
+//!   with a default method on [`Provider`] so that a plugin rebuilt without
+//!   change still compiles; new helper functions and methods on these types. They
+//!   bump this crate's minor version. 1.1 added [`Provider::secret_params`].
 //! * **Breaking** (bumps the plugin API version and this crate's major version):
 //!   any change to the fields of a type that crosses the boundary ([`Manifest`],
 //!   [`OperationSpec`], [`ParamSpec`], [`HttpRequest`], [`HttpResponse`],
@@ -112,7 +114,7 @@ mod error;
 mod export;
 mod manifest;
 mod message;
-mod module;
+pub mod module;
 mod outcome;
 mod params;
 #[cfg(feature = "testing")]

@@ -4,7 +4,7 @@ use abi_stable::StableAbi;
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RResult, RStr};
+use abi_stable::std_types::{RResult, RStr, RString, RVec};
 
 use crate::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
 
@@ -50,6 +50,15 @@ pub struct ProviderModule {
         params: &'a Params,
         response: &'a HttpResponse,
     ) -> RResult<Outcome, PluginError>,
+
+    /// The parameters of `operation` whose values are secrets (e.g. the token
+    /// itself, for an RFC 7009 revocation endpoint): the host never shows or
+    /// records their values.
+    ///
+    /// Added in 1.1: `None` for a plugin built against 1.0, which has none.
+    #[sabi(missing_field(option))]
+    pub secret_params:
+        for<'a> extern "C" fn(operation: RStr<'a>) -> RResult<RVec<RString>, PluginError>,
 }
 
 impl RootModule for ProviderModuleRef {
@@ -58,6 +67,55 @@ impl RootModule for ProviderModuleRef {
     const BASE_NAME: &'static str = "revoker_provider";
     const NAME: &'static str = "revoker provider plugin";
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// The root module as each earlier minor version declared it, frozen: a host
+/// checks a plugin built against an earlier 1.x against that version's layout,
+/// then reads it through [`ProviderModuleRef`], whose accessors for the fields
+/// added since return `None` (they consult the plugin's own field count).
+///
+/// Each minor version that appends a function to [`ProviderModule`] adds the
+/// layout it replaced here.
+pub mod earlier {
+    /// Plugin API 1.0: `manifest`, `plan`, `interpret`.
+    pub mod v1_0 {
+        use abi_stable::StableAbi;
+        use abi_stable::library::RootModule;
+        use abi_stable::sabi_types::VersionStrings;
+        use abi_stable::std_types::{RResult, RStr};
+
+        use crate::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+
+        /// [`ProviderModule`](crate::ProviderModule) as of 1.0.
+        #[repr(C)]
+        #[derive(StableAbi, Debug)]
+        #[sabi(kind(Prefix(prefix_ref = ProviderModuleRef)))]
+        #[sabi(missing_field(panic))]
+        pub struct ProviderModule {
+            /// As in 1.0.
+            pub manifest: extern "C" fn() -> RResult<Manifest, PluginError>,
+            /// As in 1.0.
+            pub plan: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+            ) -> RResult<HttpRequest, PluginError>,
+            /// As in 1.0.
+            #[sabi(last_prefix_field)]
+            pub interpret: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+                response: &'a HttpResponse,
+            ) -> RResult<Outcome, PluginError>,
+        }
+
+        impl RootModule for ProviderModuleRef {
+            abi_stable::declare_root_module_statics! {ProviderModuleRef}
+
+            const BASE_NAME: &'static str = "revoker_provider";
+            const NAME: &'static str = "revoker provider plugin";
+            const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
+        }
+    }
 }
 
 #[cfg(test)]

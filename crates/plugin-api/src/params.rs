@@ -76,6 +76,21 @@ impl Params {
         }
     }
 
+    /// These parameters, with the values of those named in `secret` replaced
+    /// by `<redacted>`.
+    pub fn redacted(&self, secret: &[impl AsRef<str>]) -> Self {
+        let mut params = self.clone();
+        for param in params.entries.iter_mut() {
+            if secret
+                .iter()
+                .any(|name| name.as_ref() == param.name.as_str())
+            {
+                param.value = "<redacted>".into();
+            }
+        }
+        params
+    }
+
     /// The parameters in the order given.
     pub fn iter(&self) -> impl Iterator<Item = &Param> {
         self.entries.iter()
@@ -101,6 +116,14 @@ mod tests {
         let params = Params::from_pairs([("id", "a"), ("id", "b")]);
         assert_eq!(params.len(), 1);
         assert_eq!(params.get("id"), Some("b"));
+    }
+
+    #[test]
+    fn redacted_hides_only_the_named_values() {
+        let params = Params::from_pairs([("id", "k1"), ("token", "s3cret")]);
+        let redacted = params.redacted(&["token"]);
+        assert_eq!(redacted.get("id"), Some("k1"));
+        assert_eq!(redacted.get("token"), Some("<redacted>"));
     }
 
     #[test]

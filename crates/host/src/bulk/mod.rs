@@ -195,6 +195,7 @@ impl<'a> Bulk<'a> {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(line = item.line))]
     async fn process(&self, item: BulkItem) -> Option<BulkEvent> {
         let BulkItem {
             line,
@@ -236,7 +237,7 @@ impl<'a> Bulk<'a> {
         }
         let create = !planned.is_idempotent();
         // A create is journaled as started, durably, before it goes out.
-        let started = create.then(|| planned.request().clone());
+        let started = create.then(|| planned.shown_request());
         let before_first_send = match (self.recorder, &started) {
             (Some(recorder), Some(request)) => {
                 Some(Box::pin(recorder.started(line, digest, request)) as _)

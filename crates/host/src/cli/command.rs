@@ -8,9 +8,10 @@ use revoker_plugin_api::{OperationSpec, ParamKind};
 /// The whole `revoker` command for the plugins in `registry`.
 pub(crate) fn build(registry: &Registry) -> Command {
     let version = format!(
-        "{} (plugin API {})",
+        "{} (plugin API {}, revoker-plugin-api {})",
         env!("CARGO_PKG_VERSION"),
-        revoker_plugin_api::PLUGIN_API_VERSION
+        revoker_plugin_api::PLUGIN_API_VERSION,
+        revoker_plugin_api::PLUGIN_API_CRATE_VERSION
     );
     let mut command = Command::new("revoker")
         .version(version)
@@ -126,6 +127,16 @@ pub(crate) fn build(registry: &Registry) -> Command {
                 ),
         )
         .subcommand(super::bulk::command())
+        .subcommand(
+            Command::new("completions")
+                .about("Print shell completions, the loaded providers' operations included")
+                .arg(
+                    Arg::new("shell")
+                        .required(true)
+                        .value_name("SHELL")
+                        .value_parser(value_parser!(clap_complete::Shell)),
+                ),
+        )
         .subcommand(
             Command::new("describe")
                 .about("Show a provider's operations, parameters, auth and base URL")

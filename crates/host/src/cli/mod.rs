@@ -140,6 +140,15 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         }
     };
     let format = OutputFormat::from_matches(&matches);
+    if let Some(("completions", sub)) = matches.subcommand() {
+        let shell = *sub
+            .get_one::<clap_complete::Shell>("shell")
+            .expect("required");
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut command::build(&registry), "revoker", &mut out);
+        print(&String::from_utf8_lossy(&out));
+        return Ok(Exit::Success);
+    }
     let loaded = registry.provider_names();
     let is_provider = |name: &str| registry.get(name).is_some();
     let is_provider = matches.subcommand_name().is_some_and(is_provider);
@@ -174,6 +183,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             Ok(Exit::Success)
         }
         Some(("audit", sub)) => audit_command(sub),
+        Some(("completions", _)) => unreachable!("handled above"),
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
             let host = builder.build()?;

@@ -90,7 +90,7 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
         "dry run, nothing sent: {} {} {}\n{} {}\n",
         request.provider,
         request.operation,
-        params_inline(&request.params),
+        params_inline(&planned.shown_params()),
         planned.method(),
         planned.url()
     );
@@ -115,7 +115,7 @@ pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
         "line {line}: {} {} {} -> {} {} [{}]",
         request.provider,
         request.operation,
-        params_inline(&request.params),
+        params_inline(&planned.shown_params()),
         planned.method(),
         planned.url(),
         headers.join("; ")
@@ -183,6 +183,7 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
         "description": manifest.description.as_str(),
         "file": plugin.path(),
         "sha256": plugin.sha256(),
+        "plugin_api": plugin.api_version(),
         "isolated": plugin.is_isolated(),
         "base_url": provider.base_url().as_str(),
         "auth": {
@@ -223,7 +224,7 @@ pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
         let manifest = plugin.manifest();
         let _ = writeln!(
             text,
-            "{} {} — {}\n  operations: {}\n  file: {}\n  sha256: {}",
+            "{} {} — {}\n  operations: {}\n  file: {}\n  sha256: {}\n  plugin API: {}",
             manifest.provider,
             manifest.version,
             manifest.description,
@@ -234,7 +235,8 @@ pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
             plugin.path().display(),
-            plugin.sha256()
+            plugin.sha256(),
+            plugin.api_version()
         );
     }
     text

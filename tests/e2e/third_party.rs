@@ -1,0 +1,197 @@
+//! Third parties: a plugin built out of tree from the template, a plugin built
+//! against an older plugin API, and the host embedded as a library.
+
+use support::fault_server::{Action, FaultServer};
+use support::{
+    PluginDir, build_out_of_tree, read_jsonl, revoker, stderr, stdout, stdout_json, uuid,
+    workspace_dir,
+};
+
+/// Copies `dir` of the workspace to a temporary directory, with its path
+/// dependencies made absolute, as a plugin author's own checkout would be.
+fn copy_out(relative: &str) -> tempfile::TempDir {
+    let from = workspace_dir().join(relative);
+    let to = tempfile::tempdir().unwrap();
+    copy_dir(&from, to.path());
+    let manifest = to.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let api = workspace_dir().join("crates/plugin-api");
+    let text = text.replace(
+        "\"../../crates/plugin-api\"",
+        &format!("{:?}", api.display().to_string()),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    to
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else if entry.file_name() != "Cargo.lock" {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_template_builds_out_of_tree_and_revokes_keeping_its_secret_param_secret() {
+    const TOKEN: &str = "SECRET-oauth-token-2c9d";
+    let crate_dir = copy_out("examples/plugin-template");
+    let built = build_out_of_tree(crate_dir.path(), true);
+    let plugins = PluginDir::new().with(&built.join("librevoker_acme.so"), "acme");
+
+    let server = FaultServer::start(|request| match request.path.as_str() {
+        "/oauth/revoke" => Action::status(200),
+        _ => Action::status(204),
+    });
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("keys.jsonl");
+    std::fs::write(
+        &input,
+        format!(
+            "{}\n{}\n",
+            support::bulk_line("acme", "revoke-key", &[("id", "k1")]),
+            support::bulk_line("acme", "revoke-token", &[("token", TOKEN)])
+        ),
+    )
+    .unwrap();
+    let (report, journal) = (
+        work.path().join("report.jsonl"),
+        work.path().join("journal"),
+    );
+    let run = |args: &[&str]| {
+        revoker()
+            .arg("--plugin-dir")
+            .arg(plugins.path())
+            .env("ACME_TOKEN", "acme-admin-made-up")
+            .env("REVOKER_ACME_BASE_URL", server.uri())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let output = run(&["acme", "revoke-key", "--id", "k1", "--output", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout_json(&output)["outcome"], "revoked");
+
+    let output = run(&["acme", "revoke-token", "--token", TOKEN, "--dry-run"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("token=<redacted>"),
+        "{}",
+        stdout(&output)
+    );
+
+    let output = run(&[
+        "bulk",
+        input.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = read_jsonl(&report);
+    assert!(
+        results.iter().all(|r| r["outcome"] == "revoked"),
+        "{results:?}"
+    );
+    let token_request = server
+        .received()
+        .into_iter()
+        .find(|r| r.path == "/oauth/revoke")
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(token_request.body).unwrap(),
+        format!("{{\"token\":\"{TOKEN}\"}}")
+    );
+    for text in [
+        stdout(&output),
+        stderr(&output),
+        std::fs::read_to_string(&report).unwrap(),
+        std::fs::read_to_string(&journal).unwrap(),
+    ] {
+        assert!(!text.contains(TOKEN), "the secret param leaked: {text}");
+    }
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_1_0_keeps_loading() {
+    let crate_dir = copy_out("tests/compat/plugin-v1-0");
+    // Its dependency is the 1.0.0 snapshot beside it in the workspace.
+    let manifest = crate_dir.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "\"../plugin-api-1.0.0\"",
+        &format!(
+            "{:?}",
+            workspace_dir()
+                .join("tests/compat/plugin-api-1.0.0")
+                .display()
+                .to_string()
+        ),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let built = build_out_of_tree(crate_dir.path(), false);
+    let plugins = PluginDir::new().with(&built.join("librevoker_oldtimer.so"), "oldtimer");
+
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .args(["providers", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    let providers = stdout_json(&output);
+    let oldtimer = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "oldtimer")
+        .unwrap();
+    assert_eq!(oldtimer["plugin_api"], "1.0.0");
+
+    let server = FaultServer::start(|_| Action::status(204));
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env("OLDTIMER_API_KEY", "made-up")
+        .env("REVOKER_OLDTIMER_BASE_URL", server.uri())
+        .args(["oldtimer", "revoke", "--id", "k9", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout_json(&output)["outcome"], "revoked");
+    assert_eq!(server.received()[0].path, "/keys/k9/revoke");
+}
+
+#[test]
+fn the_embed_example_revokes_against_a_local_server() {
+    let example = support::target_dir().join("examples").join("embed");
+    assert!(
+        example.exists(),
+        "{} is missing: `cargo build --workspace --examples`",
+        example.display()
+    );
+    let server = FaultServer::start(|_| Action::status(204).header("X-Request-Id", "req-embed"));
+    let output = std::process::Command::new(&example)
+        .env_clear()
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", "made-up")
+        .arg(uuid(42))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let result = stdout_json(&output);
+    assert_eq!(result["outcome"], "revoked");
+    assert_eq!(result["request_id"], "req-embed");
+    assert_eq!(
+        server.received()[0].path,
+        format!("/api-keys/{}/revoke", uuid(42))
+    );
+}
