@@ -636,3 +636,61 @@ fn ctrl_c_stops_taking_lines_flushes_and_resumes() {
     assert_eq!(read_jsonl(&report).len(), 400);
     assert_eq!(server.received().len(), 400, "nothing was sent twice");
 }
+
+/// Runs `revoker bulk FILE` on a terminal (util-linux `script` gives it one),
+/// typing `answer` at its prompt.
+fn on_a_terminal(server: &FaultServer, input: &Path, answer: &str) -> (Option<i32>, String) {
+    let command = format!(
+        "{} bulk {}",
+        support::revoker_bin().display(),
+        input.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "dumb")
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            // Let the prompt appear before answering it.
+            std::thread::sleep(Duration::from_millis(500));
+            child.stdin.take().unwrap().write_all(answer.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("run script(1)");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn on_a_terminal_a_real_run_shows_its_plan_and_asks_first() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=3).map(dolfin_line).collect::<Vec<_>>(),
+    );
+
+    let (code, screen) = on_a_terminal(&server, &input, "n\n");
+    assert!(
+        screen.contains("revoker bulk will send, for 3 lines:"),
+        "{screen}"
+    );
+    assert!(screen.contains("3  dolfin revoke-api-key"), "{screen}");
+    assert!(screen.contains("Proceed? [y/N]"), "{screen}");
+    assert!(screen.contains("nothing sent"), "{screen}");
+    assert_eq!(code, Some(1));
+    assert!(server.received().is_empty(), "declined: nothing sent");
+
+    let (code, screen) = on_a_terminal(&server, &input, "y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(server.received().len(), 3);
+}

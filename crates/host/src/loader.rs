@@ -106,17 +106,17 @@ impl Default for Isolation {
 ///
 /// One line saying why the plugin is refused (the caller adds the path).
 pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String> {
-    let trusted = trust::open_trusted(path)?;
-    let pinned_for = if options.pins.is_empty() {
-        None
-    } else {
-        Some(options.pins.get(&trusted.sha256).cloned().ok_or_else(|| {
+    // Pinned plugins load from the very bytes that were hashed.
+    let seal = !options.pins.is_empty();
+    let trusted = trust::open_trusted(path, seal)?;
+    let pinned_for = match &trusted.sha256 {
+        None => None,
+        Some(sha256) => Some(options.pins.get(sha256).cloned().ok_or_else(|| {
             format!(
-                "its SHA-256 {} is not in the config's allowlist (once any plugin is pinned, \
-                 only pinned plugins load; `revoker providers --hashes` shows the hashes)",
-                trusted.sha256
+                "its SHA-256 {sha256} is not in the config's allowlist (once any plugin is \
+                 pinned, only pinned plugins load; `revoker providers --hashes` shows the hashes)"
             )
-        })?)
+        })?),
     };
     let isolation = &options.isolation;
     let (info, backend) = if isolation.all || !isolation.providers.is_empty() {
@@ -146,7 +146,7 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
             (info, Backend::Isolated(runner))
         } else {
             drop(runner);
-            let image = trust::open_trusted(path)?;
+            let image = trust::open_trusted(path, seal)?;
             if image.sha256 != trusted.sha256 {
                 return Err("it changed while it was being loaded".into());
             }

@@ -34,7 +34,8 @@ impl fmt::Debug for Backend {
 /// A provider plugin the host has loaded and checked.
 pub struct Plugin {
     path: PathBuf,
-    sha256: String,
+    /// Of the bytes loaded when pinned; else of the file, when first asked.
+    sha256: OnceLock<String>,
     manifest: Manifest,
     api_version: String,
     secret_params: BTreeMap<String, Arc<[String]>>,
@@ -63,10 +64,15 @@ impl fmt::Display for PluginCallError {
 }
 
 impl Plugin {
-    pub(crate) fn new(path: PathBuf, sha256: String, info: PluginInfo, backend: Backend) -> Self {
+    pub(crate) fn new(
+        path: PathBuf,
+        sha256: Option<String>,
+        info: PluginInfo,
+        backend: Backend,
+    ) -> Self {
         Self {
             path,
-            sha256,
+            sha256: sha256.map(OnceLock::from).unwrap_or_default(),
             manifest: info.manifest,
             api_version: info.api_version,
             secret_params: info
@@ -94,9 +100,14 @@ impl Plugin {
         &self.path
     }
 
-    /// The SHA-256 of the bytes loaded, lowercase hex.
+    /// The plugin's SHA-256, lowercase hex: of the very bytes loaded for a
+    /// pinned plugin; else of its file, read when first asked (hashing every
+    /// plugin at every start would cost more than the rest of the start).
     pub fn sha256(&self) -> &str {
-        &self.sha256
+        self.sha256.get_or_init(|| {
+            crate::trust::sha256_of_file(&self.path)
+                .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.path.display()))
+        })
     }
 
     /// Whether the plugin runs in a child process.
@@ -244,7 +255,7 @@ impl fmt::Debug for Plugin {
             .field("provider", &self.manifest.provider)
             .field("version", &self.manifest.version)
             .field("path", &self.path)
-            .field("sha256", &self.sha256)
+            .field("sha256", &self.sha256.get())
             .field("isolated", &self.is_isolated())
             .field("disabled", &self.disabled.get())
             .finish_non_exhaustive()

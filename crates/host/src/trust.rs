@@ -21,8 +21,8 @@ const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
 pub struct TrustedFile {
     /// The file as found.
     pub path: PathBuf,
-    /// The SHA-256 of its bytes, lowercase hex.
-    pub sha256: String,
+    /// The SHA-256 of the bytes to load, lowercase hex, when they were read.
+    pub sha256: Option<String>,
     /// What to load: a sealed copy of the bytes that were hashed, or the file.
     pub image: Image,
 }
@@ -68,13 +68,16 @@ fn fd_of(_: &File) -> i32 {
     unreachable!("sealed images exist on Linux only")
 }
 
-/// Checks `path` and its directory, reads and hashes it, and prepares the bytes
-/// to load.
+/// Checks `path` and its directory and prepares what to load. With
+/// `seal_bytes` (a pinned plugin), the file is read and hashed, and what loads is
+/// a sealed copy of the very bytes hashed; else the file itself, which the checks
+/// have shown only its owner or root can change, hashed only when asked
+/// ([`sha256_of_file`]).
 ///
 /// # Errors
 ///
 /// Why the file may not be loaded, in one line, with what to do about it.
-pub fn open_trusted(path: &Path) -> Result<TrustedFile, String> {
+pub fn open_trusted(path: &Path, seal_bytes: bool) -> Result<TrustedFile, String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let meta = file
         .metadata()
@@ -92,18 +95,41 @@ pub fn open_trusted(path: &Path) -> Result<TrustedFile, String> {
     if meta.len() > MAX_PLUGIN_BYTES {
         return Err(format!("it is larger than {MAX_PLUGIN_BYTES} bytes"));
     }
+    if !seal_bytes {
+        return Ok(TrustedFile {
+            path: path.to_owned(),
+            sha256: None,
+            image: Image::Path(path.to_owned()),
+        });
+    }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.by_ref()
         .take(MAX_PLUGIN_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read it: {e}"))?;
-    let sha256 = hex(&Sha256::digest(&bytes));
     let image = seal(&bytes).unwrap_or_else(|| Image::Path(path.to_owned()));
     Ok(TrustedFile {
         path: path.to_owned(),
-        sha256,
+        sha256: Some(hex(&Sha256::digest(&bytes))),
         image,
     })
+}
+
+/// The SHA-256 of the file at `path`, lowercase hex.
+///
+/// # Errors
+///
+/// If it cannot be read.
+pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hex(&hasher.finalize())),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
 }
 
 /// Lowercase hex.
@@ -187,8 +213,10 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"plugin bytes").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let trusted = open_trusted(&path).unwrap();
-        assert_eq!(trusted.sha256, hex(&Sha256::digest(b"plugin bytes")));
+        let trusted = open_trusted(&path, true).unwrap();
+        let expected = hex(&Sha256::digest(b"plugin bytes"));
+        assert_eq!(trusted.sha256.as_deref(), Some(expected.as_str()));
+        assert_eq!(sha256_of_file(&path).unwrap(), expected);
         // The image holds the very bytes that were hashed, whatever the file does next.
         std::fs::write(&path, b"swapped").unwrap();
         let loaded = std::fs::read(trusted.image.load_path()).unwrap();
@@ -203,7 +231,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let err = open_trusted(&path).unwrap_err();
+        let err = open_trusted(&path, false).unwrap_err();
         assert!(
             err.contains("it is writable by group or others (mode 0666)"),
             "{err}"
@@ -218,7 +246,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = open_trusted(&path).unwrap_err();
+        let err = open_trusted(&path, false).unwrap_err();
         assert!(err.contains("its directory"), "{err}");
         assert!(err.contains("mode 0777"), "{err}");
     }
