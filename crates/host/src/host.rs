@@ -528,6 +528,16 @@ impl Serialize for PlannedJson<'_> {
     }
 }
 
+/// A request its plugin planned, checked, before it becomes a
+/// [`PlannedRequest`].
+struct Checked<'a> {
+    http: HttpRequest,
+    url: Url,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    idempotent: bool,
+    provider: &'a ProviderRuntime,
+}
+
 /// The host: plugins loaded, providers configured, one HTTP client.
 ///
 /// Cheap to share: put it in an `Arc` and call it from many tasks.
@@ -592,7 +602,13 @@ impl Host {
         request: Request,
     ) -> Result<PlannedRequest, Box<(Request, Error)>> {
         match self.checked_plan(&request) {
-            Ok((http, url, headers, idempotent, provider)) => Ok(PlannedRequest {
+            Ok(Checked {
+                http,
+                url,
+                headers,
+                idempotent,
+                provider,
+            }) => Ok(PlannedRequest {
                 idempotent,
                 http,
                 url,
@@ -606,17 +622,8 @@ impl Host {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn checked_plan(
-        &self,
-        request: &Request,
-    ) -> Result<(
-        HttpRequest,
-        Url,
-        Vec<(HeaderName, HeaderValue)>,
-        bool,
-        &ProviderRuntime,
-    )> {
+    /// Validates and plans `request`, checking what the plugin planned.
+    fn checked_plan(&self, request: &Request) -> Result<Checked<'_>> {
         let provider =
             self.providers
                 .get(&request.provider)
@@ -677,7 +684,13 @@ impl Host {
         let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
         let headers =
             outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
-        Ok((http, url, headers, operation.idempotent, provider))
+        Ok(Checked {
+            http,
+            url,
+            headers,
+            idempotent: operation.idempotent,
+            provider,
+        })
     }
 
     /// Plans and sends `request`, retrying as the policy allows, and has the

@@ -3,9 +3,9 @@
 //!
 //! A plugin file, and the directory it is in, must not be writable by group or
 //! others and must belong to the current user or root, the way ssh treats its key
-//! files. The file is read once; its SHA-256 is of those bytes, and on Linux those
-//! very bytes are what gets loaded, from a sealed in-memory file: nothing can
-//! change the library between the check and the load.
+//! files. A pinned plugin's file is read once; its SHA-256 is of those bytes, and
+//! on Linux those very bytes are what gets loaded, from a sealed in-memory file:
+//! nothing can change the library between the check and the load.
 
 use std::fs::File;
 use std::io::Read as _;

@@ -60,13 +60,7 @@ pub(crate) fn command() -> Command {
                 .action(ArgAction::Append)
                 .help("Keep PROVIDER to N requests a second (also N/m, N/h); one request per interval, no bursts"),
         )
-        .arg(
-            Arg::new("max-attempts")
-                .long("max-attempts")
-                .value_name("N")
-                .value_parser(value_parser!(u32).range(1..))
-                .help("Try an idempotent request at most N times (default 4)"),
-        )
+        .arg(super::command::max_attempts_arg())
         .arg(
             Arg::new("journal")
                 .long("journal")
