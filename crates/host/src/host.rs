@@ -11,7 +11,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use revoker_plugin_api::{HttpRequest, Method, OutcomeKind, Params};
 use secrecy::SecretString;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::audit::{Attempt, AuditLog};
 use crate::config::{Config, Rate};
@@ -442,19 +442,16 @@ impl PlannedRequest {
 
     /// Every header that will be sent besides those of the HTTP client, the
     /// credential first, shown as `<prefix><redacted>`.
-    pub fn redacted_headers(&self) -> Vec<(String, String)> {
+    pub fn redacted_headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
         let credential = (
-            self.auth_header.to_string(),
-            format!("{}<redacted>", self.auth_prefix),
+            self.auth_header.as_str(),
+            Cow::Owned(format!("{}<redacted>", self.auth_prefix)),
         );
-        std::iter::once(credential)
-            .chain(self.headers.iter().map(|(name, value)| {
-                (
-                    name.to_string(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            }))
-            .collect()
+        std::iter::once(credential).chain(
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes()))),
+        )
     }
 
     /// The body, if there is one.
@@ -486,18 +483,7 @@ impl Serialize for PlannedJson<'_> {
                 &self,
                 serializer: S,
             ) -> std::result::Result<S::Ok, S::Error> {
-                let mut seq = serializer.serialize_seq(None)?;
-                seq.serialize_element(&(
-                    self.0.auth_header.as_str(),
-                    format_args!("{}<redacted>", self.0.auth_prefix).to_string(),
-                ))?;
-                for (name, value) in &self.0.headers {
-                    seq.serialize_element(&(
-                        name.as_str(),
-                        String::from_utf8_lossy(value.as_bytes()),
-                    ))?;
-                }
-                seq.end()
+                serializer.collect_seq(self.0.redacted_headers())
             }
         }
         struct Http<'a>(&'a PlannedRequest);

@@ -108,7 +108,6 @@ pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
     let request = planned.request();
     let headers: Vec<String> = planned
         .redacted_headers()
-        .into_iter()
         .map(|(name, value)| format!("{name}: {value}"))
         .collect();
     let mut text = format!(
