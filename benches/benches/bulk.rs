@@ -18,9 +18,7 @@ use std::time::Duration;
 use bench_support::{plugin_file, spawn_server};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt as _;
-use revoker_host::bulk::{
-    Bulk, BulkEvent, BulkOptions, InputFormat, InputReader, Recorder, secure_file,
-};
+use revoker_host::bulk::{Bulk, BulkEvent, BulkOptions, InputFormat, InputReader, Recorder};
 use revoker_host::{Host, SecretString};
 
 const KEYS: u64 = 10_000;
@@ -130,8 +128,8 @@ fn bulk(c: &mut Criterion) {
         b.iter(|| {
             let dir = tempfile::tempdir().unwrap();
             let recorder = Recorder::start(
-                Some(secure_file::create(&dir.path().join("report.jsonl")).unwrap()),
-                Some(secure_file::create(&dir.path().join("journal")).unwrap()),
+                Some(std::fs::File::create(dir.path().join("report.jsonl")).unwrap()),
+                Some(std::fs::File::create(dir.path().join("journal")).unwrap()),
             );
             let options = BulkOptions {
                 concurrency: CONCURRENCY,
@@ -164,7 +162,7 @@ fn dry_run(c: &mut Criterion) {
         b.iter(|| {
             let dir = tempfile::tempdir().unwrap();
             let recorder = Recorder::start(
-                Some(secure_file::create(&dir.path().join("report.jsonl")).unwrap()),
+                Some(std::fs::File::create(dir.path().join("report.jsonl")).unwrap()),
                 None,
             );
             let options = BulkOptions {

@@ -17,8 +17,9 @@ use abi_stable::StableAbi;
 use abi_stable::prefix_type::PrefixTypeTrait as _;
 use bench_support::plugin_file;
 use criterion::{Criterion, criterion_group, criterion_main};
-use revoker_host::Plugin;
-use revoker_host::loader::{LoadOptions, load_plugin};
+use std::sync::Arc;
+
+use revoker_host::{LoadOptions, Plugin, Registry};
 use revoker_plugin_api::abi_stable::std_types::RStr;
 use revoker_plugin_api::{
     HttpRequest, HttpResponse, Outcome, Params, PluginError, Provider, ProviderModuleRef,
@@ -109,11 +110,14 @@ fn cases() -> Vec<Case> {
 }
 
 fn plan_and_interpret(c: &mut Criterion) {
-    let plugins: Vec<Plugin> = ["pinata", "langwatch", "dolfin"]
+    let dir = plugin_file("pinata")
+        .parent()
+        .expect("in a directory")
+        .to_owned();
+    let registry = Registry::load(&[dir], &LoadOptions::default());
+    let plugins: Vec<Arc<Plugin>> = ["pinata", "langwatch", "dolfin"]
         .into_iter()
-        .map(|provider| {
-            load_plugin(&plugin_file(provider), &LoadOptions::default()).expect("the plugin loads")
-        })
+        .map(|provider| Arc::clone(registry.get(provider).expect("the plugin loads")))
         .collect();
     let mut group = c.benchmark_group("plan+interpret");
     for case in cases() {

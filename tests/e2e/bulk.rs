@@ -423,7 +423,11 @@ fn a_journal_of_another_input_is_refused() {
     // The same input again: nothing left to do.
     let output = run(&first);
     assert_eq!(output.status.code(), Some(0));
-    assert!(stderr(&output).contains("1 skipped"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 settled by an earlier run"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(server.received().len(), 1);
 }
 
@@ -681,16 +685,235 @@ fn on_a_terminal_a_real_run_shows_its_plan_and_asks_first() {
 
     let (code, screen) = on_a_terminal(&server, &input, "n\n");
     assert!(
-        screen.contains("revoker bulk will send, for 3 lines:"),
+        screen.contains("revoker bulk will send, for 3 of the input's 3 lines:"),
         "{screen}"
     );
-    assert!(screen.contains("3  dolfin revoke-api-key"), "{screen}");
+    // Each operation with the host its requests go to.
+    assert!(
+        screen.contains("3  dolfin revoke-api-key  to 127.0.0.1"),
+        "{screen}"
+    );
     assert!(screen.contains("Proceed? [y/N]"), "{screen}");
     assert!(screen.contains("nothing sent"), "{screen}");
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(4), "declining has its own exit code");
     assert!(server.received().is_empty(), "declined: nothing sent");
 
     let (code, screen) = on_a_terminal(&server, &input, "y\n");
     assert_eq!(code, Some(0), "{screen}");
     assert_eq!(server.received().len(), 3);
+}
+
+/// The key (uuid) a Dolfin revocation was for.
+fn dolfin_key(path: &str) -> String {
+    path.split('/').nth(2).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_re_run_sends_again_what_failed_and_exits_0_only_when_every_line_succeeded() {
+    // The first run: keys 1 and 2 fail (a rate limit given up on, a misconfigured
+    // server); the second run: the server is fixed.
+    let fixed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = FaultServer::start({
+        let fixed = std::sync::Arc::clone(&fixed);
+        move |request| {
+            let key = dolfin_key(&request.path);
+            if fixed.load(std::sync::atomic::Ordering::SeqCst) {
+                Action::status(204)
+            } else if key == uuid(1) {
+                Action::json(403, r#"{"title":"Forbidden"}"#)
+            } else if key == uuid(2) {
+                Action::json(401, r#"{"title":"Unauthorized"}"#)
+            } else {
+                Action::status(204)
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=5).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let journal = dir.path().join("journal");
+    let report = dir.path().join("report.jsonl");
+    let run = || {
+        bulk(&server)
+            .arg(&input)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--report")
+            .arg(&report)
+            .arg("--yes")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(run().status.code(), Some(1));
+    assert_eq!(server.received().len(), 5);
+
+    // Re-run with the server unchanged: the two failures are sent again, and
+    // the run still exits 1: two keys are live.
+    let again = run();
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    let sent: Vec<String> = server
+        .received()
+        .iter()
+        .skip(5)
+        .map(|r| dolfin_key(&r.path))
+        .collect();
+    assert_eq!(sent, [uuid(1), uuid(2)].map(|k| k.to_owned()).to_vec());
+
+    // Fixed: the re-run sends those two only, and exits 0.
+    fixed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let done = run();
+    assert_eq!(done.status.code(), Some(0), "{}", stderr(&done));
+    let mut last: Vec<String> = server
+        .received()
+        .iter()
+        .skip(7)
+        .map(|r| dolfin_key(&r.path))
+        .collect();
+    last.sort();
+    assert_eq!(last, [uuid(1), uuid(2)].map(|k| k.to_owned()).to_vec());
+    // A fourth run sends nothing and still says every line is done.
+    assert_eq!(run().status.code(), Some(0));
+    assert_eq!(server.received().len(), 9);
+    // The report holds one line per input line, each a success.
+    let lines = read_jsonl(&report);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(lines.iter().all(|l| l["outcome"] == "revoked"), "{lines:?}");
+}
+
+#[test]
+fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
+    let server = FaultServer::start(|request| {
+        let wait = Duration::from_millis(200);
+        if request.path.contains("access_tokens") {
+            Action::json(
+                200,
+                r#"{"data":{"id":"new","value":"secret","createdAt":"2026-01-01"}}"#,
+            )
+            .after(wait)
+        } else {
+            Action::status(204).after(wait)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (1..=40)
+        .map(|n| {
+            if n % 10 == 0 {
+                bulk_line(
+                    "pinata",
+                    "create-gateway-key",
+                    &[("gateway-id", &format!("g{n}"))],
+                )
+            } else {
+                dolfin_line(n)
+            }
+        })
+        .collect();
+    let input = write(dir.path(), "keys.jsonl", &lines);
+    let journal = dir.path().join("journal");
+    let mut first = std::process::Command::new(support::revoker_bin())
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("REVOKER_PINATA_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .env("PINATA_JWT", PINATA_JWT)
+        .args(["bulk", "--yes", "--concurrency", "2"])
+        .arg(&input)
+        .arg("--journal")
+        .arg(&journal)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the first run is sending, so it holds the journal.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.received().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = bulk(&server)
+        .arg(&input)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("is in use by another run (held by process"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    // Every line was sent once, by the first run: no create doubled.
+    let received = server.received();
+    assert_eq!(received.len(), 40);
+    let creates = received
+        .iter()
+        .filter(|r| r.path.contains("access_tokens"))
+        .count();
+    assert_eq!(creates, 4);
+}
+
+#[cfg(unix)]
+#[test]
+fn input_from_a_fifo_is_read_once_and_every_line_is_sent() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("keys.fifo");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+    // The FIFO serves its lines once: a run that read its input twice (a
+    // survey, then the run) would find it drained and send nothing.
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || {
+            let mut file = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+            for n in 1..=3u64 {
+                writeln!(file, "{}", dolfin_line(n)).unwrap();
+            }
+        }
+    });
+    let output = bulk(&server)
+        .arg(&fifo)
+        .arg("--format")
+        .arg("jsonl")
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let mut sent: Vec<String> = server
+        .received()
+        .iter()
+        .map(|r| dolfin_key(&r.path))
+        .collect();
+    sent.sort();
+    assert_eq!(sent, (1..=3).map(uuid).collect::<Vec<_>>());
+    writer.join().unwrap();
+}
+
+#[test]
+fn an_empty_input_is_a_warning() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.jsonl");
+    std::fs::write(&input, "").unwrap();
+    let output = bulk(&server).arg(&input).arg("--yes").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(
+        stderr(&output).contains("warning: the input"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("holds no lines"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(server.received().is_empty());
 }

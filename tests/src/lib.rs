@@ -179,19 +179,26 @@ pub fn uuid(n: u64) -> String {
 }
 
 /// Waits for `child` and returns its exit code and peak resident set size in
-/// KiB, as the kernel measured it (`wait4`'s `ru_maxrss`).
-pub fn wait_with_max_rss(child: std::process::Child) -> (Option<i32>, u64) {
-    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our own child, not yet waited for; the pointers are valid.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
-    // The child is reaped; `Child` must not wait for it again.
-    std::mem::forget(child);
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))
+/// KiB: the high-water mark of its own memory (`VmHWM` in `/proc/PID/status`),
+/// read until it exits. (`wait4`'s `ru_maxrss` would also count the test
+/// process's own memory, which a `vfork`ed child shares until its `exec`.)
+pub fn wait_with_max_rss(mut child: std::process::Child) -> (Option<i32>, u64) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path)
+            && let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status.code(), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 /// The workspace's root directory.

@@ -21,9 +21,8 @@ use revoker_plugin_api::{OutcomeKind, Params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::bulk::secure_file;
-use crate::result::ParamsJson;
-use crate::trust::hex;
+use crate::files;
+use crate::model::{ParamsJson, hex};
 
 /// The `prev` of the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -95,7 +94,14 @@ impl AuditLog {
     ///
     /// If the file cannot be opened, or its last entry cannot be read.
     pub fn open(path: &Path, required: bool) -> io::Result<Self> {
-        let mut file = secure_file::open_append(path)?;
+        let mut file = files::open_append(path)?;
+        // One writer per log: two processes never fork its chain.
+        files::lock_exclusive(&file).map_err(|locked| {
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("it is in use by another run ({locked})"),
+            )
+        })?;
         let prev = last_hash(&mut file)?.unwrap_or_else(|| GENESIS.to_owned());
         Ok(Self {
             path: path.to_owned(),
@@ -235,6 +241,14 @@ pub struct VerifyError {
     pub line: u64,
     /// What is wrong.
     pub message: String,
+}
+
+impl VerifyError {
+    /// Whether the log could not be read at all (line 0), rather than read and
+    /// found wrong.
+    pub fn is_unreadable(&self) -> bool {
+        self.line == 0
+    }
 }
 
 /// Checks every entry of the log at `path`: its own hash, and that it follows

@@ -86,6 +86,25 @@ pub enum Error {
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     HttpClient(String),
+
+    /// The bulk input could not be read.
+    #[error("{0}")]
+    Input(String),
+
+    /// The journal cannot be used for this run (another run holds it, it
+    /// belongs to another input, it is not a journal): nothing was sent.
+    #[error("{0}")]
+    JournalRefused(String),
+
+    /// The journal (or the report written with it) could not record what the
+    /// run must record before it goes on: nothing more is sent.
+    #[error("journal: {0}")]
+    Journal(String),
+
+    /// The audit log is required and could not record an attempt: nothing more
+    /// is sent.
+    #[error("audit log: {0}")]
+    Audit(String),
 }
 
 /// The broad class of an [`Error`], which decides the CLI's exit code.
@@ -97,6 +116,9 @@ pub enum ErrorCategory {
     /// Bad configuration, a missing credential or a plugin that failed
     /// (exit code 3).
     Config,
+    /// The journal, report or audit log could not be written: the run stopped
+    /// so as not to do what it cannot record (exit code 3).
+    Record,
 }
 
 impl Error {
@@ -111,6 +133,8 @@ impl Error {
             | Self::ConfigRead { .. }
             | Self::PluginFailed { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
+            Self::Journal(_) | Self::Audit(_) => ErrorCategory::Record,
+            Self::Input(_) | Self::JournalRefused(_) => ErrorCategory::Usage,
         }
     }
 

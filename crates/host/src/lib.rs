@@ -43,29 +43,34 @@
 
 pub mod audit;
 pub mod bulk;
-pub mod config;
+mod config;
 mod error;
-mod executor;
+mod files;
 mod host;
-pub mod isolate;
-pub mod loader;
-pub mod outbound;
+mod interpret;
+mod load;
+mod model;
+mod outbound;
+mod plan;
 mod plugin;
 mod provider;
-mod registry;
-mod result;
-pub mod retry;
-pub mod trust;
+mod send;
+mod settings;
+pub mod text;
 
 pub use config::{Config, Rate};
 pub use error::{Error, ErrorCategory, Result};
-pub use executor::HttpOptions;
-pub use host::{Host, HostBuilder, PlannedJson, PlannedRequest};
+pub use host::{Host, HostBuilder};
+pub use load::{Isolation, LoadOptions, Refusal, Registry};
+pub use model::{FieldValue, LineDigest, Request, RequestResult, ResultJson};
+pub use plan::{PlannedJson, PlannedRequest};
+pub use plugin::info::Reserved;
 pub use plugin::{Plugin, PluginCallError};
 pub use provider::ProviderRuntime;
-pub use registry::{Refusal, Registry};
-pub use result::{FieldValue, Request, RequestResult, ResultJson};
-pub use retry::RetryPolicy;
+pub use send::HttpOptions;
+pub use send::retry::RetryPolicy;
+
+pub use plugin::isolated::serve_if_asked as serve_plugin_runner_if_asked;
 
 pub use revoker_plugin_api::{OutcomeKind, Params};
 pub use secrecy::SecretString;

@@ -23,21 +23,12 @@ const FORBIDDEN_HEADERS: &[&str] = &[
 /// Joins `base` and a plugin's relative `path`: the base's scheme and authority,
 /// the base's path without its trailing `/`, then `path`.
 ///
-/// ```
-/// use revoker_host::outbound::{check_base_url, join_url};
-///
-/// let base = check_base_url("https://api.example.com/v1").unwrap();
-/// assert_eq!(join_url(&base, "/keys/k1").unwrap().as_str(), "https://api.example.com/v1/keys/k1");
-/// assert!(join_url(&base, "//evil.example/steal").is_err());
-/// assert!(join_url(&base, "/%2e%2e/admin").is_err());
-/// ```
-///
 /// # Errors
 ///
 /// If `path` is not a plain absolute path: it must start with one `/`, hold no
 /// scheme or authority, no `..` or `.` segment (even percent-encoded), no
 /// backslash, fragment, space or control character.
-pub fn join_url(base: &Url, path: &str) -> Result<Url, String> {
+pub(crate) fn join_url(base: &Url, path: &str) -> Result<Url, String> {
     if !path.starts_with('/') {
         return Err(format!("path {path:?} does not start with '/'"));
     }
@@ -95,7 +86,7 @@ fn is_dot_segment(segment: &str) -> bool {
 /// # Errors
 ///
 /// What is wrong and what to do.
-pub fn require_https_off_loopback(url: Url) -> Result<Url, String> {
+pub(crate) fn require_https_off_loopback(url: Url) -> Result<Url, String> {
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -117,7 +108,7 @@ pub fn require_https_off_loopback(url: Url) -> Result<Url, String> {
 /// # Errors
 ///
 /// What is wrong with it.
-pub fn check_base_url(text: &str) -> Result<Url, String> {
+pub(crate) fn check_base_url(text: &str) -> Result<Url, String> {
     let url = Url::parse(text).map_err(|e| format!("invalid base URL {text:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("base URL {text:?} must be http or https"));
@@ -144,7 +135,7 @@ pub fn check_base_url(text: &str) -> Result<Url, String> {
 /// # Errors
 ///
 /// The first header at fault.
-pub fn checked_headers(
+pub(crate) fn checked_headers(
     request: &HttpRequest,
     credential_header: &HeaderName,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {

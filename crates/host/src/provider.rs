@@ -110,6 +110,16 @@ impl ProviderRuntime {
         &self.credential_env
     }
 
+    /// The credential, or the error naming where it was expected from.
+    pub(crate) fn require_credential(&self) -> crate::Result<&Credential> {
+        self.credential
+            .as_ref()
+            .ok_or_else(|| crate::Error::MissingCredential {
+                provider: self.plugin.provider().to_owned(),
+                env_var: self.credential_env.clone(),
+            })
+    }
+
     /// Whether a credential is set.
     pub fn has_credential(&self) -> bool {
         self.credential.is_some()

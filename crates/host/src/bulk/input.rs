@@ -11,7 +11,7 @@ use revoker_plugin_api::Params;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::result::Request;
+use crate::model::{LineDigest, Request};
 
 /// The longest line read; a longer one is an `invalid-request` item, skipped
 /// without being held in memory.
@@ -61,35 +61,6 @@ impl FromStr for InputFormat {
                 "unknown input format {other:?} (expected jsonl or csv)"
             )),
         }
-    }
-}
-
-/// A digest of a line's bytes, recorded in the journal to tell a line from
-/// another: the first 8 bytes of its SHA-256.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LineDigest(pub u64);
-
-impl LineDigest {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        let hash = Sha256::digest(bytes);
-        let mut first = [0; 8];
-        first.copy_from_slice(&hash[..8]);
-        Self(u64::from_be_bytes(first))
-    }
-}
-
-impl fmt::Display for LineDigest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:016x}", self.0)
-    }
-}
-
-impl FromStr for LineDigest {
-    type Err = std::num::ParseIntError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        u64::from_str_radix(s, 16).map(Self)
     }
 }
 

@@ -27,9 +27,8 @@ use revoker_plugin_api::Params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::input::LineDigest;
-use super::secure_file;
-use crate::result::{ParamsJson, Request};
+use crate::files;
+use crate::model::{LineDigest, ParamsJson, Request};
 
 /// The journal format this host writes and reads.
 pub const JOURNAL_FORMAT: u32 = 1;
@@ -63,6 +62,8 @@ struct Entry {
     operation: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, String>,
+    #[serde(default)]
+    outcome: Option<String>,
 }
 
 /// A create that was about to be sent when an earlier run stopped.
@@ -76,28 +77,98 @@ pub struct StartedCreate {
     pub request: Request,
 }
 
+/// A line's last final record in a journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Final {
+    digest: LineDigest,
+    /// Settled for good: not sent again by a later run.
+    settled: bool,
+    /// Settled without success (a create in doubt, say).
+    failed: bool,
+}
+
 /// What an existing journal says was done.
+///
+/// A re-run sends again every line whose last outcome is not a success, as
+/// revocation is idempotent, except a create that may have happened: one that
+/// was created, is in doubt (`unknown`), or got an answer that may mean it
+/// happened (a server error). Those are settled, never sent twice.
 #[derive(Debug, Default)]
 pub struct JournalState {
-    finished: HashMap<u64, LineDigest>,
+    finished: HashMap<u64, Final>,
     started: BTreeMap<u64, StartedCreate>,
+    /// Lines that were sent as creates (they have a `started` record).
+    creates: HashSet<u64>,
 }
 
 impl JournalState {
-    /// The digest recorded for `line` if it is finished.
-    pub fn finished(&self, line: u64) -> Option<LineDigest> {
-        self.finished.get(&line).copied()
+    /// The digest recorded for `line`, and whether it is settled for good, if
+    /// the journal has a final record for it.
+    pub(crate) fn recorded(&self, line: u64) -> Option<(LineDigest, bool)> {
+        self.finished.get(&line).map(|f| (f.digest, f.settled))
     }
 
-    /// How many lines are finished.
+    /// How many lines have a final record.
     pub fn finished_count(&self) -> u64 {
         self.finished.len() as u64
     }
 
-    /// Records that `line` is finished.
-    pub fn mark_finished(&mut self, line: u64, digest: LineDigest) {
-        self.finished.insert(line, digest);
+    /// How many lines are settled for good.
+    pub fn settled_count(&self) -> u64 {
+        self.finished.values().filter(|f| f.settled).count() as u64
+    }
+
+    /// How many settled lines did not succeed.
+    pub fn settled_failed_count(&self) -> u64 {
+        self.finished
+            .values()
+            .filter(|f| f.settled && f.failed)
+            .count() as u64
+    }
+
+    /// How many lines finished without success and are to be sent again.
+    pub fn retry_count(&self) -> u64 {
+        self.finished.values().filter(|f| !f.settled).count() as u64
+    }
+
+    /// Whether `line` is settled for good.
+    fn is_settled(&self, line: u64) -> bool {
+        self.finished.get(&line).is_some_and(|f| f.settled)
+    }
+
+    /// Records `line`'s final outcome.
+    fn mark(&mut self, line: u64, digest: LineDigest, outcome: Option<&str>) {
+        let create = self.creates.contains(&line) || self.started.contains_key(&line);
+        let success = matches!(outcome, Some("revoked" | "already-revoked" | "created"));
+        // A create is safe to send again only after an answer that says it was
+        // not carried out.
+        let create_not_done = matches!(
+            outcome,
+            Some(
+                "unauthorized"
+                    | "forbidden"
+                    | "invalid-request"
+                    | "not-found"
+                    | "rate-limited"
+                    | "plugin-error"
+            )
+        );
+        let settled = success || (create && !create_not_done);
+        self.finished.insert(
+            line,
+            Final {
+                digest,
+                settled,
+                failed: !success,
+            },
+        );
         self.started.remove(&line);
+    }
+
+    /// Records that `line`, a create in doubt, is settled (as `unknown`).
+    pub(crate) fn mark_settled(&mut self, line: u64, digest: LineDigest) {
+        self.creates.insert(line);
+        self.mark(line, digest, Some("unknown"));
     }
 }
 
@@ -111,6 +182,14 @@ pub enum JournalError {
         path: PathBuf,
         /// Why.
         source: io::Error,
+    },
+    /// Another run is using it.
+    #[error("journal {} is in use by another run ({holder}): wait for it to end, or use another journal", path.display())]
+    InUse {
+        /// The journal.
+        path: PathBuf,
+        /// Who holds it, as far as can be told.
+        holder: files::Locked,
     },
     /// It belongs to another input.
     #[error(
@@ -164,8 +243,13 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let exists = path.metadata().is_ok_and(|m| m.len() > 0);
-        let mut file = secure_file::open_append(path).map_err(io_error)?;
+        let mut file = files::open_append(path).map_err(io_error)?;
+        // One run per journal: a second one is refused before it sends anything.
+        files::lock_exclusive(&file).map_err(|source| JournalError::InUse {
+            path: path.to_owned(),
+            holder: source,
+        })?;
+        let exists = file.metadata().is_ok_and(|m| m.len() > 0);
         if !exists {
             let header = Header {
                 revoker_journal: JOURNAL_FORMAT,
@@ -220,14 +304,26 @@ impl Journal {
             source,
         };
         let tmp = report.with_extension("rebuilding");
-        let mut out = BufWriter::new(secure_file::create(&tmp).map_err(report_error)?);
+        let mut out = BufWriter::new(files::create(&tmp).map_err(report_error)?);
         let mut kept = HashSet::new();
         let mut keep = |line: u64| kept.insert(line);
 
-        // The old report's lines for finished lines, and for creates it shows done.
+        // Each line's last report line: a line redone by a later run has one per run.
+        let mut last = HashMap::new();
+        if let Ok(old) = File::open(report) {
+            for (index, text) in BufReader::new(old).lines().enumerate() {
+                let text = text.map_err(report_error)?;
+                if let Ok(value) = serde_json::from_str::<Value>(&text)
+                    && let Some(line) = value.get("line").and_then(Value::as_u64)
+                {
+                    last.insert(line, index);
+                }
+            }
+        }
+        // The old report's lines for settled lines, and for creates it shows done.
         let mut confirmed = Vec::new();
         if let Ok(old) = File::open(report) {
-            for text in BufReader::new(old).lines() {
+            for (index, text) in BufReader::new(old).lines().enumerate() {
                 let text = text.map_err(report_error)?;
                 let Ok(value) = serde_json::from_str::<Value>(&text) else {
                     continue;
@@ -236,7 +332,8 @@ impl Journal {
                     continue;
                 };
                 let started = self.state.started.get(&line).cloned();
-                if (self.state.finished(line).is_some() || started.is_some()) && keep(line) {
+                let wanted = self.state.is_settled(line) || started.is_some();
+                if wanted && last.get(&line) == Some(&index) && keep(line) {
                     writeln!(out, "{text}").map_err(report_error)?;
                     if let Some(started) = started {
                         confirmed.push((started, value));
@@ -252,7 +349,12 @@ impl Journal {
                 object.insert("digest".into(), started.digest.to_string().into());
             }
             self.append(&value.to_string())?;
-            self.state.mark_finished(started.line, started.digest);
+            let outcome = value
+                .get("outcome")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            self.state
+                .mark(started.line, started.digest, outcome.as_deref());
         }
 
         // Finished lines the old report lacks: rebuild them from the journal.
@@ -271,7 +373,7 @@ impl Journal {
             let Some(line) = record.get("line").and_then(Value::as_u64) else {
                 continue;
             };
-            if keep(line) {
+            if self.state.is_settled(line) && keep(line) {
                 record.remove("digest");
                 writeln!(out, "{}", Value::Object(record)).map_err(report_error)?;
             }
@@ -374,15 +476,14 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
                     ),
                 ));
             }
-            if let (Some(recorded), Some(actual)) = (&header.input_sha256, &input.sha256)
-                && recorded != actual
-            {
+            // A journal proves which input it belongs to, or is refused.
+            if header.input_sha256 != input.sha256 {
                 return Err(JournalError::OtherInput {
                     path: path.to_owned(),
                     recorded: header.input,
-                    recorded_sha: recorded.clone(),
+                    recorded_sha: header.input_sha256.unwrap_or_else(|| "none".into()),
                     input: input.name.clone(),
-                    input_sha: actual.clone(),
+                    input_sha: input.sha256.clone().unwrap_or_else(|| "none".into()),
                 });
             }
         } else {
@@ -393,7 +494,8 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
                 .parse()
                 .map_err(|_| corrupt(number, format!("bad digest {:?}", entry.digest)))?;
             if entry.started {
-                if state.finished(entry.line).is_none() {
+                state.creates.insert(entry.line);
+                {
                     let request = Request::new(
                         entry.provider.unwrap_or_default(),
                         entry.operation.unwrap_or_default(),
@@ -409,7 +511,7 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
                     );
                 }
             } else {
-                state.mark_finished(entry.line, digest);
+                state.mark(entry.line, digest, entry.outcome.as_deref());
             }
         }
         valid_len += read as u64;
@@ -427,7 +529,7 @@ mod tests {
     use revoker_plugin_api::OutcomeKind;
 
     use super::*;
-    use crate::result::{FieldValue, RequestResult, ResultJson};
+    use crate::model::{FieldValue, RequestResult, ResultJson};
 
     fn identity(sha: &str) -> InputIdentity {
         InputIdentity {
@@ -462,6 +564,54 @@ mod tests {
     }
 
     #[test]
+    fn a_create_is_settled_unless_its_answer_says_it_did_not_happen() {
+        let mut state = JournalState::default();
+        for (line, outcome) in [
+            (1, "created"),
+            (2, "unknown"),
+            (3, "provider-error"),
+            (4, "unauthorized"),
+            (5, "rate-limited"),
+        ] {
+            state.creates.insert(line);
+            state.mark(line, LineDigest(line), Some(outcome));
+        }
+        let settled: Vec<bool> = (1..=5).map(|l| state.recorded(l).unwrap().1).collect();
+        assert_eq!(settled, [true, true, true, false, false]);
+        assert_eq!(state.settled_failed_count(), 2);
+        // Revocations: settled only once they succeed.
+        state.mark(6, LineDigest(6), Some("already-revoked"));
+        state.mark(7, LineDigest(7), Some("provider-error"));
+        assert!(state.recorded(6).unwrap().1);
+        assert!(!state.recorded(7).unwrap().1);
+    }
+
+    #[test]
+    fn a_journal_that_does_not_name_its_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        std::fs::write(
+            &path,
+            "{\"revoker_journal\":1,\"input\":\"k\",\"input_sha256\":null}\n",
+        )
+        .unwrap();
+        let err = Journal::open(&path, &identity("aa")).unwrap_err();
+        assert!(matches!(err, JournalError::OtherInput { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_journal_has_one_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let first = Journal::open(&path, &identity("aa")).unwrap();
+        let err = Journal::open(&path, &identity("aa")).unwrap_err();
+        assert!(matches!(err, JournalError::InUse { .. }), "{err}");
+        assert!(err.to_string().contains("in use by another run"), "{err}");
+        drop(first);
+        Journal::open(&path, &identity("aa")).unwrap();
+    }
+
+    #[test]
     fn a_new_journal_gets_a_header_and_an_existing_one_its_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
@@ -486,9 +636,12 @@ mod tests {
         let journal = Journal::open(&path, &identity("aa")).unwrap();
         let state = journal.state();
         assert_eq!(state.finished_count(), 2);
-        assert_eq!(state.finished(1), Some(LineDigest(1)));
-        assert_eq!(state.finished(2), None);
-        assert_eq!(state.finished(4), None);
+        assert_eq!(state.recorded(1), Some((LineDigest(1), true)));
+        // A revocation that failed is sent again by the next run.
+        assert_eq!(state.recorded(3), Some((LineDigest(3), false)));
+        assert_eq!((state.settled_count(), state.retry_count()), (1, 1));
+        assert_eq!(state.recorded(2), None);
+        assert_eq!(state.recorded(4), None);
         let doubt = journal.in_doubt();
         assert_eq!(doubt.len(), 1);
         assert_eq!(doubt[0].line, 2);
@@ -573,7 +726,10 @@ mod tests {
         let mut journal = Journal::open(&journal_path, &identity("aa")).unwrap();
         let doubt = journal.reconcile_report(&report_path).unwrap();
         assert_eq!(doubt.iter().map(|s| s.line).collect::<Vec<_>>(), [4]);
-        assert_eq!(journal.state().finished(3), Some(LineDigest(3)));
+        assert_eq!(
+            journal.state().recorded(3).map(|r| r.0),
+            Some(LineDigest(3))
+        );
 
         let lines: Vec<Value> = std::fs::read_to_string(&report_path)
             .unwrap()
@@ -595,7 +751,10 @@ mod tests {
             "the journal never holds the value"
         );
         let journal = Journal::open(&journal_path, &identity("aa")).unwrap();
-        assert_eq!(journal.state().finished(3), Some(LineDigest(3)));
+        assert_eq!(
+            journal.state().recorded(3).map(|r| r.0),
+            Some(LineDigest(3))
+        );
         assert_eq!(journal.in_doubt().len(), 1);
     }
 }

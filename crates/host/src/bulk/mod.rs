@@ -38,23 +38,21 @@
 //! ```
 
 mod input;
+mod job;
 mod journal;
 mod recorder;
-pub mod secure_file;
 mod summary;
 
-use std::collections::BTreeMap;
 use std::future::ready;
-use std::io::{self, BufReader, Read};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt as _};
 use revoker_plugin_api::OutcomeKind;
-use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, watch};
 
-pub use self::input::{BulkItem, InputFormat, InputReader, LineDigest, MAX_LINE_BYTES};
+pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
+
+pub use self::input::{BulkItem, InputFormat, InputReader, MAX_LINE_BYTES};
 pub use self::journal::{
     InputIdentity, JOURNAL_FORMAT, Journal, JournalError, JournalState, StartedCreate,
     StartedRecord,
@@ -62,9 +60,11 @@ pub use self::journal::{
 pub use self::recorder::{FLUSH_INTERVAL, Recorder, SYNC_INTERVAL};
 pub use self::summary::{ProviderCounts, Summary};
 use crate::error::{Error, ErrorCategory};
-use crate::executor::SendGate;
-use crate::host::{Host, PlannedRequest};
-use crate::result::RequestResult;
+use crate::host::Host;
+pub use crate::model::LineDigest;
+use crate::model::RequestResult;
+use crate::plan::PlannedRequest;
+use crate::send::SendGate;
 
 /// How a bulk run goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,20 +131,23 @@ pub struct Bulk<'a> {
     host: &'a Host,
     options: BulkOptions,
     in_flight: Semaphore,
-    stopped: AtomicBool,
-    stop_tx: watch::Sender<bool>,
+    stop: StopHandle,
     recorder: Option<&'a Recorder>,
 }
 
 impl<'a> Bulk<'a> {
     /// A run over `host` with `options`.
     pub fn new(host: &'a Host, options: BulkOptions) -> Self {
+        Self::with_stop(host, options, StopHandle::default())
+    }
+
+    /// A run over `host` with `options` that `stop` stops.
+    pub fn with_stop(host: &'a Host, options: BulkOptions, stop: StopHandle) -> Self {
         Self {
             host,
             options,
             in_flight: Semaphore::new(options.concurrency.max(1)),
-            stopped: AtomicBool::new(false),
-            stop_tx: watch::Sender::new(false),
+            stop,
             recorder: None,
         }
     }
@@ -160,13 +163,12 @@ impl<'a> Bulk<'a> {
     /// Stops taking new lines: requests already sent finish, those not yet sent
     /// are dropped (a journal leaves them for the next run).
     pub fn stop(&self) {
-        self.stopped.store(true, Ordering::Relaxed);
-        self.stop_tx.send_replace(true);
+        self.stop.stop();
     }
 
     /// Whether [`Bulk::stop`] was called.
     pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Relaxed)
+        self.stop.is_stopped()
     }
 
     /// Runs `items`, yielding an event per line as it finishes (in completion
@@ -175,10 +177,8 @@ impl<'a> Bulk<'a> {
     where
         S: Stream<Item = BulkItem> + 'a,
     {
-        let mut stop_rx = self.stop_tx.subscribe();
-        let stopped = async move {
-            let _ = stop_rx.wait_for(|stopped| *stopped).await;
-        };
+        let stop = self.stop.clone();
+        let stopped = async move { stop.stopped().await };
         items
             .take_until(stopped)
             .map(move |item| self.process(item))
@@ -246,12 +246,15 @@ impl<'a> Bulk<'a> {
         };
         let gate = SendGate {
             in_flight: Some(&self.in_flight),
-            stop: Some(&self.stopped),
+            stop: Some(&self.stop),
             before_first_send,
         };
         match self.host.send_gated(planned, gate).await {
             Ok(Some(result)) => finished(create, result),
             Ok(None) => None,
+            // The first fatal error stops the run; the lines that meet it
+            // after are dropped, not reported once each.
+            Err(_) if self.is_stopped() => None,
             Err(error) => {
                 self.stop();
                 Some(BulkEvent::Aborted { line, error })
@@ -260,128 +263,32 @@ impl<'a> Bulk<'a> {
     }
 }
 
-/// What a first pass over an input file found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Survey {
-    /// The SHA-256 of the file, hex.
-    pub sha256: String,
-    /// How many items (non-blank lines) it has.
-    pub items: u64,
-    /// How many of them are not requests at all (not JSON, too long, …).
-    pub unreadable: u64,
-    /// Items per provider and operation, as written (they may not exist).
-    pub operations: BTreeMap<(String, String), u64>,
-}
+/// Stops a bulk run: no new line is taken, requests in flight finish, and
+/// lines waiting (for a rate limit, a retry) are dropped at once, left for the
+/// next run with the journal. Cheap to clone; every clone stops the same run.
+#[derive(Debug, Clone)]
+pub struct StopHandle(Arc<watch::Sender<bool>>);
 
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
+impl Default for StopHandle {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(false)))
     }
 }
 
-/// Reads the input file at `path` once, for what a run needs to know first: its
-/// identity for a journal, its size for a progress bar, and what it asks of which
-/// providers, for a confirmation and a credential check.
-///
-/// # Errors
-///
-/// If the file cannot be read or (CSV) its header is invalid.
-pub fn survey(path: &Path, format: Option<InputFormat>) -> io::Result<Survey> {
-    let file = std::fs::File::open(path)?;
-    let reader = BufReader::with_capacity(
-        256 * 1024,
-        HashingReader {
-            inner: file,
-            hasher: Sha256::new(),
-        },
-    );
-    let mut survey = Survey::default();
-    let reader = input::read_heads(reader, format, |head| {
-        survey.items += 1;
-        let Some((provider, operation)) = head else {
-            survey.unreadable += 1;
-            return;
-        };
-        // Usually a few distinct operations: look up before allocating a key.
-        let known = (survey.operations.len() <= 16)
-            .then(|| {
-                survey
-                    .operations
-                    .iter_mut()
-                    .find(|((p, o), _)| p == provider && o == operation)
-            })
-            .flatten();
-        match known {
-            Some((_, count)) => *count += 1,
-            None => {
-                *survey
-                    .operations
-                    .entry((provider.to_owned(), operation.to_owned()))
-                    .or_default() += 1;
-            }
-        }
-    })?;
-    survey.sha256 = reader
-        .into_inner()
-        .hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok(survey)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn survey_counts_operations_and_hashes_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys.jsonl");
-        let text = "{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{\"id\":\"a\"}}\n\
-                    not json\n\n\
-                    {\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{}}\n\
-                    {\"provider\":\"pin\\u0061ta\",\"operation\":\"create-gateway-key\"}\n";
-        std::fs::write(&path, text).unwrap();
-        let survey = survey(&path, None).unwrap();
-        assert_eq!(survey.items, 4);
-        assert_eq!(survey.unreadable, 1);
-        assert_eq!(
-            survey.operations[&("dolfin".into(), "revoke-api-key".into())],
-            2
-        );
-        assert_eq!(
-            survey.operations[&("pinata".into(), "create-gateway-key".into())],
-            1
-        );
-        let expected: String = Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(survey.sha256, expected);
+impl StopHandle {
+    /// Stops the run.
+    pub fn stop(&self) {
+        self.0.send_replace(true);
     }
 
-    #[test]
-    fn survey_reads_csv() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("keys.csv");
-        std::fs::write(
-            &path,
-            "provider,operation,id\ndolfin,revoke-api-key,a\nbroken\n",
-        )
-        .unwrap();
-        let survey = survey(&path, None).unwrap();
-        assert_eq!((survey.items, survey.unreadable), (2, 1));
-        let path = dir.path().join("bad.csv");
-        std::fs::write(&path, "id,provider\nx,y\n").unwrap();
-        assert!(super::survey(&path, None).is_err());
+    /// Whether the run was stopped.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Waits until the run is stopped.
+    pub(crate) async fn stopped(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }

@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use super::input::LineDigest;
 use super::journal::StartedRecord;
-use crate::host::{PlannedJson, PlannedRequest};
-use crate::result::{Request, RequestResult, ResultJson};
+use crate::model::{LineDigest, Request, RequestResult, ResultJson};
+use crate::plan::{PlannedJson, PlannedRequest};
 
 /// The longest a recorded line waits in memory before it is written.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);
@@ -34,6 +33,10 @@ pub const SYNC_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Pending bytes past which the writer is woken before its interval.
 const EAGER_BYTES: usize = 256 * 1024;
+
+/// Pending bytes past which a record waits for the writer: memory stays
+/// bounded when the writer falls behind (a slow disk, a busy machine).
+const MAX_PENDING: usize = 4 * 1024 * 1024;
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
@@ -49,6 +52,8 @@ struct Pending {
 struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
+    /// Signalled each time the writer takes the pending bytes.
+    drained: Condvar,
     failure: OnceLock<String>,
 }
 
@@ -84,6 +89,7 @@ impl Recorder {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending::default()),
             wake: Condvar::new(),
+            drained: Condvar::new(),
             failure: OnceLock::new(),
         });
         let (journaling, reporting) = (journal.is_some(), report.is_some());
@@ -245,6 +251,19 @@ impl Recorder {
             rx
         });
         let eager = durable || pending.report.len() + pending.journal.len() >= EAGER_BYTES;
+        if pending.report.len() + pending.journal.len() >= MAX_PENDING {
+            self.shared.wake.notify_one();
+            while pending.report.len() + pending.journal.len() >= MAX_PENDING
+                && self.shared.failure.get().is_none()
+            {
+                pending = self
+                    .shared
+                    .drained
+                    .wait_timeout(pending, FLUSH_INTERVAL)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            }
+        }
         drop(pending);
         if eager {
             self.shared.wake.notify_one();
@@ -338,6 +357,7 @@ impl Writer {
                 }
                 std::mem::swap(&mut self.report_buf, &mut pending.report);
                 std::mem::swap(&mut self.journal_buf, &mut pending.journal);
+                shared.drained.notify_all();
                 (std::mem::take(&mut pending.acks), pending.closed)
             };
             let sync = closed || !acks.is_empty() || self.last_sync.elapsed() >= SYNC_INTERVAL;
@@ -403,7 +423,7 @@ mod tests {
     use revoker_plugin_api::{OutcomeKind, Params};
 
     use super::*;
-    use crate::result::FieldValue;
+    use crate::model::FieldValue;
 
     fn result(outcome: OutcomeKind) -> RequestResult {
         let request = Request::new(

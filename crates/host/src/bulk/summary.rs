@@ -7,7 +7,7 @@ use std::time::Duration;
 use revoker_plugin_api::OutcomeKind;
 use serde_json::{Value, json};
 
-use crate::result::RequestResult;
+use crate::model::RequestResult;
 
 /// Counts for one provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,8 +36,10 @@ pub struct Summary {
     pub failed: u64,
     /// Lines planned by a dry run.
     pub planned: u64,
-    /// Lines skipped because an earlier run with the same journal finished them.
-    pub skipped: u64,
+    /// Lines settled by an earlier run with the same journal (not sent now).
+    pub settled_earlier: u64,
+    /// Of those, the ones that did not succeed.
+    pub settled_earlier_failed: u64,
     /// How long the run took.
     pub elapsed: Duration,
     /// Whether the run was stopped before the end of its input.
@@ -71,6 +73,12 @@ impl Summary {
             .entry(provider.to_owned())
             .or_default()
             .planned += 1;
+    }
+
+    /// Whether every line of the input succeeded, those settled by earlier
+    /// runs included.
+    pub fn all_succeeded(&self) -> bool {
+        self.failed == 0 && self.settled_earlier_failed == 0 && !self.interrupted
     }
 
     /// Lines handled in this run.
@@ -117,7 +125,8 @@ impl Summary {
             "succeeded": self.succeeded,
             "failed": self.failed,
             "planned": self.planned,
-            "skipped": self.skipped,
+            "settled_earlier": self.settled_earlier,
+            "settled_earlier_failed": self.settled_earlier_failed,
             "outcomes": count_map(&self.outcomes),
             "providers": providers,
             "elapsed_secs": (self.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
@@ -154,8 +163,12 @@ impl Summary {
                 self.succeeded, self.failed
             );
         }
-        if self.skipped > 0 {
-            let _ = write!(text, "; {} skipped (done in an earlier run)", self.skipped);
+        if self.settled_earlier > 0 {
+            let _ = write!(
+                text,
+                "; {} settled by an earlier run ({} of them not succeeded)",
+                self.settled_earlier, self.settled_earlier_failed
+            );
         }
         text.push('\n');
         if !self.outcomes.is_empty() {
@@ -188,7 +201,7 @@ mod tests {
     use revoker_plugin_api::Params;
 
     use super::*;
-    use crate::result::Request;
+    use crate::model::Request;
 
     fn result(provider: &str, outcome: OutcomeKind) -> RequestResult {
         RequestResult::unsent(&Request::new(provider, "op", Params::new()), outcome, "")

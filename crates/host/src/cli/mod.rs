@@ -30,6 +30,10 @@ pub(crate) enum Exit {
     Usage = 2,
     /// Plugin or configuration error.
     Config = 3,
+    /// The confirmation prompt was declined: nothing was sent.
+    Declined = 4,
+    /// `audit verify`: the audit log cannot be read.
+    Unreadable = 5,
     /// Stopped by Ctrl-C (128 + SIGINT).
     Interrupted = 130,
 }
@@ -67,6 +71,7 @@ impl From<Error> for Fatal {
     fn from(error: Error) -> Self {
         let exit = match error.category() {
             ErrorCategory::Usage => Exit::Usage,
+            // Config, a record that cannot be written, and whatever comes later.
             _ => Exit::Config,
         };
         Self {
@@ -79,25 +84,13 @@ impl From<Error> for Fatal {
 /// Runs the CLI with `args` (the program name first).
 pub fn run(args: Vec<OsString>) -> ExitCode {
     // The hidden mode in which revoker serves one isolated plugin to its parent.
-    if args
-        .get(1)
-        .is_some_and(|arg| arg == revoker_host::isolate::RUNNER_COMMAND)
-    {
-        let Some(image) = args.get(2) else {
-            return Exit::Usage.into();
-        };
-        return match revoker_host::isolate::serve(std::path::Path::new(image)) {
-            Ok(()) => Exit::Success.into(),
-            Err(e) => {
-                eprintln!("revoker: plugin runner: {e}");
-                Exit::Config.into()
-            }
-        };
+    if let Some(code) = revoker_host::serve_plugin_runner_if_asked() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     match try_run(args) {
         Ok(exit) => exit.into(),
         Err(fatal) => {
-            eprintln!("revoker: error: {}", fatal.message);
+            eprintln!("revoker: error: {}", output::terminal_safe(&fatal.message));
             fatal.exit.into()
         }
     }
@@ -114,7 +107,11 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     let mut builder = Host::builder()
         .with_env()
         .config(config)
-        .isolate_all(early.isolate);
+        .isolate_all(early.isolate)
+        .reserved(command::reserved());
+    if let Ok(exe) = std::env::current_exe() {
+        builder = builder.plugin_runner(exe);
+    }
     for dir in &early.plugin_dirs {
         builder = builder.plugin_dir(dir);
     }
@@ -124,7 +121,10 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     let registry = Registry::load(&builder.plugin_search_path(), &builder.load_options());
     if !early.quiet {
         for refusal in registry.refusals() {
-            eprintln!("revoker: warning: {refusal}");
+            eprintln!(
+                "revoker: warning: {}",
+                output::terminal_safe(&refusal.to_string())
+            );
         }
     }
 
@@ -247,6 +247,10 @@ fn audit_command(matches: &ArgMatches) -> Result<Exit, Fatal> {
         Ok(entries) => {
             print(&format!("{path}: {entries} entries, intact\n"));
             Ok(Exit::Success)
+        }
+        Err(error) if error.is_unreadable() => {
+            eprintln!("revoker: cannot read the audit log: {error}");
+            Ok(Exit::Unreadable)
         }
         Err(error) => {
             eprintln!("revoker: audit log does not verify: {error}");

@@ -9,6 +9,7 @@ use revoker_plugin_api::Params;
 use serde_json::{Value, json};
 
 use super::Fatal;
+pub(crate) use revoker_host::text::terminal_safe;
 
 /// `--output human|json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub(crate) fn json_line(value: &impl serde::Serialize) -> String {
 pub(crate) fn params_inline(params: &Params) -> String {
     params
         .iter()
-        .map(|p| format!("{}={}", p.name, p.value))
+        .map(|p| format!("{}={}", terminal_safe(&p.name), terminal_safe(&p.value)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -49,8 +50,8 @@ pub(crate) fn result(result: &RequestResult, format: OutputFormat) -> String {
     let mut text = format!(
         "{}: {} {} {}",
         result.outcome,
-        result.provider,
-        result.operation,
+        terminal_safe(&result.provider),
+        terminal_safe(&result.operation),
         params_inline(&result.params)
     );
     let mut facts = Vec::new();
@@ -62,14 +63,19 @@ pub(crate) fn result(result: &RequestResult, format: OutputFormat) -> String {
         n => format!("{n} attempts"),
     });
     if let Some(id) = &result.request_id {
-        facts.push(format!("request id {id}"));
+        facts.push(format!("request id {}", terminal_safe(id)));
     }
     let _ = writeln!(text, " ({})", facts.join(", "));
     if let Some(detail) = &result.detail {
-        let _ = writeln!(text, "  {detail}");
+        let _ = writeln!(text, "  {}", terminal_safe(detail));
     }
     for (name, value) in &result.created {
-        let _ = writeln!(text, "  {name}: {}", value.expose());
+        let _ = writeln!(
+            text,
+            "  {}: {}",
+            terminal_safe(name),
+            terminal_safe(value.expose())
+        );
     }
     if result.created.iter().any(|(_, value)| value.is_secret()) {
         text.push_str("  (the key's value is shown only this once: store it now)\n");
@@ -88,17 +94,17 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
     let request = planned.request();
     let mut text = format!(
         "dry run, nothing sent: {} {} {}\n{} {}\n",
-        request.provider,
-        request.operation,
+        terminal_safe(&request.provider),
+        terminal_safe(&request.operation),
         params_inline(&planned.shown_params()),
         planned.method(),
         planned.url()
     );
     for (name, value) in planned.redacted_headers() {
-        let _ = writeln!(text, "{name}: {value}");
+        let _ = writeln!(text, "{name}: {}", terminal_safe(&value));
     }
     if let Some(body) = planned.body() {
-        let _ = writeln!(text, "\n{}", String::from_utf8_lossy(body));
+        let _ = writeln!(text, "\n{}", terminal_safe(&String::from_utf8_lossy(body)));
     }
     text
 }
@@ -108,19 +114,19 @@ pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
     let request = planned.request();
     let headers: Vec<String> = planned
         .redacted_headers()
-        .map(|(name, value)| format!("{name}: {value}"))
+        .map(|(name, value)| format!("{name}: {}", terminal_safe(&value)))
         .collect();
     let mut text = format!(
         "line {line}: {} {} {} -> {} {} [{}]",
-        request.provider,
-        request.operation,
+        terminal_safe(&request.provider),
+        terminal_safe(&request.operation),
         params_inline(&planned.shown_params()),
         planned.method(),
         planned.url(),
         headers.join("; ")
     );
     if let Some(body) = planned.body() {
-        let _ = write!(text, " {}", String::from_utf8_lossy(body));
+        let _ = write!(text, " {}", terminal_safe(&String::from_utf8_lossy(body)));
     }
     text.push('\n');
     text
@@ -130,7 +136,12 @@ pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
 pub(crate) fn bulk_result_line(result: &RequestResult, line: u64) -> String {
     let mut text = format!("line {line}: {}", result.outcome);
     if !result.provider.is_empty() {
-        let _ = write!(text, " {} {}", result.provider, result.operation);
+        let _ = write!(
+            text,
+            " {} {}",
+            terminal_safe(&result.provider),
+            terminal_safe(&result.operation)
+        );
     }
     if !result.params.is_empty() {
         let _ = write!(text, " {}", params_inline(&result.params));
@@ -146,10 +157,15 @@ pub(crate) fn bulk_result_line(result: &RequestResult, line: u64) -> String {
         let _ = write!(text, " ({})", facts.join(", "));
     }
     if let Some(detail) = &result.detail {
-        let _ = write!(text, ": {detail}");
+        let _ = write!(text, ": {}", terminal_safe(detail));
     }
     for (name, value) in &result.created {
-        let _ = write!(text, " {name}={}", value.expose());
+        let _ = write!(
+            text,
+            " {}={}",
+            terminal_safe(name),
+            terminal_safe(value.expose())
+        );
     }
     text.push('\n');
     text

@@ -1,9 +1,11 @@
 //! Sending a planned request: one shared HTTP client, the provider's rate limit
-//! and concurrency, retries by the [`RetryPolicy`], a bounded response body.
+//! and concurrency, retries by the [`RetryPolicy`], a bounded response body, and
+//! the audit entry of every attempt (this is the one place that writes them).
+
+pub(crate) mod retry;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -12,19 +14,14 @@ use revoker_plugin_api::abi_stable::std_types::RVec;
 use revoker_plugin_api::{Header, HttpResponse, Method};
 use tokio::sync::Semaphore;
 
+use self::retry::{RetryPolicy, TransportFailure, parse_retry_after};
 use crate::audit::{Attempt, AuditLog};
-use crate::host::PlannedRequest;
+use crate::bulk::StopHandle;
+use crate::error::{Error, Result as HostResult};
+use crate::interpret::{Exchange, interpret};
+use crate::model::RequestResult;
+use crate::plan::PlannedRequest;
 use crate::provider::{Credential, ProviderRuntime};
-use crate::retry::{RetryPolicy, TransportFailure, parse_retry_after};
-
-/// What the exchange with the provider came to.
-#[derive(Debug)]
-pub(crate) struct Exchange {
-    /// The last response, or why there was none.
-    pub response: Result<HttpResponse, (TransportFailure, String)>,
-    /// How many times the request was sent.
-    pub attempts: u32,
-}
 
 /// A step awaited just before a request is first sent.
 pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
@@ -34,8 +31,9 @@ pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), String>>
 pub(crate) struct SendGate<'a> {
     /// The caller's limit on requests in flight, across providers.
     pub in_flight: Option<&'a Semaphore>,
-    /// Once set, a request not yet sent is abandoned instead.
-    pub stop: Option<&'a AtomicBool>,
+    /// Once stopped, a request not yet sent (waiting for its provider's rate,
+    /// or for a retry) is abandoned at once.
+    pub stop: Option<&'a StopHandle>,
     /// Awaited once, just before the first send, holding the request's slots
     /// (e.g. to record durably that a create is about to go out).
     pub before_first_send: Option<BeforeSend<'a>>,
@@ -46,8 +44,10 @@ pub(crate) struct SendGate<'a> {
 pub(crate) enum Abandoned {
     /// The caller stopped it.
     Stopped,
-    /// The `before_first_send` step failed.
-    Refused(String),
+    /// The `before_first_send` step failed (the journal could not record it).
+    Journal(String),
+    /// The audit log is required and cannot be written.
+    Audit(String),
     /// The HTTP client could not be set up.
     NoClient(String),
 }
@@ -126,13 +126,53 @@ impl Executor {
         &self.policy
     }
 
+    /// Sends `planned` within `gate` and interprets the answer; `Ok(None)` if
+    /// the gate abandoned it before it was sent. Every attempt is recorded in
+    /// the audit log, the last with its outcome.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingCredential`], [`Error::HttpClient`], or the journal or
+    /// the required audit log failing: in each case nothing more was sent.
+    pub(crate) async fn send(
+        &self,
+        planned: PlannedRequest,
+        provider: &ProviderRuntime,
+        gate: SendGate<'_>,
+    ) -> HostResult<Option<RequestResult>> {
+        let credential = provider.require_credential()?;
+        match self.exchange(&planned, provider, credential, gate).await {
+            Ok(exchange) => {
+                let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
+                let result = interpret(planned, provider, exchange);
+                if let Some(audit) = self.audit() {
+                    audit.record(&Attempt {
+                        provider: &result.provider,
+                        operation: &result.operation,
+                        params: &result.params,
+                        attempt: result.attempts,
+                        status: result.status,
+                        outcome: Some(result.outcome),
+                        request_id: result.request_id.as_deref(),
+                        error: transport_error.as_deref(),
+                    });
+                }
+                Ok(Some(result))
+            }
+            Err(Abandoned::Stopped) => Ok(None),
+            Err(Abandoned::Journal(why)) => Err(Error::Journal(why)),
+            Err(Abandoned::Audit(why)) => Err(Error::Audit(why)),
+            Err(Abandoned::NoClient(why)) => Err(Error::HttpClient(why)),
+        }
+    }
+
     /// Sends `planned` to `provider` with `credential`, retrying as the policy
     /// allows, within the limits of `gate`.
     ///
     /// # Errors
     ///
     /// [`Abandoned`] if the gate stopped the request before it was first sent.
-    pub(crate) async fn exchange(
+    async fn exchange(
         &self,
         planned: &PlannedRequest,
         provider: &ProviderRuntime,
@@ -145,21 +185,27 @@ impl Executor {
         loop {
             attempt += 1;
             let sent = {
-                let _permits = provider.ready(gate.in_flight).await;
+                let _permits = match gate.stop {
+                    Some(stop) => tokio::select! {
+                        permits = provider.ready(gate.in_flight) => permits,
+                        () = stop.stopped() => return Err(Abandoned::Stopped),
+                    },
+                    None => provider.ready(gate.in_flight).await,
+                };
                 if let Some(audit) = self.audit()
                     && audit.is_required()
                     && let Some(why) = audit.failure()
                 {
-                    return Err(Abandoned::Refused(format!(
+                    return Err(Abandoned::Audit(format!(
                         "nothing more is sent: {why} (the audit log is required)"
                     )));
                 }
                 if attempt == 1 {
-                    if gate.stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                    if gate.stop.is_some_and(StopHandle::is_stopped) {
                         return Err(Abandoned::Stopped);
                     }
                     if let Some(step) = gate.before_first_send.take() {
-                        step.await.map_err(Abandoned::Refused)?;
+                        step.await.map_err(Abandoned::Journal)?;
                     }
                 }
                 self.send_once(client, planned, provider, credential).await
@@ -211,7 +257,14 @@ impl Executor {
                 wait_ms = wait.as_millis() as u64,
                 "retrying"
             );
-            tokio::time::sleep(wait).await;
+            match gate.stop {
+                // A line waiting to be retried is left for the next run.
+                Some(stop) => tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = stop.stopped() => return Err(Abandoned::Stopped),
+                },
+                None => tokio::time::sleep(wait).await,
+            }
         }
     }
 

@@ -1,13 +1,15 @@
-//! Requests in, results out: the host's own request and result types.
+//! The host's data: requests in, results out, and the digests that name them.
+//! Every other module builds on these types; this one depends on none of them.
 
 use std::fmt;
+use std::str::FromStr;
 
 use revoker_plugin_api::{OutcomeKind, Params};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
-use crate::bulk::LineDigest;
 use serde::ser::{SerializeMap, Serializer};
+use sha2::{Digest as _, Sha256};
 
 /// One thing to do: an operation of a provider with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +214,50 @@ impl Serialize for RequestResult {
         }
         .serialize(serializer)
     }
+}
+
+/// A digest of a line's bytes, recorded in the journal to tell a line from
+/// another: the first 8 bytes of its SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LineDigest(pub u64);
+
+impl LineDigest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        let hash = Sha256::digest(bytes);
+        let mut first = [0; 8];
+        first.copy_from_slice(&hash[..8]);
+        Self(u64::from_be_bytes(first))
+    }
+}
+
+impl fmt::Display for LineDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl FromStr for LineDigest {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(s, 16).map(Self)
+    }
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// The SHA-256 of `bytes`, lowercase hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

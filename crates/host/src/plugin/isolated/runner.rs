@@ -1,87 +1,21 @@
-//! Running a plugin in a child process, so that a plugin that segfaults, aborts
-//! or loops costs one request, not the run.
-//!
-//! The child is `revoker` itself in a hidden mode (`revoker __plugin-runner
-//! FILE`, see [`serve`]); it loads the plugin and answers the same `manifest`,
-//! `plan` and `interpret` calls as a loaded plugin, one at a time, over a pipe:
-//! each message a 4-byte little-endian length and a JSON body. A child that dies
-//! or does not answer in time is reported (the call fails, naming the plugin),
-//! killed, and replaced by a fresh one at the next call.
+//! The host's side of an isolated plugin: a child process started on demand,
+//! one call at a time, killed and replaced when it crashes or hangs.
 
-use std::io::{self, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::BufReader;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use revoker_plugin_api::{HttpRequest, HttpResponse, Outcome, Params, PluginError};
-use serde::{Deserialize, Serialize};
-
-use crate::loader::PluginInfo;
-use crate::trust::Image;
-
-/// The hidden subcommand the child runs.
-pub const RUNNER_COMMAND: &str = "__plugin-runner";
-
-/// The largest message accepted from either side.
-const MAX_MESSAGE: usize = 64 * 1024 * 1024;
-
-/// A call to the plugin.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Call {
-    Describe,
-    Plan {
-        operation: String,
-        params: Params,
-    },
-    Interpret {
-        operation: String,
-        params: Params,
-        response: HttpResponse,
-    },
-}
-
-/// The plugin's answer.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) enum Answer {
-    Describe(Box<PluginInfo>),
-    Plan(Result<HttpRequest, PluginError>),
-    Interpret(Result<Outcome, PluginError>),
-    /// The child could not load the plugin.
-    LoadFailed(String),
-}
-
-fn write_message(out: &mut impl Write, message: &impl Serialize) -> io::Result<()> {
-    let body = serde_json::to_vec(message).map_err(io::Error::other)?;
-    let len = u32::try_from(body.len()).map_err(|_| io::Error::other("message too large"))?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(&body)?;
-    out.flush()
-}
-
-fn read_message(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
-    let mut len = [0; 4];
-    match input.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_le_bytes(len) as usize;
-    if len > MAX_MESSAGE {
-        return Err(io::Error::other(format!(
-            "message of {len} bytes is too large"
-        )));
-    }
-    let mut body = vec![0; len];
-    input.read_exact(&mut body)?;
-    Ok(Some(body))
-}
+use super::protocol::{Answer, Call, read_message, write_message};
+use super::serve::RUNNER_COMMAND;
+use crate::plugin::image::Image;
 
 struct ChildProcess {
     process: Child,
     stdin: ChildStdin,
-    answers: Receiver<io::Result<Vec<u8>>>,
+    answers: Receiver<std::io::Result<Vec<u8>>>,
 }
 
 /// A plugin served by a child process.
@@ -252,90 +186,4 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
         }
     }
     status.to_string()
-}
-
-/// The child's side: loads the plugin at `image` and answers calls on stdin and
-/// stdout until stdin closes. Whatever the plugin itself prints goes to stderr.
-///
-/// # Errors
-///
-/// If the pipe fails.
-pub fn serve(image: &Path) -> io::Result<()> {
-    let mut out = protocol_stdout()?;
-    let mut input = BufReader::new(io::stdin().lock());
-    let module = crate::loader::load_module(image);
-    while let Some(body) = read_message(&mut input)? {
-        let call: Call = serde_json::from_slice(&body).map_err(io::Error::other)?;
-        let answer = match &module {
-            Err(why) => Answer::LoadFailed(why.clone()),
-            Ok((module, info)) => match call {
-                Call::Describe => Answer::Describe(Box::new(info.clone())),
-                Call::Plan { operation, params } => {
-                    Answer::Plan((module.plan())(operation.as_str().into(), &params).into_result())
-                }
-                Call::Interpret {
-                    operation,
-                    params,
-                    response,
-                } => Answer::Interpret(
-                    (module.interpret())(operation.as_str().into(), &params, &response)
-                        .into_result(),
-                ),
-            },
-        };
-        write_message(&mut out, &answer)?;
-    }
-    Ok(())
-}
-
-/// The protocol's output: the process's stdout, moved to a descriptor of its
-/// own, with stdout itself pointed at stderr so that a plugin's prints cannot
-/// corrupt the protocol.
-#[cfg(unix)]
-fn protocol_stdout() -> io::Result<std::fs::File> {
-    use std::os::fd::FromRawFd as _;
-    // SAFETY: dup and dup2 on the process's own standard descriptors.
-    unsafe {
-        let fd = libc::dup(libc::STDOUT_FILENO);
-        if fd < 0 || libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(std::fs::File::from_raw_fd(fd))
-    }
-}
-
-#[cfg(not(unix))]
-fn protocol_stdout() -> io::Result<std::fs::File> {
-    Err(io::Error::other("isolated plugins need a Unix system"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_round_trip_and_end_cleanly() {
-        let mut pipe = Vec::new();
-        let call = Call::Plan {
-            operation: "revoke".into(),
-            params: Params::from_pairs([("id", "k1")]),
-        };
-        write_message(&mut pipe, &call).unwrap();
-        let mut input = pipe.as_slice();
-        let body = read_message(&mut input).unwrap().unwrap();
-        match serde_json::from_slice::<Call>(&body).unwrap() {
-            Call::Plan { operation, params } => {
-                assert_eq!(operation, "revoke");
-                assert_eq!(params.get("id"), Some("k1"));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(read_message(&mut input).unwrap().is_none());
-    }
-
-    #[test]
-    fn oversized_messages_are_refused() {
-        let mut input: &[u8] = &u32::MAX.to_le_bytes();
-        assert!(read_message(&mut input).is_err());
-    }
 }

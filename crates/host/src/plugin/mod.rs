@@ -11,8 +11,13 @@ use revoker_plugin_api::{
     PluginErrorKind, ProviderModuleRef,
 };
 
-use crate::isolate::{Answer, Call, Runner};
-use crate::loader::PluginInfo;
+pub(crate) mod image;
+pub(crate) mod in_process;
+pub(crate) mod info;
+pub mod isolated;
+
+use self::info::PluginInfo;
+use self::isolated::{Answer, Call, Runner};
 
 /// Where a plugin's code runs.
 pub(crate) enum Backend {
@@ -105,7 +110,7 @@ impl Plugin {
     /// plugin at every start would cost more than the rest of the start).
     pub fn sha256(&self) -> &str {
         self.sha256.get_or_init(|| {
-            crate::trust::sha256_of_file(&self.path)
+            crate::files::sha256_of_file(&self.path)
                 .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.path.display()))
         })
     }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::loader::{self, LoadOptions};
+use super::{LoadOptions, load_plugin, plugin_files};
 use crate::plugin::Plugin;
 
 /// A plugin file that was not loaded, and why.
@@ -48,7 +48,7 @@ impl Registry {
                 continue;
             }
             seen_dirs.push(canonical);
-            match loader::plugin_files(dir) {
+            match plugin_files(dir) {
                 Ok(files) => files
                     .iter()
                     .for_each(|file| registry.load_file(file, options)),
@@ -62,7 +62,7 @@ impl Registry {
     }
 
     fn load_file(&mut self, path: &Path, options: &LoadOptions) {
-        let refusal = match loader::load_plugin(path, options) {
+        let refusal = match load_plugin(path, options) {
             Ok(plugin) => match self.get(plugin.provider()) {
                 Some(first) => format!(
                     "provider {:?} is already provided by {}",

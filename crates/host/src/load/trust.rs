@@ -9,9 +9,10 @@
 
 use std::fs::File;
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use crate::model::sha256_hex;
+use crate::plugin::image::Image;
 
 /// The largest plugin file read.
 const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
@@ -19,60 +20,17 @@ const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
 /// A plugin file that passed the checks, ready to load.
 #[derive(Debug)]
 pub struct TrustedFile {
-    /// The file as found.
-    pub path: PathBuf,
     /// The SHA-256 of the bytes to load, lowercase hex, when they were read.
     pub sha256: Option<String>,
     /// What to load: a sealed copy of the bytes that were hashed, or the file.
     pub image: Image,
 }
 
-/// The bytes to load.
-#[derive(Debug)]
-pub enum Image {
-    /// A sealed in-memory copy (Linux): its fd stays open for as long as the
-    /// process, so that a child process can load the same bytes.
-    Sealed(File),
-    /// The file itself (where sealed copies are not available).
-    Path(PathBuf),
-}
-
-impl Image {
-    /// The path `dlopen` loads, in this process.
-    pub fn load_path(&self) -> PathBuf {
-        match self {
-            Self::Sealed(file) => PathBuf::from(format!("/proc/self/fd/{}", fd_of(file))),
-            Self::Path(path) => path.clone(),
-        }
-    }
-
-    /// The path a child of this process loads the same bytes from.
-    pub fn child_path(&self) -> PathBuf {
-        match self {
-            Self::Sealed(file) => {
-                PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), fd_of(file)))
-            }
-            Self::Path(path) => path.clone(),
-        }
-    }
-}
-
-#[cfg(unix)]
-fn fd_of(file: &File) -> i32 {
-    use std::os::fd::AsRawFd as _;
-    file.as_raw_fd()
-}
-
-#[cfg(not(unix))]
-fn fd_of(_: &File) -> i32 {
-    unreachable!("sealed images exist on Linux only")
-}
-
 /// Checks `path` and its directory and prepares what to load. With
 /// `seal_bytes` (a pinned plugin), the file is read and hashed, and what loads is
 /// a sealed copy of the very bytes hashed; else the file itself, which the checks
 /// have shown only its owner or root can change, hashed only when asked
-/// ([`sha256_of_file`]).
+/// ([`crate::files::sha256_of_file`]).
 ///
 /// # Errors
 ///
@@ -97,7 +55,6 @@ pub fn open_trusted(path: &Path, seal_bytes: bool) -> Result<TrustedFile, String
     }
     if !seal_bytes {
         return Ok(TrustedFile {
-            path: path.to_owned(),
             sha256: None,
             image: Image::Path(path.to_owned()),
         });
@@ -109,32 +66,9 @@ pub fn open_trusted(path: &Path, seal_bytes: bool) -> Result<TrustedFile, String
         .map_err(|e| format!("cannot read it: {e}"))?;
     let image = seal(&bytes).unwrap_or_else(|| Image::Path(path.to_owned()));
     Ok(TrustedFile {
-        path: path.to_owned(),
-        sha256: Some(hex(&Sha256::digest(&bytes))),
+        sha256: Some(sha256_hex(&bytes)),
         image,
     })
-}
-
-/// The SHA-256 of the file at `path`, lowercase hex.
-///
-/// # Errors
-///
-/// If it cannot be read.
-pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        match file.read(&mut buffer)? {
-            0 => return Ok(hex(&hasher.finalize())),
-            n => hasher.update(&buffer[..n]),
-        }
-    }
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(unix)]
@@ -200,6 +134,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
+    use crate::files::sha256_of_file;
 
     fn private_dir() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -214,7 +149,7 @@ mod tests {
         std::fs::write(&path, b"plugin bytes").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         let trusted = open_trusted(&path, true).unwrap();
-        let expected = hex(&Sha256::digest(b"plugin bytes"));
+        let expected = sha256_hex(b"plugin bytes");
         assert_eq!(trusted.sha256.as_deref(), Some(expected.as_str()));
         assert_eq!(sha256_of_file(&path).unwrap(), expected);
         // The image holds the very bytes that were hashed, whatever the file does next.

@@ -1,0 +1,646 @@
+//! A whole bulk job, as `revoker bulk` runs it: the input read once, the journal
+//! locked and resumed, creates in doubt settled, credentials checked, every line
+//! run by the engine, recorded (report first, then journal) and counted.
+//!
+//! ```text
+//! JobSpec ─► BulkJob::prepare: spool + hash + survey the input (read once),
+//!            lock the journal, reconcile the report, check credentials
+//!         ─► PreparedJob::run ─► JobEvent stream … JobEvent::Done(Summary)
+//! ```
+//!
+//! The caller renders events and may stop the job ([`StopHandle`]); everything
+//! that must be on disk before the run goes on is written here, before the event
+//! is yielded.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Seek as _, SeekFrom, Write as _};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::{Stream, StreamExt as _};
+use revoker_plugin_api::OutcomeKind;
+use sha2::{Digest as _, Sha256};
+use tokio::sync::mpsc;
+
+use super::input::{self, BulkItem, InputFormat, InputReader};
+use super::journal::{InputIdentity, Journal, JournalError, JournalState, StartedCreate};
+use super::recorder::Recorder;
+use super::summary::Summary;
+use super::{Bulk, BulkEvent, BulkOptions, StopHandle};
+use crate::error::Error;
+use crate::files;
+use crate::host::Host;
+use crate::model::{LineDigest, RequestResult, hex};
+use crate::plan::PlannedRequest;
+
+/// Where a job's lines come from.
+pub enum InputSource {
+    /// A file (or a FIFO, or `/dev/fd/N` from process substitution).
+    File(PathBuf),
+    /// This process's standard input.
+    Stdin,
+    /// Any reader, named for messages and the journal.
+    Reader {
+        /// The name recorded in the journal.
+        name: String,
+        /// The bytes.
+        reader: Box<dyn Read + Send>,
+    },
+}
+
+impl std::fmt::Debug for InputSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl InputSource {
+    /// The input as named in messages and the journal (`-` for stdin).
+    pub fn name(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Stdin => "-".to_owned(),
+            Self::Reader { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// What a job is asked to do.
+#[derive(Debug)]
+pub struct JobSpec {
+    /// The input.
+    pub input: InputSource,
+    /// Its format; `None`: from the file's extension, else its first line.
+    pub format: Option<InputFormat>,
+    /// Concurrency, dry run, lookahead.
+    pub options: BulkOptions,
+    /// Where each line's final outcome is journaled, for resuming.
+    pub journal: Option<PathBuf>,
+    /// Where each line's result is written.
+    pub report: Option<PathBuf>,
+    /// Whether `not-found` counts as done.
+    pub not_found_ok: bool,
+}
+
+impl JobSpec {
+    /// A job over `input` with the default options and no journal or report.
+    pub fn new(input: InputSource) -> Self {
+        Self {
+            input,
+            format: None,
+            options: BulkOptions::default(),
+            journal: None,
+            report: None,
+            not_found_ok: false,
+        }
+    }
+}
+
+/// What the input holds, read once before anything is sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Survey {
+    /// The SHA-256 of the input's bytes, hex.
+    pub sha256: String,
+    /// How many items (non-blank lines) it has.
+    pub items: u64,
+    /// How many of them are not requests at all (not JSON, too long, …).
+    pub unreadable: u64,
+    /// Items per provider and operation, as written (they may not exist).
+    pub operations: BTreeMap<(String, String), u64>,
+}
+
+/// What an earlier run with the same journal left.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// Lines an earlier run finished for good (succeeded, or a create that
+    /// must not be sent again): not sent now.
+    pub settled: u64,
+    /// Of those, the ones that did not succeed (a create in doubt, say).
+    pub settled_failed: u64,
+    /// Lines an earlier run finished without success, sent again now.
+    pub retried: u64,
+    /// Creates that were being sent when an earlier run stopped: settled now as
+    /// `unknown`, never sent again.
+    pub in_doubt: u64,
+}
+
+/// What happened in a job, in the order it happened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum JobEvent {
+    /// A dry run planned a line (nothing was sent).
+    Planned {
+        /// The line.
+        line: u64,
+        /// The request that would be sent.
+        planned: Box<PlannedRequest>,
+    },
+    /// A line has its final result, already recorded in the report and journal.
+    Finished {
+        /// The line.
+        line: u64,
+        /// Whether it counts as done.
+        success: bool,
+        /// The result.
+        result: RequestResult,
+    },
+    /// Something a person should know that does not stop the job.
+    Warning(String),
+    /// The job cannot go on: nothing more is sent. Yielded once.
+    Fatal(Error),
+    /// The job ended; the last event. The summary covers every line of the
+    /// input, those settled by earlier runs included.
+    Done(Summary),
+}
+
+/// A job, before it is prepared.
+#[derive(Debug)]
+pub struct BulkJob;
+
+impl BulkJob {
+    /// Reads the input once (to a private spool, hashing and surveying it),
+    /// opens and locks the journal, reconciles the report, and checks that
+    /// every provider the input names has its credential: nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Input`] if the input cannot be read, [`Error::Journal`] if the
+    /// journal cannot be used (another run holds it, it belongs to another
+    /// input), [`Error::MissingCredential`] naming the lines that need it.
+    pub fn prepare(host: &Host, spec: JobSpec) -> Result<PreparedJob, Error> {
+        let name = spec.input.name();
+        let format = spec.format.or(match &spec.input {
+            InputSource::File(path) => InputFormat::from_path(path),
+            _ => None,
+        });
+        let input_error = |e: io::Error| Error::Input(format!("cannot read input {name}: {e}"));
+        let reader: Box<dyn Read> = match spec.input {
+            InputSource::File(path) => Box::new(File::open(&path).map_err(input_error)?),
+            InputSource::Stdin => Box::new(io::stdin()),
+            InputSource::Reader { reader, .. } => reader,
+        };
+        let (survey, spool) = spool(reader, format).map_err(input_error)?;
+        let mut warnings = Vec::new();
+        if survey.items == 0 {
+            warnings.push(format!(
+                "the input {name} holds no lines: nothing to do (did the program that wrote it fail?)"
+            ));
+        }
+        if !spec.options.dry_run {
+            check_credentials(host, &survey)?;
+        }
+
+        let identity = InputIdentity {
+            name: name.clone(),
+            sha256: Some(survey.sha256.clone()),
+        };
+        let (journal_file, state, in_doubt) = match &spec.journal {
+            Some(path) => {
+                let mut journal = Journal::open(path, &identity).map_err(journal_error)?;
+                let in_doubt = match &spec.report {
+                    Some(report) => journal.reconcile_report(report).map_err(journal_error)?,
+                    None => journal.in_doubt(),
+                };
+                let (file, state) = journal.into_parts();
+                (Some(file), state, in_doubt)
+            }
+            None => (None, JournalState::default(), Vec::new()),
+        };
+        let resumed = Resumed {
+            settled: state.settled_count(),
+            settled_failed: state.settled_failed_count(),
+            retried: state.retry_count(),
+            in_doubt: in_doubt.len() as u64,
+        };
+        let resuming = state.finished_count() > 0 || !in_doubt.is_empty();
+        let report = match &spec.report {
+            Some(path) => Some(
+                if resuming {
+                    files::open_append(path)
+                } else {
+                    files::create(path)
+                }
+                .map_err(|e| {
+                    Error::Journal(format!("cannot write report {}: {e}", path.display()))
+                })?,
+            ),
+            None => None,
+        };
+        Ok(PreparedJob {
+            host: host.clone(),
+            spool,
+            format,
+            options: spec.options,
+            not_found_ok: spec.not_found_ok,
+            survey,
+            resumed,
+            state,
+            in_doubt,
+            journal: journal_file,
+            report,
+            warnings,
+            stop: StopHandle::default(),
+        })
+    }
+}
+
+fn journal_error(error: JournalError) -> Error {
+    match error {
+        JournalError::Io { .. } => Error::Journal(error.to_string()),
+        _ => Error::JournalRefused(error.to_string()),
+    }
+}
+
+/// Refuses a job whose input names a provider without a credential, before
+/// anything is sent.
+fn check_credentials(host: &Host, survey: &Survey) -> Result<(), Error> {
+    let mut lines_per_provider = BTreeMap::<&str, u64>::new();
+    for ((provider, _), lines) in &survey.operations {
+        *lines_per_provider.entry(provider).or_default() += lines;
+    }
+    for (provider, lines) in lines_per_provider {
+        if host.provider(provider).is_some()
+            && let Err(error) = host.require_credential(provider)
+        {
+            return Err(match error {
+                Error::MissingCredential { provider, env_var } => Error::MissingCredential {
+                    provider,
+                    env_var: format!("{env_var}; {lines} lines of the input need it"),
+                },
+                other => other,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Copies `reader` to a private, unnamed temporary file, hashing the bytes and
+/// surveying what they ask; the job runs from that copy, so the bytes hashed,
+/// checked and executed are the same, whatever the source.
+fn spool(reader: Box<dyn Read + '_>, format: Option<InputFormat>) -> io::Result<(Survey, File)> {
+    let file = tempfile::tempfile()?;
+    let tee = Tee {
+        inner: reader,
+        hasher: Sha256::new(),
+        copy: BufWriter::with_capacity(256 * 1024, file),
+        error: None,
+    };
+    let mut survey = Survey::default();
+    let tee = input::read_heads(BufReader::with_capacity(256 * 1024, tee), format, |head| {
+        survey.items += 1;
+        let Some((provider, operation)) = head else {
+            survey.unreadable += 1;
+            return;
+        };
+        // Usually a few distinct operations: look up before allocating a key.
+        let known = (survey.operations.len() <= 16)
+            .then(|| {
+                survey
+                    .operations
+                    .iter_mut()
+                    .find(|((p, o), _)| p == provider && o == operation)
+            })
+            .flatten();
+        match known {
+            Some((_, count)) => *count += 1,
+            None => {
+                *survey
+                    .operations
+                    .entry((provider.to_owned(), operation.to_owned()))
+                    .or_default() += 1;
+            }
+        }
+    })?
+    .into_inner();
+    if let Some(error) = tee.error {
+        return Err(error);
+    }
+    survey.sha256 = hex(&tee.hasher.finalize());
+    let mut file = tee
+        .copy
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok((survey, file))
+}
+
+/// Reads `inner`, hashing and copying every byte read.
+struct Tee<R> {
+    inner: R,
+    hasher: Sha256,
+    copy: BufWriter<File>,
+    /// A failure to write the copy, reported after reading.
+    error: Option<io::Error>,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        if let Err(e) = self.copy.write_all(&buf[..n]) {
+            self.error.get_or_insert(e);
+        }
+        Ok(n)
+    }
+}
+
+/// A job ready to run: its input read, its journal open.
+#[derive(Debug)]
+pub struct PreparedJob {
+    host: Host,
+    spool: File,
+    format: Option<InputFormat>,
+    options: BulkOptions,
+    not_found_ok: bool,
+    survey: Survey,
+    resumed: Resumed,
+    state: JournalState,
+    in_doubt: Vec<StartedCreate>,
+    journal: Option<File>,
+    report: Option<File>,
+    warnings: Vec<String>,
+    stop: StopHandle,
+}
+
+/// Lines handed from the input thread to the run at once, at most.
+const CHUNK: usize = 256;
+
+impl PreparedJob {
+    /// What the input holds.
+    pub fn survey(&self) -> &Survey {
+        &self.survey
+    }
+
+    /// What an earlier run with the same journal left.
+    pub fn resumed(&self) -> Resumed {
+        self.resumed
+    }
+
+    /// The lines this run will handle (the input's, minus those settled by an
+    /// earlier run).
+    pub fn remaining(&self) -> u64 {
+        self.survey.items.saturating_sub(self.resumed.settled)
+    }
+
+    /// A handle that stops the job: no new line is taken, requests in flight
+    /// finish, lines waiting (for a rate, a retry) are left for the next run.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Runs the job: a stream of events, ending with [`JobEvent::Done`].
+    pub fn run(self) -> impl Stream<Item = JobEvent> + Send + 'static {
+        let (tx, rx) = mpsc::channel::<JobEvent>(64);
+        let driver = self.drive(tx);
+        let events = futures_util::stream::poll_fn({
+            let mut rx = rx;
+            move |cx| rx.poll_recv(cx)
+        });
+        futures_util::stream::select(
+            events.map(Some),
+            futures_util::stream::once(driver).map(|()| None),
+        )
+        .filter_map(std::future::ready)
+    }
+
+    async fn drive(self, tx: mpsc::Sender<JobEvent>) {
+        let started = Instant::now();
+        let PreparedJob {
+            host,
+            spool,
+            format,
+            options,
+            not_found_ok,
+            survey: _,
+            resumed,
+            mut state,
+            in_doubt,
+            journal,
+            report,
+            warnings,
+            stop,
+        } = self;
+        for warning in warnings {
+            let _ = tx.send(JobEvent::Warning(warning)).await;
+        }
+        let recorder = Recorder::start(report, journal);
+        let mut summary = Summary {
+            settled_earlier: resumed.settled,
+            settled_earlier_failed: resumed.settled_failed,
+            ..Summary::default()
+        };
+        let mut fatal: Option<Error> = None;
+
+        // Creates in flight when an earlier run stopped: `unknown`, never resent.
+        for doubt in in_doubt {
+            let result = RequestResult::unsent(
+                &doubt.request,
+                OutcomeKind::Unknown,
+                "this create was being sent when an earlier run stopped: it may have \
+                 created a key; check the provider before creating another",
+            );
+            if let Err(e) = recorder
+                .finished(doubt.line, doubt.digest, &result, true)
+                .await
+            {
+                fatal.get_or_insert(Error::Journal(e));
+                break;
+            }
+            state.mark_settled(doubt.line, doubt.digest);
+            summary.record(&result, false);
+            let _ = tx
+                .send(JobEvent::Finished {
+                    line: doubt.line,
+                    success: false,
+                    result,
+                })
+                .await;
+        }
+
+        if fatal.is_none() {
+            let items = read_spool(spool, format, state, stop.clone());
+            let bulk = Bulk::with_stop(&host, options, stop.clone()).journal_to(&recorder);
+            let mut events = std::pin::pin!(bulk.run(items.input));
+            while let Some(event) = events.next().await {
+                let handled = match event {
+                    BulkEvent::Planned { line, planned, .. } => {
+                        summary.record_planned(&planned.request().provider);
+                        let recorded = recorder.planned(line, &planned).map_err(Error::Journal);
+                        let _ = tx.send(JobEvent::Planned { line, planned }).await;
+                        recorded
+                    }
+                    BulkEvent::Finished {
+                        line,
+                        digest,
+                        create,
+                        result,
+                    } => {
+                        let success = result.is_success()
+                            || (not_found_ok && result.outcome == OutcomeKind::NotFound);
+                        summary.record(&result, success);
+                        // The report (and journal) first: a created key's value
+                        // must be on disk before anything else happens.
+                        let recorded = recorder
+                            .finished(line, digest, &result, create)
+                            .await
+                            .map_err(Error::Journal);
+                        let _ = tx
+                            .send(JobEvent::Finished {
+                                line,
+                                success,
+                                result,
+                            })
+                            .await;
+                        recorded
+                    }
+                    BulkEvent::Aborted { error, .. } => Err(error),
+                };
+                if let Err(error) = handled {
+                    stop.stop();
+                    fatal.get_or_insert(error);
+                }
+            }
+            if let Some(error) = items.error.lock().ok().and_then(|mut e| e.take()) {
+                fatal.get_or_insert(Error::Input(error));
+            }
+        }
+        let flushed = recorder.finish();
+        if let Err(e) = flushed {
+            fatal.get_or_insert(Error::Journal(e));
+        }
+        summary.elapsed = started.elapsed();
+        summary.interrupted = stop.is_stopped() && fatal.is_none();
+        if let Some(error) = fatal {
+            let _ = tx.send(JobEvent::Fatal(error)).await;
+        }
+        let _ = tx.send(JobEvent::Done(summary)).await;
+    }
+}
+
+/// The spool's lines minus those settled by an earlier run, read on a thread
+/// of their own and handed over in chunks (the two threads do not wake each
+/// other for every line).
+struct SpoolLines {
+    input: std::pin::Pin<Box<dyn Stream<Item = BulkItem> + Send>>,
+    error: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+fn read_spool(
+    spool: File,
+    format: Option<InputFormat>,
+    state: JournalState,
+    stop: StopHandle,
+) -> SpoolLines {
+    let error = Arc::new(std::sync::Mutex::new(None));
+    let (tx, mut rx) = mpsc::channel::<Vec<BulkItem>>(16);
+    let failed = Arc::clone(&error);
+    let spawned = std::thread::Builder::new()
+        .name("revoker-input".into())
+        .spawn(move || {
+            let mut input = InputReader::new(BufReader::with_capacity(256 * 1024, spool), format);
+            let mut chunk = Vec::with_capacity(CHUNK);
+            loop {
+                if stop.is_stopped() {
+                    return;
+                }
+                let item = match input.next_item() {
+                    Ok(Some(item)) => item,
+                    Ok(None) => break,
+                    Err(e) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(format!("cannot read the input: {e}"));
+                        break;
+                    }
+                };
+                match state.admit(item.line, item.digest) {
+                    Ok(false) => continue,
+                    Ok(true) => chunk.push(item),
+                    Err(why) => {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+                        break;
+                    }
+                }
+                if chunk.len() >= CHUNK
+                    && tx
+                        .blocking_send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            if !chunk.is_empty() {
+                let _ = tx.blocking_send(chunk);
+            }
+        });
+    if let Err(e) = spawned {
+        *error.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(format!("cannot start the input thread: {e}"));
+    }
+    let chunks = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    SpoolLines {
+        input: Box::pin(chunks.flat_map(futures_util::stream::iter)),
+        error,
+    }
+}
+
+impl JournalState {
+    /// Whether `line` (with `digest`) is to be run now: `false` if an earlier
+    /// run settled it.
+    ///
+    /// # Errors
+    ///
+    /// If the journal recorded another line under this number.
+    fn admit(&self, line: u64, digest: LineDigest) -> Result<bool, String> {
+        match self.recorded(line) {
+            None => Ok(true),
+            Some((recorded, settled)) if recorded == digest => Ok(!settled),
+            Some(_) => Err(format!(
+                "line {line} of the input is not the line the journal recorded: the journal \
+                 belongs to another input"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spooled(text: &str) -> io::Result<(Survey, String)> {
+        let (survey, mut file) = spool(Box::new(text.as_bytes()), None)?;
+        let mut copy = String::new();
+        file.read_to_string(&mut copy)?;
+        Ok((survey, copy))
+    }
+
+    #[test]
+    fn the_spool_holds_the_bytes_it_hashed_and_surveyed() {
+        let text = "{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{\"id\":\"a\"}}\n\
+                    not json\n\n\
+                    {\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{}}\n\
+                    {\"provider\":\"pin\\u0061ta\",\"operation\":\"create-gateway-key\"}\n";
+        let (survey, copy) = spooled(text).unwrap();
+        assert_eq!(copy, text);
+        assert_eq!(survey.items, 4);
+        assert_eq!(survey.unreadable, 1);
+        assert_eq!(
+            survey.operations[&("dolfin".into(), "revoke-api-key".into())],
+            2
+        );
+        assert_eq!(
+            survey.operations[&("pinata".into(), "create-gateway-key".into())],
+            1
+        );
+        assert_eq!(survey.sha256, hex(&Sha256::digest(text.as_bytes())));
+    }
+
+    #[test]
+    fn the_spool_reads_csv_and_refuses_a_bad_header() {
+        let (survey, _) =
+            spooled("provider,operation,id\ndolfin,revoke-api-key,a\nbroken\n").unwrap();
+        assert_eq!((survey.items, survey.unreadable), (2, 1));
+        assert!(spooled("id,provider\nx,y\n").is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! Interpreting: the exchange with the provider (its last answer, or why there
+//! was none) turned into a [`RequestResult`] by the plugin's `interpret`.
+
+use revoker_plugin_api::{HttpResponse, OutcomeKind};
+
+use crate::model::{FieldValue, RequestResult};
+use crate::plan::PlannedRequest;
+use crate::provider::ProviderRuntime;
+use crate::send::retry::TransportFailure;
+
+/// What the exchange with the provider came to.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    /// The last response, or why there was none.
+    pub response: Result<HttpResponse, (TransportFailure, String)>,
+    /// How many times the request was sent.
+    pub attempts: u32,
+}
+
+/// Turns the exchange into a result, through the plugin's `interpret`.
+pub(crate) fn interpret(
+    planned: PlannedRequest,
+    provider: &ProviderRuntime,
+    exchange: Exchange,
+) -> RequestResult {
+    let PlannedRequest {
+        request,
+        idempotent,
+        secret,
+        ..
+    } = planned;
+    let shown = secret.map(|secret| request.params.redacted(&secret));
+    let mut result = RequestResult {
+        outcome: OutcomeKind::Unknown,
+        status: None,
+        request_id: None,
+        attempts: exchange.attempts,
+        detail: None,
+        created: Vec::new(),
+        provider: request.provider,
+        operation: request.operation,
+        params: request.params,
+    };
+    match exchange.response {
+        Ok(response) => {
+            result.status = Some(response.status);
+            result.request_id = response.header_value("x-request-id").map(str::to_owned);
+            match provider
+                .plugin
+                .interpret(&result.operation, &result.params, &response)
+            {
+                Ok(outcome) => {
+                    result.outcome = outcome.kind;
+                    result.detail = Some(outcome.detail.to_string()).filter(|d| !d.is_empty());
+                    if let Some(id) = outcome.request_id.into_option() {
+                        result.request_id = Some(id.into());
+                    }
+                    result.created = outcome
+                        .created
+                        .into_iter()
+                        .map(|field| {
+                            let value = if field.secret {
+                                FieldValue::Secret(field.value.into_string().into())
+                            } else {
+                                FieldValue::Plain(field.value.into())
+                            };
+                            (field.name.into(), value)
+                        })
+                        .collect();
+                }
+                Err(error) => {
+                    result.outcome = OutcomeKind::ProviderError;
+                    result.detail = Some(error.to_string());
+                }
+            }
+        }
+        Err((failure, message)) => {
+            result.outcome = if idempotent || failure == TransportFailure::NotSent {
+                OutcomeKind::TransportError
+            } else {
+                OutcomeKind::Unknown
+            };
+            result.detail = Some(if result.outcome == OutcomeKind::Unknown {
+                format!(
+                    "{message}; the request may have reached the provider, and is not safe to repeat: check before retrying"
+                )
+            } else {
+                message
+            });
+        }
+    }
+    if let Some(shown) = shown {
+        result.params = shown;
+    }
+    result
+}

@@ -1,0 +1,228 @@
+//! Planning: a request checked against its operation, planned by its plugin,
+//! and the plan checked in turn (a relative path joined to the provider's base
+//! URL, headers that cannot carry or displace a credential). Nothing is sent.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+use revoker_plugin_api::{HttpRequest, Method, Params};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::error::{Error, Result};
+use crate::model::{ParamsJson, Request};
+use crate::outbound;
+use crate::plugin::PluginCallError;
+use crate::provider::ProviderRuntime;
+
+/// A request planned by its plugin and checked, ready to send.
+#[derive(Debug, Clone)]
+pub struct PlannedRequest {
+    pub(crate) request: Request,
+    pub(crate) idempotent: bool,
+    pub(crate) http: HttpRequest,
+    pub(crate) url: Url,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) auth_header: HeaderName,
+    pub(crate) auth_prefix: Arc<str>,
+    /// The operation's secret parameters, if it has any.
+    pub(crate) secret: Option<Arc<[String]>>,
+}
+
+impl PlannedRequest {
+    /// The request this was planned from.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The HTTP method.
+    pub fn method(&self) -> Method {
+        self.http.method
+    }
+
+    /// The full URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Whether the operation may be retried.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
+
+    /// The parameters as they may be shown: secret values `<redacted>`.
+    pub fn shown_params(&self) -> Cow<'_, Params> {
+        match &self.secret {
+            Some(secret) => Cow::Owned(self.request.params.redacted(secret)),
+            None => Cow::Borrowed(&self.request.params),
+        }
+    }
+
+    /// The request as it may be shown or recorded: secret values `<redacted>`.
+    pub fn shown_request(&self) -> Request {
+        Request {
+            params: self.shown_params().into_owned(),
+            ..self.request.clone()
+        }
+    }
+
+    /// Every header that will be sent besides those of the HTTP client, the
+    /// credential first, shown as `<prefix><redacted>`.
+    pub fn redacted_headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+        let credential = (
+            self.auth_header.as_str(),
+            Cow::Owned(format!("{}<redacted>", self.auth_prefix)),
+        );
+        std::iter::once(credential).chain(
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes()))),
+        )
+    }
+
+    /// The body, if there is one.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.http
+            .body
+            .as_ref()
+            .into_option()
+            .map(|body| body.as_slice())
+    }
+}
+
+/// A [`PlannedRequest`] as the JSON object of a dry run: the request, its
+/// parameters, and the HTTP request it would send with the credential redacted;
+/// `line` for a bulk line.
+#[derive(Debug, Clone, Copy)]
+pub struct PlannedJson<'a> {
+    /// The planned request.
+    pub planned: &'a PlannedRequest,
+    /// The bulk input line it came from.
+    pub line: Option<u64>,
+}
+
+impl Serialize for PlannedJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Headers<'a>(&'a PlannedRequest);
+        impl Serialize for Headers<'_> {
+            fn serialize<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.redacted_headers())
+            }
+        }
+        struct Http<'a>(&'a PlannedRequest);
+        impl Serialize for Http<'_> {
+            fn serialize<S: Serializer>(
+                &self,
+                serializer: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(4))?;
+                map.serialize_entry("method", self.0.method().as_str())?;
+                map.serialize_entry("url", self.0.url().as_str())?;
+                map.serialize_entry("headers", &Headers(self.0))?;
+                map.serialize_entry("body", &self.0.body().map(String::from_utf8_lossy))?;
+                map.end()
+            }
+        }
+        let request = &self.planned.request;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(line) = self.line {
+            map.serialize_entry("line", &line)?;
+        }
+        map.serialize_entry("dry_run", &true)?;
+        map.serialize_entry("provider", &request.provider)?;
+        map.serialize_entry("operation", &request.operation)?;
+        map.serialize_entry("params", &ParamsJson(&self.planned.shown_params()))?;
+        map.serialize_entry("request", &Http(self.planned))?;
+        map.end()
+    }
+}
+
+/// Validates `request` against `provider`'s operation, has the plugin plan it,
+/// and checks what it planned.
+///
+/// # Errors
+///
+/// [`Error::UnknownOperation`] or [`Error::InvalidParams`] for a bad request;
+/// [`Error::PluginFailed`] if the plugin failed or planned a request the host
+/// refuses to send.
+pub(crate) fn plan(
+    provider: &ProviderRuntime,
+    request: Request,
+) -> Result<PlannedRequest, Box<(Request, Error)>> {
+    match checked(provider, &request) {
+        Ok((http, url, headers, idempotent)) => Ok(PlannedRequest {
+            idempotent,
+            http,
+            url,
+            headers,
+            auth_header: provider.auth_header.clone(),
+            auth_prefix: Arc::clone(&provider.auth_prefix),
+            secret: provider.plugin().secret_params(&request.operation).cloned(),
+            request,
+        }),
+        Err(error) => Err(Box::new((request, error))),
+    }
+}
+
+type Checked = (HttpRequest, Url, Vec<(HeaderName, HeaderValue)>, bool);
+
+fn checked(provider: &ProviderRuntime, request: &Request) -> Result<Checked> {
+    let plugin = provider.plugin();
+    let operation =
+        plugin
+            .operation(&request.operation)
+            .ok_or_else(|| Error::UnknownOperation {
+                provider: request.provider.clone(),
+                operation: request.operation.clone(),
+                known: plugin
+                    .manifest()
+                    .operations
+                    .iter()
+                    .map(|op| op.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?;
+    let secret = plugin.secret_params(&request.operation);
+    let invalid = |error: revoker_plugin_api::PluginError| {
+        let param = error.param.as_ref().into_option().map(|p| p.to_string());
+        let mut message = error.message.to_string();
+        // A message may quote the value it refuses: not a secret one.
+        if let Some(name) = &param
+            && secret.is_some_and(|secret| secret.contains(name))
+            && let Some(value) = request.params.get(name).filter(|v| !v.is_empty())
+        {
+            message = message.replace(value, "<redacted>");
+        }
+        Error::InvalidParams {
+            provider: request.provider.clone(),
+            operation: request.operation.clone(),
+            param,
+            message,
+        }
+    };
+    operation.check_params(&request.params).map_err(invalid)?;
+    let failed = |message: String| Error::PluginFailed {
+        provider: request.provider.clone(),
+        message,
+    };
+    let http = plugin
+        .plan(&request.operation, &request.params)
+        .map_err(|e| match e {
+            PluginCallError::Invalid(error) => invalid(error),
+            PluginCallError::Failed(message) => failed(message),
+        })?;
+    let unsafe_request = |why: String| {
+        failed(format!(
+            "plugin {} planned a request the host refuses to send: {why}",
+            request.provider
+        ))
+    };
+    let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
+    let headers =
+        outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
+    Ok((http, url, headers, operation.idempotent))
+}
