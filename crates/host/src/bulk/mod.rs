@@ -44,13 +44,13 @@ mod recorder;
 mod summary;
 
 use std::future::ready;
-use std::sync::Arc;
 
 use futures_util::{Stream, StreamExt as _};
 use revoker_plugin_api::OutcomeKind;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 
 pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
+pub use crate::send::StopHandle;
 
 pub use self::input::{BulkItem, InputFormat, InputReader, MAX_LINE_BYTES};
 pub use self::journal::{
@@ -260,35 +260,5 @@ impl<'a> Bulk<'a> {
                 Some(BulkEvent::Aborted { line, error })
             }
         }
-    }
-}
-
-/// Stops a bulk run: no new line is taken, requests in flight finish, and
-/// lines waiting (for a rate limit, a retry) are dropped at once, left for the
-/// next run with the journal. Cheap to clone; every clone stops the same run.
-#[derive(Debug, Clone)]
-pub struct StopHandle(Arc<watch::Sender<bool>>);
-
-impl Default for StopHandle {
-    fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(false)))
-    }
-}
-
-impl StopHandle {
-    /// Stops the run.
-    pub fn stop(&self) {
-        self.0.send_replace(true);
-    }
-
-    /// Whether the run was stopped.
-    pub fn is_stopped(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    /// Waits until the run is stopped.
-    pub(crate) async fn stopped(&self) {
-        let mut rx = self.0.subscribe();
-        let _ = rx.wait_for(|stopped| *stopped).await;
     }
 }

@@ -55,7 +55,7 @@ pub(crate) fn command() -> Command {
                 .action(ArgAction::Append)
                 .help("Keep PROVIDER to N requests a second (also N/m, N/h); one request per interval, no bursts"),
         )
-        .arg(super::command::max_attempts_arg())
+        .arg(max_attempts_arg())
         .arg(
             Arg::new("journal")
                 .long("journal")
@@ -89,6 +89,15 @@ pub(crate) fn command() -> Command {
                 .action(ArgAction::SetTrue)
                 .help("Do not ask for confirmation"),
         )
+}
+
+/// `--max-attempts N`, for a single operation and for `bulk`.
+pub(crate) fn max_attempts_arg() -> Arg {
+    Arg::new("max-attempts")
+        .long("max-attempts")
+        .value_name("N")
+        .value_parser(value_parser!(u32).range(1..=100))
+        .help("Try an idempotent request at most N times (default 4)")
 }
 
 /// The job `matches` asks for.

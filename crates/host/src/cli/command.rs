@@ -188,15 +188,6 @@ pub(crate) fn build(registry: &Registry) -> Command {
     command
 }
 
-/// `--max-attempts N`, for a single operation and for `bulk`.
-pub(crate) fn max_attempts_arg() -> Arg {
-    Arg::new("max-attempts")
-        .long("max-attempts")
-        .value_name("N")
-        .value_parser(value_parser!(u32).range(1..))
-        .help("Try an idempotent request at most N times (default 4)")
-}
-
 fn operation_command(operation: &OperationSpec) -> Command {
     let kind = if operation.idempotent {
         format!("{}, retried when safe", operation.kind.as_str())
@@ -213,7 +204,7 @@ fn operation_command(operation: &OperationSpec) -> Command {
                     "Print the request that would be sent (credential redacted) and send nothing",
                 ),
         )
-        .arg(max_attempts_arg());
+        .arg(super::bulk::max_attempts_arg());
     for param in operation.params.iter() {
         let value_name = match param.kind {
             ParamKind::String => "STRING",

@@ -3,6 +3,9 @@
 //! the audit entry of every attempt (this is the one place that writes them).
 
 pub(crate) mod retry;
+mod stop;
+
+pub use self::stop::StopHandle;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,7 +19,6 @@ use tokio::sync::Semaphore;
 
 use self::retry::{RetryPolicy, TransportFailure, parse_retry_after};
 use crate::audit::{Attempt, AuditLog};
-use crate::bulk::StopHandle;
 use crate::error::{Error, Result as HostResult};
 use crate::interpret::{Exchange, interpret};
 use crate::model::RequestResult;
