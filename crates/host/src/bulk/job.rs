@@ -32,7 +32,7 @@ use super::{Bulk, BulkEvent, BulkOptions, StopHandle};
 use crate::error::Error;
 use crate::files;
 use crate::host::Host;
-use crate::model::{LineDigest, RequestResult, hex};
+use crate::model::{RequestResult, hex};
 use crate::plan::PlannedRequest;
 
 /// Where a job's lines come from.
@@ -582,25 +582,6 @@ fn read_spool(
     SpoolLines {
         input: Box::pin(chunks.flat_map(futures_util::stream::iter)),
         error,
-    }
-}
-
-impl JournalState {
-    /// Whether `line` (with `digest`) is to be run now: `false` if an earlier
-    /// run settled it.
-    ///
-    /// # Errors
-    ///
-    /// If the journal recorded another line under this number.
-    fn admit(&self, line: u64, digest: LineDigest) -> Result<bool, String> {
-        match self.recorded(line) {
-            None => Ok(true),
-            Some((recorded, settled)) if recorded == digest => Ok(!settled),
-            Some(_) => Err(format!(
-                "line {line} of the input is not the line the journal recorded: the journal \
-                 belongs to another input"
-            )),
-        }
     }
 }
 

@@ -172,6 +172,25 @@ impl JournalState {
     }
 }
 
+impl JournalState {
+    /// Whether `line` (with `digest`) is to be run now: `false` if an earlier
+    /// run settled it.
+    ///
+    /// # Errors
+    ///
+    /// If the journal recorded another line under this number.
+    pub(crate) fn admit(&self, line: u64, digest: LineDigest) -> Result<bool, String> {
+        match self.recorded(line) {
+            None => Ok(true),
+            Some((recorded, settled)) if recorded == digest => Ok(!settled),
+            Some(_) => Err(format!(
+                "line {line} of the input is not the line the journal recorded: the journal \
+                 belongs to another input"
+            )),
+        }
+    }
+}
+
 /// Why a journal cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
