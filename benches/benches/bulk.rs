@@ -86,7 +86,7 @@ async fn run_bulk(host: &Host, input: &[u8], options: BulkOptions, recorder: &Re
             }
             BulkEvent::Planned { line, planned, .. } => {
                 succeeded += 1;
-                recorder.planned(line, &planned).unwrap();
+                recorder.planned(line, &planned, None).unwrap();
             }
             BulkEvent::Aborted { error, .. } => panic!("{error}"),
         }

@@ -917,3 +917,160 @@ fn an_empty_input_is_a_warning() {
     );
     assert!(server.received().is_empty());
 }
+
+#[test]
+fn the_same_revocation_on_several_lines_is_sent_once_and_every_line_gets_its_outcome() {
+    // Key 2 is revoked at once; key 3 is not found (its duplicates fail too).
+    let server = FaultServer::start(|request| {
+        if request.path.contains(&uuid(3)) {
+            Action::json(404, r#"{"title":"ApiKey.NotFound"}"#)
+        } else {
+            Action::status(204).after(Duration::from_millis(50))
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let create = bulk_line("pinata", "create-gateway-key", &[("gateway-id", "g1")]);
+    let lines = [
+        dolfin_line(1),
+        dolfin_line(2),
+        dolfin_line(2),
+        dolfin_line(3),
+        // The same request, written differently: the same key.
+        format!(
+            r#"{{"params":{{"id":"{}"}},"operation":"revoke-api-key","provider":"dolfin"}}"#,
+            uuid(2)
+        ),
+        dolfin_line(3),
+        // Each create creates a key of its own: both are sent.
+        create.clone(),
+        create,
+    ];
+    let input = write(dir.path(), "keys.jsonl", &lines);
+
+    // The dry run lists the duplicates and sends nothing.
+    let dry = bulk(&server)
+        .arg(&input)
+        .args(["--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let planned: Vec<Value> = support::stdout(&dry)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let duplicates: BTreeMap<u64, u64> = planned
+        .iter()
+        .filter_map(|p| Some((p["line"].as_u64()?, p.get("duplicate_of")?.as_u64()?)))
+        .collect();
+    assert_eq!(duplicates, BTreeMap::from([(3, 2), (5, 2), (6, 4)]));
+    assert!(server.received().is_empty());
+
+    let report = dir.path().join("report.jsonl");
+    let output = bulk(&server)
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    // Key 3 was not revoked: the run is not a success, on any of its lines.
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let received = server.received();
+    let sent = |key: u64| {
+        received
+            .iter()
+            .filter(|r| r.path.contains(&uuid(key)))
+            .count()
+    };
+    assert_eq!((sent(1), sent(2), sent(3)), (1, 1, 1), "{received:?}");
+    assert_eq!(
+        received
+            .iter()
+            .filter(|r| r.path.contains("access_tokens"))
+            .count(),
+        2
+    );
+    let report = read_jsonl(&report);
+    let lines = by_line(&report);
+    assert_eq!(lines.len(), 8);
+    for (line, outcome) in [
+        (1, "revoked"),
+        (2, "revoked"),
+        (3, "revoked"),
+        (5, "revoked"),
+    ] {
+        assert_eq!(lines[&line]["outcome"], outcome, "line {line}");
+    }
+    assert_eq!(lines[&4]["outcome"], "not-found");
+    assert_eq!(lines[&6]["outcome"], "not-found");
+    for (line, first) in [(3, 2), (5, 2), (6, 4)] {
+        let detail = lines[&line]["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&format!("same request as line {first}")),
+            "line {line}: {detail}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_does_not_cost_the_first_key() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        (
+            "keys.jsonl",
+            format!("\u{feff}{}\n{}\n", dolfin_line(1), dolfin_line(2)),
+        ),
+        (
+            "keys.csv",
+            format!(
+                "\u{feff}provider,operation,id\ndolfin,revoke-api-key,{}\n",
+                uuid(3)
+            ),
+        ),
+    ] {
+        let input = dir.path().join(name);
+        std::fs::write(&input, text).unwrap();
+        let output = bulk(&server).arg(&input).arg("--yes").output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr(&output));
+    }
+    let mut paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [1, 2, 3]
+            .map(|n| format!("/api-keys/{}/revoke", uuid(n)))
+            .to_vec()
+    );
+}
+
+#[test]
+fn a_csv_column_no_operation_takes_is_one_error_before_anything_is_sent() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("keys.csv");
+    let rows: String = (1..=50)
+        .map(|n| format!("dolfin,revoke-api-key,{}\n", uuid(n)))
+        .collect();
+    std::fs::write(&input, format!("provider,operation,key_id\n{rows}")).unwrap();
+    for dry_run in [false, true] {
+        let mut command = bulk(&server);
+        command.arg(&input).arg("--yes");
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let stderr = stderr(&output);
+        assert!(
+            stderr.contains(r#"column "key_id" that no operation of dolfin takes"#),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "one error, not one a line: {stderr}"
+        );
+    }
+    assert!(server.received().is_empty());
+}

@@ -51,6 +51,35 @@ impl PlannedRequest {
         self.idempotent
     }
 
+    /// What the provider would receive, as a digest: two plans with the same
+    /// fingerprint are the same request (method, URL, headers, body) to the
+    /// same provider, and sending one is sending both.
+    pub(crate) fn fingerprint(&self) -> u128 {
+        use sha2::{Digest as _, Sha256};
+        let mut hasher = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_be_bytes());
+            hasher.update(bytes);
+        };
+        field(self.request.provider.as_bytes());
+        field(self.http.method.to_string().as_bytes());
+        field(self.url.as_str().as_bytes());
+        for (name, value) in &self.headers {
+            field(name.as_str().as_bytes());
+            field(value.as_bytes());
+        }
+        field(
+            self.http
+                .body
+                .as_ref()
+                .map_or(&[][..], |body| body.as_slice()),
+        );
+        let digest = hasher.finalize();
+        let mut first = [0; 16];
+        first.copy_from_slice(&digest[..16]);
+        u128::from_be_bytes(first)
+    }
+
     /// The parameters as they may be shown: secret values `<redacted>`.
     pub fn shown_params(&self) -> Cow<'_, Params> {
         match &self.secret {
@@ -100,6 +129,9 @@ pub struct PlannedJson<'a> {
     pub planned: &'a PlannedRequest,
     /// The bulk input line it came from.
     pub line: Option<u64>,
+    /// The earlier line of the same bulk input with the same request, which
+    /// alone would be sent.
+    pub duplicate_of: Option<u64>,
 }
 
 impl Serialize for PlannedJson<'_> {
@@ -133,6 +165,9 @@ impl Serialize for PlannedJson<'_> {
             map.serialize_entry("line", &line)?;
         }
         map.serialize_entry("dry_run", &true)?;
+        if let Some(first) = self.duplicate_of {
+            map.serialize_entry("duplicate_of", &first)?;
+        }
         map.serialize_entry("provider", &request.provider)?;
         map.serialize_entry("operation", &request.operation)?;
         map.serialize_entry("params", &ParamsJson(&self.planned.shown_params()))?;

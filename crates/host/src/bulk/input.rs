@@ -82,6 +82,9 @@ enum RawLine {
     NotUtf8,
 }
 
+/// UTF-8's byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Reads lines of at most [`MAX_LINE_BYTES`], skipping over longer ones.
 struct LineReader<R> {
     input: R,
@@ -148,6 +151,10 @@ impl<R: BufRead> LineReader<R> {
         if self.buffer.last() == Some(&b'\r') {
             self.buffer.pop();
         }
+        // A byte-order mark (as some editors and exporters write) is not text.
+        if self.line == 1 && self.buffer.starts_with(BOM) {
+            self.buffer.drain(..BOM.len());
+        }
         let raw = match String::from_utf8(std::mem::take(&mut self.buffer)) {
             Ok(text) => RawLine::Text(text),
             Err(_) => RawLine::NotUtf8,
@@ -175,6 +182,13 @@ struct JsonHead<'a> {
     operation: std::borrow::Cow<'a, str>,
 }
 
+/// What [`read_heads`] read: the input back, and a CSV input's parameter
+/// columns (the header after `provider,operation`).
+pub(crate) struct Heads<R> {
+    pub(crate) input: R,
+    pub(crate) csv_params: Option<Vec<String>>,
+}
+
 /// Reads `input` once, cheaply, calling `f` with each item's provider and
 /// operation (`None` for a line that is not a request): no digests, no params.
 ///
@@ -185,11 +199,11 @@ pub(crate) fn read_heads<R: BufRead>(
     input: R,
     format: Option<InputFormat>,
     mut f: impl FnMut(Option<(&str, &str)>),
-) -> io::Result<R> {
+) -> io::Result<Heads<R>> {
     let mut lines = LineReader::new(input);
     lines.digests = false;
     let mut format = format;
-    let mut csv_header = false;
+    let mut csv_params = None;
     while let Some((line, _, raw)) = lines.next_line()? {
         let RawLine::Text(text) = raw else {
             f(None);
@@ -203,9 +217,9 @@ pub(crate) fn read_heads<R: BufRead>(
                 Ok(head) => f(Some((&head.provider, &head.operation))),
                 Err(_) => f(None),
             },
-            InputFormat::Csv if !csv_header => {
-                parse_csv_header(&text, line)?;
-                csv_header = true;
+            InputFormat::Csv if csv_params.is_none() => {
+                let mut header = parse_csv_header(&text, line)?;
+                csv_params = Some(header.split_off(2));
             }
             InputFormat::Csv => match csv_fields(&text) {
                 Ok(fields) if fields.len() >= 2 => f(Some((fields[0].trim(), fields[1].trim()))),
@@ -213,7 +227,10 @@ pub(crate) fn read_heads<R: BufRead>(
             },
         }
     }
-    Ok(lines.input)
+    Ok(Heads {
+        input: lines.input,
+        csv_params,
+    })
 }
 
 /// Streams the items of a bulk input. Blank lines are not items; every other
@@ -418,6 +435,28 @@ mod tests {
             items[1].request.as_ref().unwrap().params.get("api-key"),
             Some("7")
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_line() {
+        for text in [
+            "\u{feff}{\"provider\":\"dolfin\",\"operation\":\"revoke-api-key\",\"params\":{\"id\":\"a\"}}\n",
+            "\u{feff}provider,operation,id\ndolfin,revoke-api-key,a\n",
+        ] {
+            let items = items(text, None);
+            assert_eq!(items.len(), 1, "{text:?}");
+            let request = items[0].request.as_ref().unwrap();
+            assert_eq!(request.params.get("id"), Some("a"));
+            let mut heads = Vec::new();
+            read_heads(text.as_bytes(), None, |head| {
+                heads.push(head.map(|(p, o)| format!("{p} {o}")));
+            })
+            .unwrap();
+            assert_eq!(heads, [Some("dolfin revoke-api-key".to_owned())]);
+        }
+        // Only at the start of the input.
+        let later = "{\"provider\":\"d\",\"operation\":\"o\"}\n\u{feff}{\"provider\":\"d\",\"operation\":\"o\"}\n";
+        assert!(items(later, None)[1].request.is_err());
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct Survey {
     pub unreadable: u64,
     /// Items per provider and operation, as written (they may not exist).
     pub operations: BTreeMap<(String, String), u64>,
+    /// A CSV input's parameter columns (its header after
+    /// `provider,operation`); empty for JSONL.
+    pub csv_params: Vec<String>,
 }
 
 /// What an earlier run with the same journal left.
@@ -136,6 +139,9 @@ pub enum JobEvent {
         line: u64,
         /// The request that would be sent.
         planned: Box<PlannedRequest>,
+        /// The earlier line with the same request: a real run sends it once,
+        /// for both.
+        duplicate_of: Option<u64>,
     },
     /// A line has its final result, already recorded in the report and journal.
     Finished {
@@ -182,6 +188,7 @@ impl BulkJob {
             InputSource::Reader { reader, .. } => reader,
         };
         let (survey, spool) = spool(reader, format).map_err(input_error)?;
+        check_columns(host, &survey).map_err(|e| Error::Input(format!("the input {name}: {e}")))?;
         let mut warnings = Vec::new();
         if survey.items == 0 {
             warnings.push(format!(
@@ -253,6 +260,48 @@ fn journal_error(error: JournalError) -> Error {
     }
 }
 
+/// Refuses a CSV input with a column that no operation of the providers it
+/// names takes: a misnamed column would fail every line the same way.
+fn check_columns(host: &Host, survey: &Survey) -> Result<(), String> {
+    let providers: std::collections::BTreeSet<&str> = survey
+        .operations
+        .keys()
+        .map(|(provider, _)| provider.as_str())
+        .collect();
+    let plugins: Vec<_> = providers
+        .iter()
+        .filter_map(|provider| host.provider(provider))
+        .map(|runtime| runtime.plugin.manifest())
+        .collect();
+    if plugins.is_empty() {
+        // Nothing to check against: each line reports its unknown provider.
+        return Ok(());
+    }
+    let taken: std::collections::BTreeSet<&str> = plugins
+        .iter()
+        .flat_map(|manifest| manifest.operations.iter())
+        .flat_map(|operation| operation.params.iter())
+        .map(|param| param.name.as_str())
+        .collect();
+    match survey
+        .csv_params
+        .iter()
+        .find(|column| !taken.contains(column.as_str()))
+    {
+        None => Ok(()),
+        Some(column) => Err(format!(
+            "the CSV header names a column {column:?} that no operation of {} takes \
+             (their parameters: {}): rename or remove that column; nothing was sent",
+            plugins
+                .iter()
+                .map(|manifest| manifest.provider.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            taken.into_iter().collect::<Vec<_>>().join(", "),
+        )),
+    }
+}
+
 /// Refuses a job whose input names a provider without a credential, before
 /// anything is sent.
 fn check_credentials(host: &Host, survey: &Survey) -> Result<(), Error> {
@@ -288,7 +337,7 @@ fn spool(reader: Box<dyn Read + '_>, format: Option<InputFormat>) -> io::Result<
         error: None,
     };
     let mut survey = Survey::default();
-    let tee = input::read_heads(BufReader::with_capacity(256 * 1024, tee), format, |head| {
+    let heads = input::read_heads(BufReader::with_capacity(256 * 1024, tee), format, |head| {
         survey.items += 1;
         let Some((provider, operation)) = head else {
             survey.unreadable += 1;
@@ -312,8 +361,9 @@ fn spool(reader: Box<dyn Read + '_>, format: Option<InputFormat>) -> io::Result<
                     .or_default() += 1;
             }
         }
-    })?
-    .into_inner();
+    })?;
+    survey.csv_params = heads.csv_params.unwrap_or_default();
+    let tee = heads.input.into_inner();
     if let Some(error) = tee.error {
         return Err(error);
     }
@@ -465,10 +515,23 @@ impl PreparedJob {
             let mut events = std::pin::pin!(bulk.run(items.input));
             while let Some(event) = events.next().await {
                 let handled = match event {
-                    BulkEvent::Planned { line, planned, .. } => {
+                    BulkEvent::Planned {
+                        line,
+                        planned,
+                        duplicate_of,
+                        ..
+                    } => {
                         summary.record_planned(&planned.request().provider);
-                        let recorded = recorder.planned(line, &planned).map_err(Error::Journal);
-                        let _ = tx.send(JobEvent::Planned { line, planned }).await;
+                        let recorded = recorder
+                            .planned(line, &planned, duplicate_of)
+                            .map_err(Error::Journal);
+                        let _ = tx
+                            .send(JobEvent::Planned {
+                                line,
+                                planned,
+                                duplicate_of,
+                            })
+                            .await;
                         recorded
                     }
                     BulkEvent::Finished {

@@ -43,11 +43,13 @@ mod journal;
 mod recorder;
 mod summary;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::ready;
 
 use futures_util::{Stream, StreamExt as _};
 use revoker_plugin_api::OutcomeKind;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
 pub use crate::send::StopHandle;
@@ -102,6 +104,9 @@ pub enum BulkEvent {
         digest: LineDigest,
         /// The request that would be sent.
         planned: Box<PlannedRequest>,
+        /// The earlier line with the same request: a real run sends it once,
+        /// for both.
+        duplicate_of: Option<u64>,
     },
     /// The line has its final result.
     Finished {
@@ -133,6 +138,106 @@ pub struct Bulk<'a> {
     in_flight: Semaphore,
     stop: StopHandle,
     recorder: Option<&'a Recorder>,
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// The requests a run has taken, so that the same request on several lines
+/// (scanners report a key more than once) is sent once: the first line sends
+/// it, the others get its answer.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Each request's first line and, once it has one, its answer.
+    first: HashMap<u128, First>,
+    /// Lines waiting for a first line's answer, by first line.
+    waiting: HashMap<u64, Vec<oneshot::Sender<Answer>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct First {
+    line: u64,
+    answer: Option<Answer>,
+}
+
+/// What a first line's request got, as its duplicates report it.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    outcome: OutcomeKind,
+    status: Option<u16>,
+}
+
+/// Whether a line's request is the first of its kind in the run.
+enum Taken {
+    First,
+    Answered(u64, Answer),
+    Waiting(u64, oneshot::Receiver<Answer>),
+}
+
+impl Seen {
+    /// The first line with `fingerprint`, `line` itself if it is the first.
+    fn first_line(&mut self, fingerprint: u128, line: u64) -> u64 {
+        self.first
+            .entry(fingerprint)
+            .or_insert(First { line, answer: None })
+            .line
+    }
+
+    fn take(&mut self, fingerprint: u128, line: u64) -> Taken {
+        match self.first.entry(fingerprint) {
+            Entry::Vacant(entry) => {
+                entry.insert(First { line, answer: None });
+                Taken::First
+            }
+            Entry::Occupied(entry) => match *entry.get() {
+                First {
+                    line: first,
+                    answer: Some(answer),
+                } => Taken::Answered(first, answer),
+                First {
+                    line: first,
+                    answer: None,
+                } => {
+                    let (tx, rx) = oneshot::channel();
+                    self.waiting.entry(first).or_default().push(tx);
+                    Taken::Waiting(first, rx)
+                }
+            },
+        }
+    }
+
+    /// Records the answer of `line`, the first with `fingerprint`; `None`: it
+    /// got none (the run stopped), and a later line sends the request itself.
+    fn answer(&mut self, fingerprint: u128, line: u64, answer: Option<Answer>) {
+        let waiting = self.waiting.remove(&line).unwrap_or_default();
+        match answer {
+            Some(answer) => {
+                if let Some(first) = self.first.get_mut(&fingerprint) {
+                    first.answer = Some(answer);
+                }
+                for tx in waiting {
+                    let _ = tx.send(answer);
+                }
+            }
+            // Dropping the senders tells the waiting lines there is no answer.
+            None => {
+                self.first.remove(&fingerprint);
+            }
+        }
+    }
+}
+
+/// The result of a line whose request an earlier line sent.
+fn duplicate_result(planned: &PlannedRequest, first: u64, answer: Answer) -> RequestResult {
+    RequestResult {
+        status: answer.status,
+        ..RequestResult::unsent(
+            &planned.shown_request(),
+            answer.outcome,
+            format!(
+                "the same request as line {first}, which sent it once for both: {}",
+                answer.outcome
+            ),
+        )
+    }
 }
 
 impl<'a> Bulk<'a> {
@@ -149,6 +254,7 @@ impl<'a> Bulk<'a> {
             in_flight: Semaphore::new(options.concurrency.max(1)),
             stop,
             recorder: None,
+            seen: std::sync::Mutex::default(),
         }
     }
 
@@ -184,6 +290,12 @@ impl<'a> Bulk<'a> {
             .map(move |item| self.process(item))
             .buffer_unordered(self.lookahead())
             .filter_map(ready)
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lookahead(&self) -> usize {
@@ -228,14 +340,33 @@ impl<'a> Bulk<'a> {
                 );
             }
         };
+        let create = !planned.is_idempotent();
+        // Each create creates a key of its own: only other requests are merged.
+        let fingerprint = (!create).then(|| planned.fingerprint());
         if self.options.dry_run {
+            let duplicate_of = fingerprint
+                .map(|fingerprint| self.seen().first_line(fingerprint, line))
+                .filter(|&first| first != line);
             return Some(BulkEvent::Planned {
                 line,
                 digest,
                 planned: Box::new(planned),
+                duplicate_of,
             });
         }
-        let create = !planned.is_idempotent();
+        match fingerprint.map(|fingerprint| self.seen().take(fingerprint, line)) {
+            Some(Taken::Answered(first, answer)) => {
+                return finished(false, duplicate_result(&planned, first, answer));
+            }
+            Some(Taken::Waiting(first, answer)) => {
+                return match answer.await {
+                    Ok(answer) => finished(false, duplicate_result(&planned, first, answer)),
+                    // The first line got no answer: the run stopped.
+                    Err(_) => None,
+                };
+            }
+            Some(Taken::First) | None => {}
+        }
         // A create is journaled as started, durably, before it goes out.
         let started = create.then(|| planned.shown_request());
         let before_first_send = match (self.recorder, &started) {
@@ -249,7 +380,18 @@ impl<'a> Bulk<'a> {
             stop: Some(&self.stop),
             before_first_send,
         };
-        match self.host.send_gated(planned, gate).await {
+        let sent = self.host.send_gated(planned, gate).await;
+        if let Some(fingerprint) = fingerprint {
+            let answer = match &sent {
+                Ok(Some(result)) => Some(Answer {
+                    outcome: result.outcome,
+                    status: result.status,
+                }),
+                _ => None,
+            };
+            self.seen().answer(fingerprint, line, answer);
+        }
+        match sent {
             Ok(Some(result)) => finished(create, result),
             Ok(None) => None,
             // The first fatal error stops the run; the lines that meet it
@@ -260,5 +402,57 @@ impl<'a> Bulk<'a> {
                 Some(BulkEvent::Aborted { line, error })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REVOKED: Answer = Answer {
+        outcome: OutcomeKind::Revoked,
+        status: Some(204),
+    };
+
+    #[test]
+    fn a_request_seen_again_waits_for_the_first_lines_answer_or_has_it() {
+        let mut seen = Seen::default();
+        assert!(matches!(seen.take(7, 1), Taken::First));
+        assert!(matches!(seen.take(8, 2), Taken::First));
+        let Taken::Waiting(1, mut waiting) = seen.take(7, 3) else {
+            panic!("line 3 repeats line 1, which has no answer yet");
+        };
+        assert!(waiting.try_recv().is_err());
+        seen.answer(7, 1, Some(REVOKED));
+        assert_eq!(waiting.try_recv().unwrap().outcome, OutcomeKind::Revoked);
+        assert!(matches!(
+            seen.take(7, 4),
+            Taken::Answered(
+                1,
+                Answer {
+                    status: Some(204),
+                    ..
+                }
+            )
+        ));
+        assert!(seen.waiting.is_empty());
+    }
+
+    #[test]
+    fn a_first_line_without_an_answer_leaves_the_request_to_a_later_line() {
+        let mut seen = Seen::default();
+        assert!(matches!(seen.take(7, 1), Taken::First));
+        let Taken::Waiting(1, mut waiting) = seen.take(7, 2) else {
+            panic!("line 2 repeats line 1");
+        };
+        seen.answer(7, 1, None);
+        // The waiting line learns there is no answer, rather than waiting on.
+        assert!(matches!(
+            waiting.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        assert!(matches!(seen.take(7, 3), Taken::First));
+        assert_eq!(seen.first_line(7, 4), 3);
+        assert_eq!(seen.first_line(9, 5), 5);
     }
 }

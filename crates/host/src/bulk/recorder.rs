@@ -193,7 +193,12 @@ impl Recorder {
     /// # Errors
     ///
     /// A write error of the run.
-    pub fn planned(&self, line: u64, planned: &PlannedRequest) -> Result<(), String> {
+    pub fn planned(
+        &self,
+        line: u64,
+        planned: &PlannedRequest,
+        duplicate_of: Option<u64>,
+    ) -> Result<(), String> {
         if self.reporting {
             let mut pending = self.shared.lock();
             write_json(
@@ -201,6 +206,7 @@ impl Recorder {
                 &PlannedJson {
                     planned,
                     line: Some(line),
+                    duplicate_of,
                 },
             );
             drop(self.after_append(pending, false));

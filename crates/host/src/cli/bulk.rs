@@ -347,14 +347,20 @@ impl Output<'_> {
 
     fn event(&mut self, event: JobEvent) {
         match event {
-            JobEvent::Planned { line, planned } => {
+            JobEvent::Planned {
+                line,
+                planned,
+                duplicate_of,
+                ..
+            } => {
                 self.progress.inc(1);
                 let text = match self.format {
                     OutputFormat::Json => output::json_line(&PlannedJson {
                         planned: &planned,
                         line: Some(line),
+                        duplicate_of,
                     }),
-                    OutputFormat::Human => output::dry_run_line(&planned, line),
+                    OutputFormat::Human => output::dry_run_line(&planned, line, duplicate_of),
                 };
                 self.print(&text, false);
             }

@@ -89,6 +89,7 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
         return json_line(&PlannedJson {
             planned,
             line: None,
+            duplicate_of: None,
         });
     }
     let request = planned.request();
@@ -110,7 +111,11 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
 }
 
 /// One line of a bulk dry run, for people: the request on one line.
-pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
+pub(crate) fn dry_run_line(
+    planned: &PlannedRequest,
+    line: u64,
+    duplicate_of: Option<u64>,
+) -> String {
     let request = planned.request();
     let headers: Vec<String> = planned
         .redacted_headers()
@@ -127,6 +132,9 @@ pub(crate) fn dry_run_line(planned: &PlannedRequest, line: u64) -> String {
     );
     if let Some(body) = planned.body() {
         let _ = write!(text, " {}", terminal_safe(&String::from_utf8_lossy(body)));
+    }
+    if let Some(first) = duplicate_of {
+        let _ = write!(text, " (same request as line {first}: sent once)");
     }
     text.push('\n');
     text
