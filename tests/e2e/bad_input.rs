@@ -169,3 +169,76 @@ async fn dry_run_redacts_a_set_credential() {
     let all = format!("{}{}", support::stdout(&output), stderr(&output));
     assert!(!all.contains("canary-jwt-must-not-print"));
 }
+
+#[tokio::test]
+async fn absurd_numbers_are_usage_errors_not_panics() {
+    let server = silent_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("keys.jsonl");
+    std::fs::write(
+        &input,
+        support::bulk_line("dolfin", "revoke-api-key", &[("id", ID)]) + "\n",
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let config = dir.path().join("revoker.toml");
+    std::fs::write(
+        &config,
+        "[providers.dolfin]\nconcurrency = 18446744073709551615\n",
+    )
+    .unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["bulk", input, "--yes", "--rate", "dolfin=4294967295/s"],
+            "at most 100000 requests a second",
+        ),
+        (
+            &["bulk", input, "--yes", "--rate", "dolfin=99999999999/s"],
+            "--rate",
+        ),
+        (
+            &["bulk", input, "--yes", "--rate", "dolfin=0/s"],
+            "at least 1 request",
+        ),
+        (
+            &["bulk", input, "--yes", "--concurrency", "0"],
+            "--concurrency",
+        ),
+        (
+            &["bulk", input, "--yes", "--concurrency", "4294967296"],
+            "--concurrency",
+        ),
+        (
+            &["bulk", input, "--yes", "--max-attempts", "0"],
+            "--max-attempts",
+        ),
+        (&["bulk", input, "--yes", "--max-attempts", "-1"], "'-1'"),
+        (
+            &[
+                "dolfin",
+                "revoke-api-key",
+                "--id",
+                ID,
+                "--max-attempts",
+                "1000",
+            ],
+            "--max-attempts",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, stderr) = run(&server, true, args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let (code, stderr) = run(
+        &server,
+        true,
+        &["--config", config.to_str().unwrap(), "bulk", input, "--yes"],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("concurrency must be at most 4096"),
+        "{stderr}"
+    );
+}

@@ -165,3 +165,82 @@ async fn a_panicking_interpret_is_an_error_outcome_and_the_host_survives() {
             .contains("interpret blew up on purpose")
     );
 }
+
+/// The `revoker` binary copied alone into an empty directory.
+fn binary_alone() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("revoker");
+    std::fs::copy(support::revoker_bin(), &binary).unwrap();
+    (dir, binary)
+}
+
+#[test]
+fn a_binary_without_its_plugins_says_so_naming_where_it_looked_and_sends_nothing() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    server.set_nonblocking(true).unwrap();
+    let uri = format!("http://{}", server.local_addr().unwrap());
+    let (dir, binary) = binary_alone();
+    let input = dir.path().join("keys.jsonl");
+    std::fs::write(
+        &input,
+        support::bulk_line("dolfin", "revoke-api-key", &[("id", &support::uuid(1))]) + "\n",
+    )
+    .unwrap();
+    let runs: [&[&str]; 4] = [
+        &["dolfin", "revoke-api-key", "--id", &support::uuid(1)],
+        &["bulk", "--dry-run", input.to_str().unwrap()],
+        &["bulk", "--yes", input.to_str().unwrap()],
+        &["providers"],
+    ];
+    for args in runs {
+        let output = std::process::Command::new(&binary)
+            .env_remove("REVOKER_PLUGIN_PATH")
+            .env("REVOKER_DOLFIN_BASE_URL", &uri)
+            .env("DOLFIN_API_KEY", support::DOLFIN_KEY)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("no provider plugin loaded")
+                && err.contains(&dir.path().display().to_string()),
+            "{args:?}: {err}"
+        );
+    }
+    // Nothing connected.
+    assert!(server.accept().is_err());
+}
+
+#[test]
+fn a_missing_plugin_directory_and_settings_for_a_provider_not_loaded_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(&missing)
+        .arg("providers")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no-such-dir: does not exist or is not a directory"),
+        "{}",
+        stderr(&output)
+    );
+
+    let config = dir.path().join("revoker.toml");
+    std::fs::write(&config, "[providers.dolfn]\nrate = \"5/s\"\n").unwrap();
+    let output = revoker()
+        .arg("--config")
+        .arg(&config)
+        .arg("providers")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("names provider \"dolfn\", which no loaded plugin provides"),
+        "{}",
+        stderr(&output)
+    );
+}

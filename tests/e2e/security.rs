@@ -741,10 +741,23 @@ fn the_allowlist_pins_each_provider_to_its_file() {
         format!("[providers.pinata]\nsha256 = \"{dolfin}\"\n"),
     )
     .unwrap();
-    let (names, err) = providers_with(empty.path(), Some(&config));
-    assert!(names.is_empty(), "{names:?}");
+    // Every plugin refused: an error of its own, not an empty list.
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(empty.path())
+        .arg("--config")
+        .arg(&config)
+        .args(["providers", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    let err = stderr(&output);
     assert!(
         err.contains("pinned for provider pinata, but it provides dolfin"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no provider plugin loaded") && err.contains("plugin files refused"),
         "{err}"
     );
 }

@@ -92,7 +92,32 @@ pub struct ProviderConfig {
     pub isolate: bool,
 }
 
+impl ProviderConfig {
+    /// Whether this sets anything besides the plugin's pin.
+    pub(crate) fn has_settings_besides_pin(&self) -> bool {
+        let Self {
+            base_url,
+            credential_env,
+            rate,
+            concurrency,
+            credential_file,
+            sha256: _,
+            isolate,
+        } = self;
+        base_url.is_some()
+            || credential_env.is_some()
+            || rate.is_some()
+            || concurrency.is_some()
+            || credential_file.is_some()
+            || *isolate
+    }
+}
+
 impl Config {
+    /// The most requests in flight that may be asked for, to one provider or
+    /// across them.
+    pub const MAX_CONCURRENCY: usize = 4096;
+
     /// Reads and parses the file at `path`.
     ///
     /// # Errors
@@ -128,6 +153,12 @@ impl Config {
         for (name, provider) in &config.providers {
             if provider.concurrency == Some(0) {
                 return Err(format!("providers.{name}.concurrency must be at least 1"));
+            }
+            if provider.concurrency > Some(Self::MAX_CONCURRENCY) {
+                return Err(format!(
+                    "providers.{name}.concurrency must be at most {}",
+                    Self::MAX_CONCURRENCY
+                ));
             }
             if let Some(sha) = &provider.sha256
                 && (sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -187,6 +218,12 @@ impl fmt::Display for Rate {
     }
 }
 
+impl Rate {
+    /// The fastest rate that may be set: far beyond any provider's limit, and
+    /// well inside what timers can pace.
+    pub const MAX_PER_SECOND: u32 = 100_000;
+}
+
 impl FromStr for Rate {
     type Err = String;
 
@@ -204,6 +241,12 @@ impl FromStr for Rate {
             "h" | "hour" => Duration::from_secs(3600),
             _ => return Err(bad()),
         };
+        if f64::from(requests) / per.as_secs_f64() > f64::from(Self::MAX_PER_SECOND) {
+            return Err(format!(
+                "invalid rate {s:?}: at most {} requests a second",
+                Self::MAX_PER_SECOND
+            ));
+        }
         Ok(Self { requests, per })
     }
 }

@@ -83,6 +83,23 @@ pub enum Error {
         message: String,
     },
 
+    /// No plugin was loaded from any of the directories searched.
+    #[error(
+        "no provider plugin loaded (searched: {}{}): put the plugin files (librevoker_*.so) \
+         beside the revoker binary or in one of these directories",
+        searched_list(searched),
+        match refused {
+            0 => String::new(),
+            n => format!("; {n} plugin files refused, see the warnings"),
+        }
+    )]
+    NoPlugins {
+        /// The directories searched, in order.
+        searched: Vec<PathBuf>,
+        /// How many plugin files were found but refused.
+        refused: usize,
+    },
+
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     HttpClient(String),
@@ -132,6 +149,7 @@ impl Error {
             | Self::Config { .. }
             | Self::ConfigRead { .. }
             | Self::PluginFailed { .. }
+            | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
             Self::Journal(_) | Self::Audit(_) => ErrorCategory::Record,
             Self::Input(_) | Self::JournalRefused(_) => ErrorCategory::Usage,
@@ -144,6 +162,16 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+fn searched_list(dirs: &[PathBuf]) -> String {
+    if dirs.is_empty() {
+        return "no directories".to_owned();
+    }
+    dirs.iter()
+        .map(|dir| dir.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The host library's result type.

@@ -42,6 +42,10 @@ pub struct HostBuilder {
     plugin_runner: Option<PathBuf>,
     reserved: Reserved,
     audit: Option<Arc<AuditLog>>,
+    /// Not [`HostBuilder::strict`]: the default is strict.
+    lenient: bool,
+    /// Not [`HostBuilder::require_plugins`]: the default requires them.
+    allow_no_plugins: bool,
 }
 
 impl fmt::Debug for HostBuilder {
@@ -159,6 +163,34 @@ impl HostBuilder {
         self
     }
 
+    /// Whether [`HostBuilder::build`] refuses what is most likely a mistake: a
+    /// plugin directory (given here, in `REVOKER_PLUGIN_PATH` or in the config
+    /// file) that does not exist, and settings (a credential, a base URL, a
+    /// rate, a config file section) for a provider no loaded plugin provides.
+    ///
+    /// On by default: a misspelt provider name or a missing plugin would
+    /// otherwise apply nothing, silently, and a responder would learn it only
+    /// when the keys were not revoked. Directories added with
+    /// [`HostBuilder::fallback_plugin_dir`] may be missing either way.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.lenient = !strict;
+        self
+    }
+
+    /// Whether [`HostBuilder::build`] fails when no plugin at all is loaded
+    /// ([`Error::NoPlugins`], naming the directories searched).
+    ///
+    /// On by default: a host without plugins can revoke nothing, and every
+    /// request would fail as an unknown provider (a binary copied without its
+    /// plugin files, say). Turn it off to build a host that only lists or
+    /// reports.
+    #[must_use]
+    pub fn require_plugins(mut self, require: bool) -> Self {
+        self.allow_no_plugins = !require;
+        self
+    }
+
     /// Allows `http://` base URLs that are not on loopback.
     #[must_use]
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
@@ -244,12 +276,28 @@ impl HostBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] for a setting that is invalid (a base URL, a credential
-    /// that cannot be sent), [`Error::HttpClient`] if the client cannot be built.
+    /// that cannot be sent) or, when [`strict`](HostBuilder::strict), a missing
+    /// plugin directory or a setting for a provider that is not loaded;
+    /// [`Error::NoPlugins`] when no plugin is loaded (unless allowed with
+    /// [`HostBuilder::require_plugins`]); [`Error::HttpClient`] if the client
+    /// cannot be built.
     pub fn build(mut self) -> Result<Host> {
+        if !self.lenient {
+            self.check_plugin_dirs()?;
+        }
         let registry = match self.registry.take() {
             Some(registry) => registry,
             None => Registry::load(&self.plugin_search_path(), &self.load_options()),
         };
+        if registry.plugins().is_empty() && !self.allow_no_plugins {
+            return Err(Error::NoPlugins {
+                searched: self.plugin_search_path(),
+                refused: registry.refusals().len(),
+            });
+        }
+        if !self.lenient {
+            self.check_settings_name_loaded_providers(&registry)?;
+        }
         let providers = settings::resolve(&registry, &self.config, &self.overrides)?;
 
         let http = HttpOptions {
@@ -290,6 +338,67 @@ impl HostBuilder {
     }
 }
 
+impl HostBuilder {
+    /// Every plugin directory asked for (not the fallbacks) exists.
+    fn check_plugin_dirs(&self) -> Result<()> {
+        let fallbacks = &self.fallback_plugin_dirs;
+        let asked = self.plugin_search_path();
+        match asked
+            .iter()
+            .filter(|dir| !fallbacks.contains(dir))
+            .find(|dir| !dir.is_dir())
+        {
+            Some(dir) => Err(Error::config(
+                format!("plugin directory {}", dir.display()),
+                "does not exist or is not a directory: create it, or fix the path",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Every provider named in a setting is loaded.
+    fn check_settings_name_loaded_providers(&self, registry: &Registry) -> Result<()> {
+        let named = [
+            (
+                "a credential given to the host",
+                self.overrides.credentials.keys().collect::<Vec<_>>(),
+            ),
+            (
+                "a base URL given to the host",
+                self.overrides.base_urls.keys().collect(),
+            ),
+            (
+                "a rate given to the host",
+                self.overrides.rates.keys().collect(),
+            ),
+            (
+                "a [providers.NAME] section of the config file",
+                self.config
+                    .providers
+                    .iter()
+                    // A pin alone says which file may load; a pinned plugin
+                    // that was refused is already a warning of its own.
+                    .filter(|(_, settings)| settings.has_settings_besides_pin())
+                    .map(|(name, _)| name)
+                    .collect(),
+            ),
+        ];
+        for (source, providers) in named {
+            if let Some(provider) = providers.iter().find(|p| registry.get(p).is_none()) {
+                return Err(Error::config(
+                    source,
+                    format!(
+                        "names provider {provider:?}, which no loaded plugin provides \
+                         (loaded: {}): fix the name or install its plugin",
+                        registry.provider_names()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The host: plugins loaded, providers configured, one HTTP client.
 ///
 /// Cheap to clone (the clones share everything): hand one to each task.
@@ -310,7 +419,14 @@ impl Host {
     /// use revoker_host::{Error, Host, Params, Request};
     ///
     /// let empty = tempfile::tempdir().unwrap();
-    /// let host = Host::builder().plugin_dir(empty.path()).build().unwrap();
+    /// let builder = Host::builder().plugin_dir(empty.path());
+    /// assert!(matches!(builder.build(), Err(Error::NoPlugins { .. })));
+    ///
+    /// let host = Host::builder()
+    ///     .plugin_dir(empty.path())
+    ///     .require_plugins(false)
+    ///     .build()
+    ///     .unwrap();
     /// assert!(host.registry().plugins().is_empty());
     /// let request = Request::new("dolfin", "revoke-api-key", Params::new());
     /// assert!(matches!(host.plan(&request), Err(Error::UnknownProvider { .. })));

@@ -45,14 +45,6 @@ pub(crate) fn resolve(
             None
         }
     };
-    for name in config.providers.keys() {
-        if registry.get(name).is_none() {
-            tracing::warn!(
-                "the config file has settings for provider {name:?}, which no loaded plugin provides"
-            );
-        }
-    }
-
     let mut providers = HashMap::new();
     for plugin in registry.plugins() {
         let manifest = plugin.manifest();

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use revoker_host::bulk::{
     BulkJob, BulkOptions, InputSource, JobEvent, JobSpec, PreparedJob, Summary,
 };
-use revoker_host::{HostBuilder, PlannedJson, Rate, RequestResult, ResultJson};
+use revoker_host::{Config, HostBuilder, PlannedJson, Rate, RequestResult, ResultJson};
 
 use super::output::{self, OutputFormat};
 use super::{Exit, Fatal};
@@ -44,7 +44,7 @@ pub(crate) fn command() -> Command {
             Arg::new("concurrency")
                 .long("concurrency")
                 .value_name("N")
-                .value_parser(value_parser!(u32).range(1..=4096))
+                .value_parser(value_parser!(u32).range(1..=Config::MAX_CONCURRENCY as i64))
                 .default_value("32")
                 .help("Requests in flight at once, across providers"),
         )
@@ -407,6 +407,74 @@ impl Output<'_> {
                 self.progress.suspend(|| eprint!("{text}"));
             }
             OutputFormat::Human => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use revoker_host::Registry;
+
+    use super::*;
+
+    /// A number as a user might type one: small, huge, negative, or not one.
+    fn number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u64..10_000).prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            Just(u128::MAX.to_string()),
+            "[0-9a-z.+-]{0,12}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever numbers are given, `bulk`'s arguments are a usage error or
+        /// a job within bounds: never a panic.
+        #[test]
+        fn numeric_arguments_are_bounded_or_refused(
+            concurrency in number(),
+            attempts in number(),
+            count in number(),
+            unit in prop_oneof![
+                Just("s".to_owned()),
+                Just("m".to_owned()),
+                Just("h".to_owned()),
+                "[a-z]{0,3}",
+            ],
+        ) {
+            let rate = format!("dolfin={count}/{unit}");
+            let args = [
+                "revoker", "bulk", "in.jsonl",
+                "--concurrency", &concurrency,
+                "--max-attempts", &attempts,
+                "--rate", &rate,
+            ];
+            let Ok(matches) = super::super::command::build(&Registry::default()).try_get_matches_from(args)
+            else {
+                return Ok(());
+            };
+            let (_, bulk) = matches.subcommand().expect("bulk");
+            match spec(bulk) {
+                Ok((spec, _)) => {
+                    prop_assert!((1..=Config::MAX_CONCURRENCY).contains(&spec.options.concurrency));
+                }
+                Err(fatal) => prop_assert_eq!(fatal.exit, Exit::Usage),
+            }
+            if let Some(attempts) = bulk.get_one::<u32>("max-attempts") {
+                prop_assert!((1..=100).contains(attempts));
+            }
+            match rates(bulk) {
+                Ok(rates) => {
+                    for (_, rate) in rates {
+                        prop_assert!(rate.requests >= 1);
+                        let per_second = f64::from(rate.requests) / rate.per.as_secs_f64();
+                        prop_assert!(per_second <= f64::from(Rate::MAX_PER_SECOND));
+                    }
+                }
+                Err(fatal) => prop_assert_eq!(fatal.exit, Exit::Usage),
+            }
         }
     }
 }

@@ -118,7 +118,12 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     if let Some(dir) = binary_dir() {
         builder = builder.fallback_plugin_dir(dir);
     }
-    let registry = Registry::load(&builder.plugin_search_path(), &builder.load_options());
+    let searched = builder.plugin_search_path();
+    let registry = Registry::load(&searched, &builder.load_options());
+    let no_plugins = registry.plugins().is_empty().then(|| Error::NoPlugins {
+        searched,
+        refused: registry.refusals().len(),
+    });
     if !early.quiet {
         for refusal in registry.refusals() {
             eprintln!(
@@ -198,6 +203,8 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             Ok(Exit::Success)
         }
         Some((provider, sub)) if is_provider => single_operation(builder, provider, sub, format),
+        // The binary copied without its plugins: say so, not "unknown provider".
+        Some(_) if no_plugins.is_some() => Err(no_plugins.expect("checked").into()),
         Some((unknown, _)) => Err(Fatal::usage(format!(
             "unknown command or provider {unknown:?} (commands: providers, describe, bulk, audit; \
              loaded providers: {loaded})"
