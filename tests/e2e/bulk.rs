@@ -1074,3 +1074,117 @@ fn a_csv_column_no_operation_takes_is_one_error_before_anything_is_sent() {
     }
     assert!(server.received().is_empty());
 }
+
+/// `revoker` with every provider at `server`, writing files of at most
+/// `limit` bytes (`ulimit -f`).
+#[cfg(unix)]
+fn with_file_size_limit(server: &FaultServer, limit: u64) -> std::process::Command {
+    use std::os::unix::process::CommandExt as _;
+    let mut command = std::process::Command::new(support::revoker_bin());
+    command
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY);
+    // SAFETY: only setrlimit, async-signal-safe, between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
+#[cfg(unix)]
+#[test]
+fn a_required_audit_log_that_cannot_grow_stops_the_run_with_nothing_sent_unrecorded() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let audit_arg = audit.to_str().unwrap();
+    // An earlier run's entries, so the log is larger than the input.
+    let earlier = write(
+        dir.path(),
+        "earlier.jsonl",
+        &(1000..1030).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let output = bulk(&server)
+        .args(["--audit", audit_arg])
+        .arg(&earlier)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let entries_before = support::read_jsonl(&audit).len();
+    let before = std::fs::metadata(&audit).unwrap().len();
+    let received_before = server.received().len();
+
+    // Room for a few more entries, not for 50 requests' worth.
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=50).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let output = with_file_size_limit(&server, before + 1500)
+        .args(["--audit", audit_arg, "--audit-required", "bulk", "--yes"])
+        .args(["--concurrency", "4"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(&format!("cannot write the audit log {audit_arg}")),
+        "{}",
+        stderr(&output)
+    );
+    let sent: Vec<String> = server.received()[received_before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!sent.is_empty() && sent.len() < 50, "{} sent", sent.len());
+    // Every request that went out has its `sending` entry, and the log is whole.
+    let verify = revoker()
+        .args(["audit", "verify", audit_arg])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    let entries = support::read_jsonl(&audit);
+    let recorded: Vec<String> = entries[entries_before..]
+        .iter()
+        .filter(|e| e["outcome"] == "sending")
+        .map(|e| format!("/api-keys/{}/revoke", e["params"]["id"].as_str().unwrap()))
+        .collect();
+    for path in &sent {
+        assert!(recorded.contains(path), "{path} was sent unrecorded");
+    }
+
+    // A single operation with no room at all sends nothing.
+    let size = std::fs::metadata(&audit).unwrap().len();
+    let received = server.received().len();
+    let output = with_file_size_limit(&server, size)
+        .args(["--audit", audit_arg, "--audit-required"])
+        .args(["dolfin", "revoke-api-key", "--id", &uuid(99)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(server.received().len(), received);
+
+    // With room again, the log is appended to and still verifies.
+    let output = bulk(&server)
+        .args(["--audit", audit_arg, "--audit-required"])
+        .arg(&input)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let verify = revoker()
+        .args(["audit", "verify", audit_arg])
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+}

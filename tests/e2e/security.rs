@@ -558,7 +558,7 @@ fn audit_verify_names_a_removed_or_edited_line() {
         .env("REVOKER_DOLFIN_BASE_URL", server.uri())
         .arg("--audit")
         .arg(&audit)
-        .args(["--audit-required", "bulk"])
+        .arg("bulk")
         .arg(&input)
         .output()
         .unwrap();

@@ -9,7 +9,16 @@
 //! who rewrites every hash after an edit: keep the log where they cannot.)
 //!
 //! Entries are written as each attempt ends and synced to disk at least every
-//! 200 ms and when the log is dropped.
+//! 200 ms and when the log is dropped. A required log (`--audit-required`)
+//! is written first: each attempt has an entry `sending`, written and synced
+//! before the request goes out, and its answer entry is synced before the
+//! result is reported; once an entry cannot be written, nothing more is sent.
+//!
+//! An entry whose write was cut off (the disk filled up, the process was
+//! killed mid-write) leaves a last line without its newline: `verify` reports
+//! it as a cut-off tail, not as tampering, and the next [`AuditLog::open`]
+//! removes it before appending. A cut-off `sending` entry was never sent: the
+//! request goes out only once its entry is on disk.
 
 use std::fs::File;
 use std::io::{self, BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
@@ -29,6 +38,27 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 const SYNC_INTERVAL: Duration = Duration::from_millis(200);
 
+/// Which moment of an attempt an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The request is about to be sent (a required log only).
+    Sending,
+    /// It was answered, or failed, and is tried again.
+    Retried,
+    /// The last attempt, with the request's outcome.
+    Outcome(OutcomeKind),
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Retried => "retried",
+            Self::Outcome(outcome) => outcome.as_str(),
+        }
+    }
+}
+
 /// One attempt, as recorded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Attempt<'a> {
@@ -37,8 +67,9 @@ pub(crate) struct Attempt<'a> {
     pub params: &'a Params,
     pub attempt: u32,
     pub status: Option<u16>,
-    /// The outcome, for the last attempt; `None` for one that is retried.
-    pub outcome: Option<OutcomeKind>,
+    /// What the entry records: the request about to go out, one that is
+    /// retried, or the last attempt's outcome.
+    pub phase: Phase,
     pub request_id: Option<&'a str>,
     /// What went wrong when there was no response.
     pub error: Option<&'a str>,
@@ -102,6 +133,15 @@ impl AuditLog {
                 format!("it is in use by another run ({locked})"),
             )
         })?;
+        let cut_off = remove_cut_off_tail(&mut file)?;
+        if cut_off > 0 {
+            tracing::warn!(
+                path = %path.display(),
+                bytes = cut_off,
+                "removed the audit log's cut-off last entry (an earlier run stopped while \
+                 writing it; a cut-off `sending` entry was never sent)"
+            );
+        }
         let prev = last_hash(&mut file)?.unwrap_or_else(|| GENESIS.to_owned());
         Ok(Self {
             path: path.to_owned(),
@@ -132,16 +172,29 @@ impl AuditLog {
         self.failure.get().map(String::as_str)
     }
 
-    /// Records one attempt.
+    /// Records one attempt (synced within [`SYNC_INTERVAL`]).
     pub(crate) fn record(&self, attempt: &Attempt<'_>) {
-        if self.failure.get().is_some() {
-            return;
+        let _ = self.write(attempt, false);
+    }
+
+    /// Records one attempt and syncs it to disk before returning.
+    ///
+    /// # Errors
+    ///
+    /// Why the entry is not on disk (this or an earlier write failed): the
+    /// caller must not send what it records.
+    pub(crate) fn record_durably(&self, attempt: &Attempt<'_>) -> Result<(), String> {
+        self.write(attempt, true)
+    }
+
+    fn write(&self, attempt: &Attempt<'_>, durably: bool) -> Result<(), String> {
+        if let Some(failure) = self.failure() {
+            return Err(failure.to_owned());
         }
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let outcome = attempt.outcome.map_or("retried", OutcomeKind::as_str);
         let entry = Entry {
             time: rfc3339(SystemTime::now()),
             operator: &self.operator,
@@ -150,7 +203,7 @@ impl AuditLog {
             params: ParamsJson(attempt.params),
             attempt: attempt.attempt,
             status: attempt.status,
-            outcome,
+            outcome: attempt.phase.as_str(),
             request_id: attempt.request_id,
             error: attempt.error,
             prev: &state.prev,
@@ -162,21 +215,31 @@ impl AuditLog {
         line.push_str(",\"hash\":\"");
         line.push_str(&hash);
         line.push_str("\"}\n");
-        let written = state.file.write_all(line.as_bytes()).and_then(|()| {
-            state.unsynced = true;
-            if state.last_sync.elapsed() >= SYNC_INTERVAL {
-                state.file.sync_data()?;
-                state.unsynced = false;
-                state.last_sync = Instant::now();
+        let State {
+            file,
+            unsynced,
+            last_sync,
+            ..
+        } = &mut *state;
+        let written = append_entry(file, line.as_bytes()).and_then(|()| {
+            *unsynced = true;
+            if durably || last_sync.elapsed() >= SYNC_INTERVAL {
+                file.sync_data()?;
+                *unsynced = false;
+                *last_sync = Instant::now();
             }
             Ok(())
         });
         match written {
-            Ok(()) => state.prev = hash,
+            Ok(()) => {
+                state.prev = hash;
+                Ok(())
+            }
             Err(e) => {
                 let message = format!("cannot write the audit log {}: {e}", self.path.display());
                 tracing::error!("{message}");
-                let _ = self.failure.set(message);
+                let _ = self.failure.set(message.clone());
+                Err(message)
             }
         }
     }
@@ -207,6 +270,37 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.sync();
     }
+}
+
+/// Appends one whole entry, or nothing: a write cut off part-way (the disk or
+/// the file size limit full) is taken back, so that the log ends with a whole
+/// entry whenever it can.
+fn append_entry(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let len = file.seek(SeekFrom::End(0))?;
+    file.write_all(line).inspect_err(|_| {
+        let _ = file.set_len(len);
+    })
+}
+
+/// Removes a cut-off last entry (a line without its newline) left by a run
+/// that stopped while writing it; returns how many bytes were removed.
+fn remove_cut_off_tail(file: &mut File) -> io::Result<u64> {
+    let len = file.seek(SeekFrom::End(0))?;
+    let start = len.saturating_sub(64 * 1024);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    if tail.last().is_none_or(|&b| b == b'\n') {
+        return Ok(0);
+    }
+    let keep = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(newline) => start + newline as u64 + 1,
+        None if start == 0 => 0,
+        None => return Err(io::Error::other("its last line is not an audit entry")),
+    };
+    file.set_len(keep)?;
+    file.sync_data()?;
+    Ok(len - keep)
 }
 
 /// The hash of the file's last entry, if it has one.
@@ -251,35 +345,68 @@ impl VerifyError {
     }
 }
 
+/// What [`verify`] found in a log whose chain holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The whole entries, each checked.
+    pub entries: u64,
+    /// The bytes of a cut-off last entry (a line without its newline, from a
+    /// run that stopped while writing it), if there is one: not tampering, and
+    /// removed by the next [`AuditLog::open`].
+    pub cut_off: Option<u64>,
+}
+
 /// Checks every entry of the log at `path`: its own hash, and that it follows
-/// the one before it. Returns how many entries there are.
+/// the one before it.
 ///
 /// ```
+/// use revoker_host::audit::{Verified, verify};
+///
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("audit.jsonl");
 /// std::fs::write(&path, "").unwrap();
-/// assert_eq!(revoker_host::audit::verify(&path), Ok(0));
+/// assert_eq!(verify(&path), Ok(Verified { entries: 0, cut_off: None }));
 /// std::fs::write(&path, "{\"forged\":true}\n").unwrap();
-/// assert_eq!(revoker_host::audit::verify(&path).unwrap_err().line, 1);
+/// assert_eq!(verify(&path).unwrap_err().line, 1);
 /// ```
 ///
 /// # Errors
 ///
 /// [`VerifyError`] naming the first line that is not right.
-pub fn verify(path: &Path) -> Result<u64, VerifyError> {
+pub fn verify(path: &Path) -> Result<Verified, VerifyError> {
     let error = |line: u64, message: String| VerifyError {
         path: path.display().to_string(),
         line,
         message,
     };
     let file = File::open(path).map_err(|e| error(0, format!("cannot open it: {e}")))?;
+    let mut reader = BufReader::new(file);
     let mut prev = GENESIS.to_owned();
-    let mut count = 0;
-    for (index, line) in BufReader::new(file).lines().enumerate() {
-        let number = index as u64 + 1;
-        let line = line.map_err(|e| error(number, format!("cannot read it: {e}")))?;
+    let mut entries = 0;
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        let number = entries + 1;
+        let read = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| error(number, format!("cannot read it: {e}")))?;
+        if read == 0 {
+            return Ok(Verified {
+                entries,
+                cut_off: None,
+            });
+        }
+        if raw.last() != Some(&b'\n') {
+            // The last line, without its newline: a write cut off part-way.
+            return Ok(Verified {
+                entries,
+                cut_off: Some(raw.len() as u64),
+            });
+        }
+        let line = std::str::from_utf8(&raw[..raw.len() - 1])
+            .map_err(|_| error(number, "not an audit entry: not UTF-8".into()))?;
         let (body, hash) =
-            split_hash(&line).ok_or_else(|| error(number, "not an audit entry".into()))?;
+            split_hash(line).ok_or_else(|| error(number, "not an audit entry".into()))?;
         if hex(&Sha256::digest(body.as_bytes())) != hash {
             return Err(error(
                 number,
@@ -303,9 +430,8 @@ pub fn verify(path: &Path) -> Result<u64, VerifyError> {
             ));
         }
         hash.clone_into(&mut prev);
-        count += 1;
+        entries += 1;
     }
-    Ok(count)
 }
 
 /// `user@host`.
@@ -391,10 +517,62 @@ mod tests {
             params,
             attempt: n,
             status: Some(if outcome.is_some() { 204 } else { 503 }),
-            outcome,
+            phase: outcome.map_or(Phase::Retried, Phase::Outcome),
             request_id: Some("req-1"),
             error: None,
         }
+    }
+
+    fn verified(entries: u64, cut_off: Option<u64>) -> Result<Verified, VerifyError> {
+        Ok(Verified { entries, cut_off })
+    }
+
+    #[test]
+    fn a_cut_off_last_entry_is_reported_as_such_and_removed_by_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        write_log(&path, 2);
+        let whole = std::fs::read(&path).unwrap();
+        let mut torn = whole.clone();
+        torn.extend_from_slice(b"{\"time\":\"2026-");
+        std::fs::write(&path, &torn).unwrap();
+        assert_eq!(verify(&path), verified(2, Some(14)));
+        // Appending goes on from the last whole entry, and the chain holds.
+        write_log(&path, 1);
+        assert_eq!(verify(&path), verified(3, None));
+        assert!(std::fs::read(&path).unwrap().starts_with(&whole));
+        // Only the last line may be cut off: the same bytes before another
+        // entry are tampering.
+        let mut text = std::fs::read(&path).unwrap();
+        let second = text.iter().position(|&b| b == b'\n').unwrap() + 1;
+        text.splice(second..second, b"{\"time\":\"2026-\n".iter().copied());
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(verify(&path).unwrap_err().line, 2);
+    }
+
+    #[test]
+    fn a_durable_entry_is_refused_after_a_failed_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let params = Params::from_pairs([("id", "k1")]);
+        let log = AuditLog::open(&path, true).unwrap();
+        let sending = Attempt {
+            phase: Phase::Sending,
+            ..attempt(&params, 1, None)
+        };
+        log.record_durably(&sending).unwrap();
+        let _ = log
+            .failure
+            .set("cannot write the audit log: disk full".into());
+        assert!(
+            log.record_durably(&sending)
+                .unwrap_err()
+                .contains("disk full")
+        );
+        drop(log);
+        assert_eq!(verify(&path), verified(1, None));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"outcome\":\"sending\""), "{text}");
     }
 
     fn write_log(path: &Path, entries: u32) {
@@ -416,7 +594,7 @@ mod tests {
         let path = dir.path().join("audit.jsonl");
         write_log(&path, 3);
         write_log(&path, 2);
-        assert_eq!(verify(&path), Ok(5));
+        assert_eq!(verify(&path), verified(5, None));
         let text = std::fs::read_to_string(&path).unwrap();
         let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["outcome"], "retried");

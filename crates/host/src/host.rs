@@ -450,6 +450,19 @@ impl Host {
         self.0.providers.values().any(ProviderRuntime::is_limited)
     }
 
+    /// Why the audit log could not record an entry, if it could not: once it
+    /// happens with a required log nothing more is sent, and a caller that got
+    /// a result should still report the run as failed (`revoker` exits 3).
+    pub fn audit_failure(&self) -> Option<&str> {
+        self.0.executor.audit().and_then(AuditLog::failure)
+    }
+
+    /// Whether the audit log is required: nothing is sent that it has not
+    /// recorded first.
+    pub fn audit_required(&self) -> bool {
+        self.0.executor.audit().is_some_and(AuditLog::is_required)
+    }
+
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         self.0.executor.policy()

@@ -573,6 +573,19 @@ impl PreparedJob {
         if let Err(e) = flushed {
             fatal.get_or_insert(Error::Journal(e));
         }
+        if let Some(why) = host.audit_failure() {
+            if host.audit_required() {
+                fatal.get_or_insert(Error::Audit(format!(
+                    "{why}: nothing more was sent (the audit log is required)"
+                )));
+            } else {
+                let _ = tx
+                    .send(JobEvent::Warning(format!(
+                        "{why}: the audit log is incomplete"
+                    )))
+                    .await;
+            }
+        }
         summary.elapsed = started.elapsed();
         summary.interrupted = stop.is_stopped() && fatal.is_none();
         if let Some(error) = fatal {

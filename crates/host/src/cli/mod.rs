@@ -87,6 +87,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     if let Some(code) = revoker_host::serve_plugin_runner_if_asked() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    // A file that reaches the size limit (`ulimit -f`) is a write error to
+    // report, not a signal that kills the run between a request and its record.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     match try_run(args) {
         Ok(exit) => exit.into(),
         Err(fatal) => {
@@ -251,8 +258,15 @@ fn audit_command(matches: &ArgMatches) -> Result<Exit, Fatal> {
     };
     let path = verify.get_one::<String>("file").expect("required");
     match revoker_host::audit::verify(std::path::Path::new(path)) {
-        Ok(entries) => {
-            print(&format!("{path}: {entries} entries, intact\n"));
+        Ok(verified) => {
+            print(&format!("{path}: {} entries, intact\n", verified.entries));
+            if let Some(bytes) = verified.cut_off {
+                eprintln!(
+                    "revoker: note: the last entry is cut off ({bytes} bytes without a newline): \
+                     the run writing it stopped mid-write (a cut-off `sending` entry was never \
+                     sent); the next run removes it before appending"
+                );
+            }
             Ok(Exit::Success)
         }
         Err(error) if error.is_unreadable() => {
@@ -301,6 +315,14 @@ fn single_operation(
         .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(host.execute(&request))?;
     print(&output::result(&result, format));
+    if host.audit_required()
+        && let Some(why) = host.audit_failure()
+    {
+        return Err(Error::Audit(format!(
+            "{why}: the request was sent but its answer is not in the required log"
+        ))
+        .into());
+    }
     Ok(if result.is_success() {
         Exit::Success
     } else {

@@ -18,7 +18,7 @@ use revoker_plugin_api::{Header, HttpResponse, Method};
 use tokio::sync::Semaphore;
 
 use self::retry::{RetryPolicy, TransportFailure, parse_retry_after};
-use crate::audit::{Attempt, AuditLog};
+use crate::audit::{Attempt, AuditLog, Phase};
 use crate::error::{Error, Result as HostResult};
 use crate::interpret::{Exchange, interpret};
 use crate::model::RequestResult;
@@ -148,16 +148,24 @@ impl Executor {
                 let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
                 let result = interpret(planned, provider, exchange);
                 if let Some(audit) = self.audit() {
-                    audit.record(&Attempt {
+                    let entry = Attempt {
                         provider: &result.provider,
                         operation: &result.operation,
                         params: &result.params,
                         attempt: result.attempts,
                         status: result.status,
-                        outcome: Some(result.outcome),
+                        phase: Phase::Outcome(result.outcome),
                         request_id: result.request_id.as_deref(),
                         error: transport_error.as_deref(),
-                    });
+                    };
+                    if audit.is_required() {
+                        // On failure the result is still returned (a created
+                        // key's value must reach its caller), and nothing more
+                        // is sent: see `Host::audit_failure`.
+                        let _ = audit.record_durably(&entry);
+                    } else {
+                        audit.record(&entry);
+                    }
                 }
                 Ok(Some(result))
             }
@@ -194,14 +202,6 @@ impl Executor {
                     },
                     None => provider.ready(gate.in_flight).await,
                 };
-                if let Some(audit) = self.audit()
-                    && audit.is_required()
-                    && let Some(why) = audit.failure()
-                {
-                    return Err(Abandoned::Audit(format!(
-                        "nothing more is sent: {why} (the audit log is required)"
-                    )));
-                }
                 if attempt == 1 {
                     if gate.stop.is_some_and(StopHandle::is_stopped) {
                         return Err(Abandoned::Stopped);
@@ -209,6 +209,27 @@ impl Executor {
                     if let Some(step) = gate.before_first_send.take() {
                         step.await.map_err(Abandoned::Journal)?;
                     }
+                }
+                // A required log has the attempt on disk before it goes out.
+                if let Some(audit) = self.audit()
+                    && audit.is_required()
+                {
+                    audit
+                        .record_durably(&Attempt {
+                            provider: &planned.request.provider,
+                            operation: &planned.request.operation,
+                            params: &planned.shown_params(),
+                            attempt,
+                            status: None,
+                            phase: Phase::Sending,
+                            request_id: None,
+                            error: None,
+                        })
+                        .map_err(|why| {
+                            Abandoned::Audit(format!(
+                                "{why}: nothing more is sent (the audit log is required)"
+                            ))
+                        })?;
                 }
                 self.send_once(client, planned, provider, credential).await
             };
@@ -242,7 +263,7 @@ impl Executor {
                     params: &planned.shown_params(),
                     attempt,
                     status: sent.as_ref().ok().map(|r| r.status),
-                    outcome: None,
+                    phase: Phase::Retried,
                     request_id: sent
                         .as_ref()
                         .ok()
