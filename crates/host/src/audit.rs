@@ -69,6 +69,7 @@ struct State {
 /// An open audit log.
 pub struct AuditLog {
     path: PathBuf,
+    id: files::FileId,
     operator: String,
     required: bool,
     state: Mutex<State>,
@@ -87,14 +88,17 @@ impl std::fmt::Debug for AuditLog {
 
 impl AuditLog {
     /// Opens (or creates, mode 0600) the log at `path`, to append after its last
-    /// entry. With `required`, a run sends nothing once an entry cannot be
-    /// written.
+    /// entry, never through a symbolic link (see [`files`] for what is checked
+    /// and tightened). With `required`, a run sends nothing once an entry
+    /// cannot be written.
     ///
     /// # Errors
     ///
-    /// If the file cannot be opened, or its last entry cannot be read.
+    /// If the file cannot be opened (holding a [`files::UnsafeFile`] if it is
+    /// refused), or its last entry cannot be read.
     pub fn open(path: &Path, required: bool) -> io::Result<Self> {
         let mut file = files::open_append(path)?;
+        let id = files::FileId::of_file(&file)?;
         // One writer per log: two processes never fork its chain.
         files::lock_exclusive(&file).map_err(|locked| {
             io::Error::new(
@@ -105,6 +109,7 @@ impl AuditLog {
         let prev = last_hash(&mut file)?.unwrap_or_else(|| GENESIS.to_owned());
         Ok(Self {
             path: path.to_owned(),
+            id,
             operator: operator(),
             required,
             state: Mutex::new(State {
@@ -120,6 +125,11 @@ impl AuditLog {
     /// The log's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Which file the log is (the one opened, whatever its path names now).
+    pub fn file_id(&self) -> &files::FileId {
+        &self.id
     }
 
     /// Whether nothing may be sent once an entry cannot be written.

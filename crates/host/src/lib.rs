@@ -45,7 +45,7 @@ pub mod audit;
 pub mod bulk;
 mod config;
 mod error;
-mod files;
+pub mod files;
 mod host;
 mod interpret;
 mod load;
