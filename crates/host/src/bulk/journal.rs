@@ -380,7 +380,7 @@ impl Journal {
         }
 
         // Finished lines the old report lacks: rebuild them from the journal.
-        let journal = File::open(&self.path).map_err(|source| JournalError::Io {
+        let journal = files::open_to_read(&self.path).map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,
         })?;
@@ -470,7 +470,7 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
         path: path.to_owned(),
         source,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut reader = BufReader::new(files::open_to_read(path).map_err(io_error)?);
     let mut state = JournalState::default();
     let mut text = String::new();
     let mut valid_len = 0u64;
