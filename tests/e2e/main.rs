@@ -6,6 +6,7 @@
 mod bad_input;
 mod bulk;
 mod dolfin;
+mod files;
 mod langwatch;
 mod loading;
 mod pinata;

@@ -619,7 +619,9 @@ fn audit_required_sends_nothing_without_a_log() {
         .env("DOLFIN_API_KEY", "k")
         .env("REVOKER_DOLFIN_BASE_URL", server.uri())
         .arg("--audit")
-        .arg(dir.path()) // a directory: cannot be opened as the log
+        // In a directory that does not exist: cannot be opened. (A path that
+        // is not a regular file is refused with exit 2: `tests/e2e/files.rs`.)
+        .arg(dir.path().join("missing").join("audit.jsonl"))
         .args([
             "--audit-required",
             "dolfin",

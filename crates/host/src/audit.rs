@@ -100,6 +100,7 @@ struct State {
 /// An open audit log.
 pub struct AuditLog {
     path: PathBuf,
+    id: files::FileId,
     operator: String,
     required: bool,
     state: Mutex<State>,
@@ -118,14 +119,17 @@ impl std::fmt::Debug for AuditLog {
 
 impl AuditLog {
     /// Opens (or creates, mode 0600) the log at `path`, to append after its last
-    /// entry. With `required`, a run sends nothing once an entry cannot be
-    /// written.
+    /// entry, never through a symbolic link: an existing file must be a regular
+    /// file of this user, and group or other access is taken away. With
+    /// `required`, a run sends nothing once an entry cannot be written.
     ///
     /// # Errors
     ///
-    /// If the file cannot be opened, or its last entry cannot be read.
+    /// If the file cannot be opened (holding an [`UnsafeFile`](crate::UnsafeFile)
+    /// if it is refused), or its last entry cannot be read.
     pub fn open(path: &Path, required: bool) -> io::Result<Self> {
         let mut file = files::open_append(path)?;
+        let id = files::FileId::of_file(&file)?;
         // One writer per log: two processes never fork its chain.
         files::lock_exclusive(&file).map_err(|locked| {
             io::Error::new(
@@ -145,6 +149,7 @@ impl AuditLog {
         let prev = last_hash(&mut file)?.unwrap_or_else(|| GENESIS.to_owned());
         Ok(Self {
             path: path.to_owned(),
+            id,
             operator: operator(),
             required,
             state: Mutex::new(State {
@@ -160,6 +165,11 @@ impl AuditLog {
     /// The log's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Which file the log is (the one opened, whatever its path names now).
+    pub(crate) fn file_id(&self) -> &files::FileId {
+        &self.id
     }
 
     /// Whether nothing may be sent once an entry cannot be written.

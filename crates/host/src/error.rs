@@ -122,6 +122,21 @@ pub enum Error {
     /// is sent.
     #[error("audit log: {0}")]
     Audit(String),
+
+    /// Two files of a run (input, journal, report, audit log) are one file:
+    /// nothing was written or sent.
+    #[error(transparent)]
+    SameFile(#[from] crate::files::SameFile),
+
+    /// A file the run would write is a symbolic link, not a regular file, or
+    /// another user's: nothing was written or sent.
+    #[error("cannot write the {role}: {source}")]
+    UnsafeFile {
+        /// What the file is for: `journal`, `report`, `audit log`.
+        role: &'static str,
+        /// What is wrong with it.
+        source: crate::files::UnsafeFile,
+    },
 }
 
 /// The broad class of an [`Error`], which decides the CLI's exit code.
@@ -152,7 +167,10 @@ impl Error {
             | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
             Self::Journal(_) | Self::Audit(_) => ErrorCategory::Record,
-            Self::Input(_) | Self::JournalRefused(_) => ErrorCategory::Usage,
+            Self::Input(_)
+            | Self::JournalRefused(_)
+            | Self::SameFile(_)
+            | Self::UnsafeFile { .. } => ErrorCategory::Usage,
         }
     }
 

@@ -276,11 +276,12 @@ impl HostBuilder {
     /// # Errors
     ///
     /// [`Error::Config`] for a setting that is invalid (a base URL, a credential
-    /// that cannot be sent) or, when [`strict`](HostBuilder::strict), a missing
-    /// plugin directory or a setting for a provider that is not loaded;
-    /// [`Error::NoPlugins`] when no plugin is loaded (unless allowed with
-    /// [`HostBuilder::require_plugins`]); [`Error::HttpClient`] if the client
-    /// cannot be built.
+    /// that cannot be sent, an audit log that cannot be opened) or, when
+    /// [`strict`](HostBuilder::strict), a missing plugin directory or a setting
+    /// for a provider that is not loaded; [`Error::UnsafeFile`] for an audit log
+    /// that is not safe to write; [`Error::NoPlugins`] when no plugin is loaded
+    /// (unless allowed with [`HostBuilder::require_plugins`]);
+    /// [`Error::HttpClient`] if the client cannot be built.
     pub fn build(mut self) -> Result<Host> {
         if !self.lenient {
             self.check_plugin_dirs()?;
@@ -324,7 +325,16 @@ impl HostBuilder {
             (Some(audit), _) => Some(audit),
             (None, Some(path)) => Some(Arc::new(
                 AuditLog::open(path, self.config.audit_required).map_err(|source| {
-                    Error::config(format!("audit log {}", path.display()), source.to_string())
+                    match crate::files::UnsafeFile::of(&source) {
+                        Some(refused) => Error::UnsafeFile {
+                            role: "audit log",
+                            source: refused.clone(),
+                        },
+                        None => Error::config(
+                            format!("audit log {}", path.display()),
+                            source.to_string(),
+                        ),
+                    }
                 })?,
             )),
             (None, None) => None,
@@ -466,6 +476,11 @@ impl Host {
     /// The retry policy in force.
     pub fn retry_policy(&self) -> &RetryPolicy {
         self.0.executor.policy()
+    }
+
+    /// The audit log every request sent is recorded in, if there is one.
+    pub fn audit_log(&self) -> Option<&AuditLog> {
+        self.0.executor.audit()
     }
 
     /// Validates `request` and has its plugin plan it; sends nothing.

@@ -60,6 +60,7 @@ pub mod text;
 
 pub use config::{Config, Rate};
 pub use error::{Error, ErrorCategory, Result};
+pub use files::{Problem as FileProblem, SameFile, UnsafeFile};
 pub use host::{Host, HostBuilder};
 pub use load::{Isolation, LoadOptions, Refusal, Registry};
 pub use model::{FieldValue, LineDigest, Request, RequestResult, ResultJson};

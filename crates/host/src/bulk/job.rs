@@ -172,9 +172,12 @@ impl BulkJob {
     ///
     /// # Errors
     ///
-    /// [`Error::Input`] if the input cannot be read, [`Error::Journal`] if the
-    /// journal cannot be used (another run holds it, it belongs to another
-    /// input), [`Error::MissingCredential`] naming the lines that need it.
+    /// [`Error::Input`] if the input cannot be read, [`Error::SameFile`] if two
+    /// of the input, journal, report and audit log are one file,
+    /// [`Error::UnsafeFile`] if the journal or report is a symbolic link, not
+    /// a regular file or another user's, [`Error::Journal`] if the journal
+    /// cannot be used (another run holds it, it belongs to another input),
+    /// [`Error::MissingCredential`] naming the lines that need it.
     pub fn prepare(host: &Host, spec: JobSpec) -> Result<PreparedJob, Error> {
         let name = spec.input.name();
         let format = spec.format.or(match &spec.input {
@@ -182,11 +185,44 @@ impl BulkJob {
             _ => None,
         });
         let input_error = |e: io::Error| Error::Input(format!("cannot read input {name}: {e}"));
-        let reader: Box<dyn Read> = match spec.input {
-            InputSource::File(path) => Box::new(File::open(&path).map_err(input_error)?),
-            InputSource::Stdin => Box::new(io::stdin()),
-            InputSource::Reader { reader, .. } => reader,
+        let (reader, input_id): (Box<dyn Read>, _) = match spec.input {
+            InputSource::File(path) => {
+                let file = File::open(&path).map_err(input_error)?;
+                let id = files::FileId::of_file(&file).ok();
+                (Box::new(file), id)
+            }
+            InputSource::Stdin => (Box::new(io::stdin()), files::FileId::of_stdin()),
+            InputSource::Reader { reader, .. } => (reader, None),
         };
+        // Before a byte is written: the files written are safe to write, and
+        // no two of the input, journal, report and audit log are one file.
+        let mut run_files = Vec::new();
+        if let Some(id) = input_id {
+            run_files.push(files::RunFile {
+                role: "input",
+                path: PathBuf::from(&name),
+                id,
+            });
+        }
+        for (role, path) in [("journal", &spec.journal), ("report", &spec.report)] {
+            if let Some(path) = path {
+                files::check_path(path).map_err(|source| Error::UnsafeFile { role, source })?;
+                let id = files::FileId::of_path(path);
+                run_files.push(files::RunFile {
+                    role,
+                    path: path.clone(),
+                    id,
+                });
+            }
+        }
+        if let Some(audit) = host.audit_log() {
+            run_files.push(files::RunFile {
+                role: "audit log",
+                path: audit.path().to_owned(),
+                id: audit.file_id().clone(),
+            });
+        }
+        files::distinct(&run_files)?;
         let (survey, spool) = spool(reader, format).map_err(input_error)?;
         check_columns(host, &survey).map_err(|e| Error::Input(format!("the input {name}: {e}")))?;
         let mut warnings = Vec::new();

@@ -322,14 +322,17 @@ impl Journal {
             path: report.to_owned(),
             source,
         };
-        let tmp = report.with_extension("rebuilding");
-        let mut out = BufWriter::new(files::create(&tmp).map_err(report_error)?);
+        // Never read or replace what a symbolic link points to.
+        files::check_path(report).map_err(|refused| report_error(io::Error::other(refused)))?;
+        // A new file beside the report, created exclusively, renamed over it.
+        let tmp = files::create_beside(report).map_err(report_error)?;
+        let mut out = BufWriter::new(tmp);
         let mut kept = HashSet::new();
         let mut keep = |line: u64| kept.insert(line);
 
         // Each line's last report line: a line redone by a later run has one per run.
         let mut last = HashMap::new();
-        if let Ok(old) = File::open(report) {
+        if let Ok(old) = files::open_to_read(report) {
             for (index, text) in BufReader::new(old).lines().enumerate() {
                 let text = text.map_err(report_error)?;
                 if let Ok(value) = serde_json::from_str::<Value>(&text)
@@ -341,7 +344,7 @@ impl Journal {
         }
         // The old report's lines for settled lines, and for creates it shows done.
         let mut confirmed = Vec::new();
-        if let Ok(old) = File::open(report) {
+        if let Ok(old) = files::open_to_read(report) {
             for (index, text) in BufReader::new(old).lines().enumerate() {
                 let text = text.map_err(report_error)?;
                 let Ok(value) = serde_json::from_str::<Value>(&text) else {
@@ -377,7 +380,7 @@ impl Journal {
         }
 
         // Finished lines the old report lacks: rebuild them from the journal.
-        let journal = File::open(&self.path).map_err(|source| JournalError::Io {
+        let journal = files::open_to_read(&self.path).map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,
         })?;
@@ -399,8 +402,8 @@ impl Journal {
         }
 
         let out = out.into_inner().map_err(|e| report_error(e.into_error()))?;
-        out.sync_all().map_err(report_error)?;
-        std::fs::rename(&tmp, report).map_err(report_error)?;
+        out.as_file().sync_all().map_err(report_error)?;
+        out.persist(report).map_err(|e| report_error(e.error))?;
         self.file.sync_data().map_err(|source| JournalError::Io {
             path: self.path.clone(),
             source,
@@ -467,7 +470,7 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
         path: path.to_owned(),
         source,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io_error)?);
+    let mut reader = BufReader::new(files::open_to_read(path).map_err(io_error)?);
     let mut state = JournalState::default();
     let mut text = String::new();
     let mut valid_len = 0u64;

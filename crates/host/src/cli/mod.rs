@@ -225,8 +225,14 @@ fn security_options(mut builder: HostBuilder, matches: &ArgMatches) -> Result<Ho
     builder = builder.allow_insecure_http(matches.get_flag("allow-insecure-http"));
     if let Some(path) = matches.get_one::<String>("audit") {
         let required = matches.get_flag("audit-required");
-        let audit = AuditLog::open(std::path::Path::new(path), required)
-            .map_err(|e| Fatal::config(format!("cannot open the audit log {path}: {e}")))?;
+        let audit = AuditLog::open(std::path::Path::new(path), required).map_err(|e| {
+            let message = format!("cannot open the audit log {path}: {e}");
+            // A path that is not safe to write is the user's to change: exit 2.
+            match revoker_host::UnsafeFile::of(&e) {
+                Some(_) => Fatal::usage(message),
+                None => Fatal::config(message),
+            }
+        })?;
         builder = builder.audit(audit);
     } else if matches.get_flag("audit-required") {
         return Err(Fatal::usage("--audit-required needs --audit FILE"));
