@@ -1188,3 +1188,101 @@ fn a_required_audit_log_that_cannot_grow_stops_the_run_with_nothing_sent_unrecor
         .unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
 }
+
+#[cfg(unix)]
+#[test]
+fn input_from_process_substitution_is_read_once_and_every_line_is_sent() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "keys.jsonl",
+        &(1..=20).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let journal = dir.path().join("journal");
+    // `<(…)` hands revoker a /dev/fd path to a pipe that can be read only once.
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"exec "$0" bulk <(cat "$1") --yes --journal "$2""#)
+        .arg(support::revoker_bin())
+        .arg(&input)
+        .arg(&journal)
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let mut paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    let mut expected: Vec<String> = (1..=20)
+        .map(|n| format!("/api-keys/{}/revoke", uuid(n)))
+        .collect();
+    expected.sort();
+    assert_eq!(paths, expected);
+}
+
+#[test]
+fn a_second_run_on_an_audit_log_in_use_is_refused_and_sends_nothing() {
+    let server = FaultServer::start(|_| Action::status(204).after(Duration::from_millis(200)));
+    let dir = tempfile::tempdir().unwrap();
+    let first_input = write(
+        dir.path(),
+        "first.jsonl",
+        &(1..=20).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let second_input = write(
+        dir.path(),
+        "second.jsonl",
+        &(101..=110).map(dolfin_line).collect::<Vec<_>>(),
+    );
+    let audit = dir.path().join("audit.jsonl");
+    let mut first = std::process::Command::new(support::revoker_bin())
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .arg("--audit")
+        .arg(&audit)
+        .args(["bulk", "--yes", "--concurrency", "2"])
+        .arg(&first_input)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while server.received().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = bulk(&server)
+        .arg("--audit")
+        .arg(&audit)
+        .arg(&second_input)
+        .arg("--yes")
+        .output()
+        .unwrap();
+    assert_ne!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("in use by another run (held by process"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    // Only the first run's keys were sent, and its chain is whole.
+    let received = server.received();
+    assert_eq!(received.len(), 20);
+    assert!(
+        received
+            .iter()
+            .all(|r| (101..=110).all(|n| !r.path.contains(&uuid(n)))),
+        "{received:?}"
+    );
+    let verify = revoker()
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+    assert!(support::stdout(&verify).contains("20 entries, intact"));
+}
