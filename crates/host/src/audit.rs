@@ -30,6 +30,7 @@ use revoker_plugin_api::{OutcomeKind, Params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::error::AuditError;
 use crate::files;
 use crate::model::{ParamsJson, hex};
 
@@ -104,7 +105,7 @@ pub struct AuditLog {
     operator: String,
     required: bool,
     state: Mutex<State>,
-    failure: OnceLock<String>,
+    failure: OnceLock<AuditError>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -178,8 +179,8 @@ impl AuditLog {
     }
 
     /// The first write error, if any.
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.get().map(String::as_str)
+    pub fn failure(&self) -> Option<&AuditError> {
+        self.failure.get()
     }
 
     /// Records one attempt (synced within [`SYNC_INTERVAL`]).
@@ -193,13 +194,13 @@ impl AuditLog {
     ///
     /// Why the entry is not on disk (this or an earlier write failed): the
     /// caller must not send what it records.
-    pub(crate) fn record_durably(&self, attempt: &Attempt<'_>) -> Result<(), String> {
+    pub(crate) fn record_durably(&self, attempt: &Attempt<'_>) -> Result<(), AuditError> {
         self.write(attempt, true)
     }
 
-    fn write(&self, attempt: &Attempt<'_>, durably: bool) -> Result<(), String> {
+    fn write(&self, attempt: &Attempt<'_>, durably: bool) -> Result<(), AuditError> {
         if let Some(failure) = self.failure() {
-            return Err(failure.to_owned());
+            return Err(failure.clone());
         }
         let mut state = self
             .state
@@ -246,10 +247,10 @@ impl AuditLog {
                 Ok(())
             }
             Err(e) => {
-                let message = format!("cannot write the audit log {}: {e}", self.path.display());
-                tracing::error!("{message}");
-                let _ = self.failure.set(message.clone());
-                Err(message)
+                let error = self.error(&e);
+                tracing::error!("{error}");
+                let _ = self.failure.set(error.clone());
+                Err(error)
             }
         }
     }
@@ -259,20 +260,25 @@ impl AuditLog {
     /// # Errors
     ///
     /// The first write error, or the sync's.
-    pub fn sync(&self) -> Result<(), String> {
+    pub fn sync(&self) -> Result<(), AuditError> {
         let mut state = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if state.unsynced {
-            state
-                .file
-                .sync_data()
-                .map_err(|e| format!("cannot sync the audit log {}: {e}", self.path.display()))?;
+            state.file.sync_data().map_err(|e| self.error(&e))?;
             state.unsynced = false;
             state.last_sync = Instant::now();
         }
-        self.failure().map_or(Ok(()), |e| Err(e.to_owned()))
+        self.failure().map_or(Ok(()), |e| Err(e.clone()))
+    }
+
+    fn error(&self, error: &io::Error) -> AuditError {
+        AuditError {
+            path: self.path.clone(),
+            kind: error.kind(),
+            message: error.to_string(),
+        }
     }
 }
 
@@ -571,14 +577,11 @@ mod tests {
             ..attempt(&params, 1, None)
         };
         log.record_durably(&sending).unwrap();
-        let _ = log
-            .failure
-            .set("cannot write the audit log: disk full".into());
-        assert!(
-            log.record_durably(&sending)
-                .unwrap_err()
-                .contains("disk full")
-        );
+        let full = io::Error::new(io::ErrorKind::StorageFull, "disk full");
+        let _ = log.failure.set(log.error(&full));
+        let refused = log.record_durably(&sending).unwrap_err();
+        assert_eq!(refused.kind, io::ErrorKind::StorageFull);
+        assert!(refused.to_string().contains("disk full"), "{refused}");
         drop(log);
         assert_eq!(verify(&path), verified(1, None));
         let text = std::fs::read_to_string(&path).unwrap();

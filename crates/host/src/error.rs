@@ -113,15 +113,15 @@ pub enum Error {
     #[error("{0}")]
     JournalRefused(String),
 
-    /// The journal (or the report written with it) could not record what the
-    /// run must record before it goes on: nothing more is sent.
-    #[error("journal: {0}")]
-    Journal(String),
+    /// The report or the journal could not record what the run must record
+    /// before it goes on: nothing more is sent.
+    #[error("{0}: nothing more is sent")]
+    Record(#[from] RecordError),
 
     /// The audit log is required and could not record an attempt: nothing more
     /// is sent.
-    #[error("audit log: {0}")]
-    Audit(String),
+    #[error("{0}: nothing more is sent (the audit log is required)")]
+    Audit(#[from] AuditError),
 
     /// Two files of a run (input, journal, report, audit log) are one file:
     /// nothing was written or sent.
@@ -137,6 +137,66 @@ pub enum Error {
         /// What is wrong with it.
         source: crate::files::UnsafeFile,
     },
+}
+
+/// Which file of a bulk run a [`RecordError`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordFile {
+    /// The report: every line's result, created keys' values included.
+    Report,
+    /// The journal: every line's final outcome, for resuming.
+    Journal,
+}
+
+impl std::fmt::Display for RecordFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Report => "report",
+            Self::Journal => "journal",
+        })
+    }
+}
+
+/// The report or journal of a bulk run could not be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// Writing, syncing or opening the file failed.
+    #[error("cannot write the {file}: {message}")]
+    Write {
+        /// Which file.
+        file: RecordFile,
+        /// What the system said.
+        kind: std::io::ErrorKind,
+        /// The error, in words (no secret: the system's message and a path).
+        message: String,
+    },
+    /// The writer thread stopped before it wrote everything (it panicked).
+    #[error("the writer of the report and journal stopped")]
+    Stopped,
+}
+
+impl RecordError {
+    pub(crate) fn write(file: RecordFile, error: &std::io::Error) -> Self {
+        Self::Write {
+            file,
+            kind: error.kind(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The audit log could not record an entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot write the audit log {}: {message}", path.display())]
+pub struct AuditError {
+    /// The log.
+    pub path: PathBuf,
+    /// What the system said.
+    pub kind: std::io::ErrorKind,
+    /// The error, in words.
+    pub message: String,
 }
 
 /// The broad class of an [`Error`], which decides the CLI's exit code.
@@ -166,7 +226,7 @@ impl Error {
             | Self::PluginFailed { .. }
             | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
-            Self::Journal(_) | Self::Audit(_) => ErrorCategory::Record,
+            Self::Record(_) | Self::Audit(_) => ErrorCategory::Record,
             Self::Input(_)
             | Self::JournalRefused(_)
             | Self::SameFile(_)

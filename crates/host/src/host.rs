@@ -463,7 +463,7 @@ impl Host {
     /// Why the audit log could not record an entry, if it could not: once it
     /// happens with a required log nothing more is sent, and a caller that got
     /// a result should still report the run as failed (`revoker` exits 3).
-    pub fn audit_failure(&self) -> Option<&str> {
+    pub fn audit_failure(&self) -> Option<&crate::error::AuditError> {
         self.0.executor.audit().and_then(AuditLog::failure)
     }
 

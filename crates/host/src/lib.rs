@@ -59,7 +59,7 @@ mod settings;
 pub mod text;
 
 pub use config::{Config, Rate};
-pub use error::{Error, ErrorCategory, Result};
+pub use error::{AuditError, Error, ErrorCategory, RecordError, RecordFile, Result};
 pub use files::{Problem as FileProblem, SameFile, UnsafeFile};
 pub use host::{Host, HostBuilder};
 pub use load::{Isolation, LoadOptions, Refusal, Registry};

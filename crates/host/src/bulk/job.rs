@@ -29,7 +29,7 @@ use super::journal::{InputIdentity, Journal, JournalError, JournalState, Started
 use super::recorder::Recorder;
 use super::summary::Summary;
 use super::{Bulk, BulkEvent, BulkOptions, StopHandle};
-use crate::error::Error;
+use crate::error::{Error, RecordError, RecordFile};
 use crate::files;
 use crate::host::Host;
 use crate::model::{RequestResult, hex};
@@ -175,8 +175,9 @@ impl BulkJob {
     /// [`Error::Input`] if the input cannot be read, [`Error::SameFile`] if two
     /// of the input, journal, report and audit log are one file,
     /// [`Error::UnsafeFile`] if the journal or report is a symbolic link, not
-    /// a regular file or another user's, [`Error::Journal`] if the journal
-    /// cannot be used (another run holds it, it belongs to another input),
+    /// a regular file or another user's, [`Error::JournalRefused`] if the
+    /// journal cannot be used (another run holds it, it belongs to another
+    /// input), [`Error::Record`] if the journal or report cannot be written,
     /// [`Error::MissingCredential`] naming the lines that need it.
     pub fn prepare(host: &Host, spec: JobSpec) -> Result<PreparedJob, Error> {
         let name = spec.input.name();
@@ -265,8 +266,10 @@ impl BulkJob {
                 } else {
                     files::create(path)
                 }
-                .map_err(|e| {
-                    Error::Journal(format!("cannot write report {}: {e}", path.display()))
+                .map_err(|e| RecordError::Write {
+                    file: RecordFile::Report,
+                    kind: e.kind(),
+                    message: format!("{}: {e}", path.display()),
                 })?,
             ),
             None => None,
@@ -291,7 +294,11 @@ impl BulkJob {
 
 fn journal_error(error: JournalError) -> Error {
     match error {
-        JournalError::Io { .. } => Error::Journal(error.to_string()),
+        JournalError::Io { ref source, .. } => Error::Record(RecordError::Write {
+            file: RecordFile::Journal,
+            kind: source.kind(),
+            message: error.to_string(),
+        }),
         _ => Error::JournalRefused(error.to_string()),
     }
 }
@@ -531,7 +538,7 @@ impl PreparedJob {
                 .finished(doubt.line, doubt.digest, &result, true)
                 .await
             {
-                fatal.get_or_insert(Error::Journal(e));
+                fatal.get_or_insert(Error::Record(e));
                 break;
             }
             state.mark_settled(doubt.line, doubt.digest);
@@ -560,7 +567,7 @@ impl PreparedJob {
                         summary.record_planned(&planned.request().provider);
                         let recorded = recorder
                             .planned(line, &planned, duplicate_of)
-                            .map_err(Error::Journal);
+                            .map_err(Error::Record);
                         let _ = tx
                             .send(JobEvent::Planned {
                                 line,
@@ -584,7 +591,7 @@ impl PreparedJob {
                         let recorded = recorder
                             .finished(line, digest, &result, create)
                             .await
-                            .map_err(Error::Journal);
+                            .map_err(Error::Record);
                         let _ = tx
                             .send(JobEvent::Finished {
                                 line,
@@ -607,13 +614,11 @@ impl PreparedJob {
         }
         let flushed = recorder.finish();
         if let Err(e) = flushed {
-            fatal.get_or_insert(Error::Journal(e));
+            fatal.get_or_insert(Error::Record(e));
         }
         if let Some(why) = host.audit_failure() {
             if host.audit_required() {
-                fatal.get_or_insert(Error::Audit(format!(
-                    "{why}: nothing more was sent (the audit log is required)"
-                )));
+                fatal.get_or_insert(Error::Audit(why.clone()));
             } else {
                 let _ = tx
                     .send(JobEvent::Warning(format!(

@@ -371,7 +371,8 @@ impl<'a> Bulk<'a> {
         let started = create.then(|| planned.shown_request());
         let before_first_send = match (self.recorder, &started) {
             (Some(recorder), Some(request)) => {
-                Some(Box::pin(recorder.started(line, digest, request)) as _)
+                let started = recorder.started(line, digest, request);
+                Some(Box::pin(async move { started.await.map_err(Error::Record) }) as _)
             }
             _ => None,
         };

@@ -13,7 +13,7 @@
 //! second, the handoff between threads would cost more than the writing.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::journal::StartedRecord;
+use crate::error::{RecordError, RecordFile};
 use crate::model::{LineDigest, Request, RequestResult, ResultJson};
 use crate::plan::{PlannedJson, PlannedRequest};
 
@@ -38,7 +39,7 @@ const EAGER_BYTES: usize = 256 * 1024;
 /// bounded when the writer falls behind (a slow disk, a busy machine).
 const MAX_PENDING: usize = 4 * 1024 * 1024;
 
-type Ack = oneshot::Sender<Result<(), String>>;
+type Ack = oneshot::Sender<Result<(), RecordError>>;
 
 #[derive(Default)]
 struct Pending {
@@ -54,7 +55,7 @@ struct Shared {
     wake: Condvar,
     /// Signalled each time the writer takes the pending bytes.
     drained: Condvar,
-    failure: OnceLock<String>,
+    failure: OnceLock<RecordError>,
 }
 
 impl Shared {
@@ -119,12 +120,12 @@ impl Recorder {
     }
 
     /// The first write error, after which nothing more is written.
-    pub fn failure(&self) -> Option<&str> {
-        self.shared.failure.get().map(String::as_str)
+    pub fn failure(&self) -> Option<&RecordError> {
+        self.shared.failure.get()
     }
 
-    fn failed(&self) -> Result<(), String> {
-        self.failure().map_or(Ok(()), |e| Err(e.to_owned()))
+    fn failed(&self) -> Result<(), RecordError> {
+        self.failure().map_or(Ok(()), |e| Err(e.clone()))
     }
 
     /// Records line `line`'s final result: its report line (with a created
@@ -140,7 +141,7 @@ impl Recorder {
         digest: LineDigest,
         result: &RequestResult,
         durable: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         let done = {
             let mut pending = self.shared.lock();
             let Pending {
@@ -198,7 +199,7 @@ impl Recorder {
         line: u64,
         planned: &PlannedRequest,
         duplicate_of: Option<u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         if self.reporting {
             let mut pending = self.shared.lock();
             write_json(
@@ -225,7 +226,7 @@ impl Recorder {
         line: u64,
         digest: LineDigest,
         request: &Request,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         if !self.journaling {
             return self.failed();
         }
@@ -250,7 +251,7 @@ impl Recorder {
         &self,
         mut pending: MutexGuard<'_, Pending>,
         durable: bool,
-    ) -> Option<oneshot::Receiver<Result<(), String>>> {
+    ) -> Option<oneshot::Receiver<Result<(), RecordError>>> {
         let ack = durable.then(|| {
             let (tx, rx) = oneshot::channel();
             pending.acks.push(tx);
@@ -279,13 +280,13 @@ impl Recorder {
 
     async fn settle(
         &self,
-        done: Option<oneshot::Receiver<Result<(), String>>>,
-    ) -> Result<(), String> {
+        done: Option<oneshot::Receiver<Result<(), RecordError>>>,
+    ) -> Result<(), RecordError> {
         match done {
             None => self.failed(),
             Some(done) => match done.await {
                 Ok(result) => result,
-                Err(_) => Err(self.failure().unwrap_or("the recorder stopped").to_owned()),
+                Err(_) => Err(self.failure().cloned().unwrap_or(RecordError::Stopped)),
             },
         }
     }
@@ -295,19 +296,16 @@ impl Recorder {
     /// # Errors
     ///
     /// The first write error of the run.
-    pub fn finish(mut self) -> Result<(), String> {
+    pub fn finish(mut self) -> Result<(), RecordError> {
         self.close()
     }
 
-    fn close(&mut self) -> Result<(), String> {
+    fn close(&mut self) -> Result<(), RecordError> {
         if let Some(thread) = self.thread.take() {
             self.shared.lock().closed = true;
             self.shared.wake.notify_one();
             if thread.join().is_err() {
-                let _ = self
-                    .shared
-                    .failure
-                    .set("the recorder thread panicked".into());
+                let _ = self.shared.failure.set(RecordError::Stopped);
             }
         }
         self.failed()
@@ -376,14 +374,13 @@ impl Writer {
                         let _ = ack.send(Ok(()));
                     }
                 }
-                Err(e) => {
-                    let message = format!("cannot write the report or journal: {e}");
-                    let _ = shared.failure.set(message.clone());
+                Err(error) => {
+                    let _ = shared.failure.set(error.clone());
                     for ack in acks
                         .into_iter()
                         .chain(std::mem::take(&mut shared.lock().acks))
                     {
-                        let _ = ack.send(Err(message.clone()));
+                        let _ = ack.send(Err(error.clone()));
                     }
                     return;
                 }
@@ -396,14 +393,19 @@ impl Writer {
     }
 
     /// Writes the batch: the report before the journal.
-    fn write(&mut self) -> io::Result<()> {
-        for (file, buf) in [
-            (&mut self.report, &mut self.report_buf),
-            (&mut self.journal, &mut self.journal_buf),
+    fn write(&mut self) -> Result<(), RecordError> {
+        for (which, file, buf) in [
+            (RecordFile::Report, &mut self.report, &mut self.report_buf),
+            (
+                RecordFile::Journal,
+                &mut self.journal,
+                &mut self.journal_buf,
+            ),
         ] {
             if !buf.is_empty() {
                 if let Some(file) = file {
-                    file.write_all(buf)?;
+                    file.write_all(buf)
+                        .map_err(|e| RecordError::write(which, &e))?;
                     self.unsynced = true;
                 }
                 buf.clear();
@@ -412,10 +414,16 @@ impl Writer {
         Ok(())
     }
 
-    fn sync(&mut self) -> io::Result<()> {
+    fn sync(&mut self) -> Result<(), RecordError> {
         if self.unsynced {
-            for file in [&self.report, &self.journal].into_iter().flatten() {
-                file.sync_data()?;
+            for (which, file) in [
+                (RecordFile::Report, &self.report),
+                (RecordFile::Journal, &self.journal),
+            ] {
+                if let Some(file) = file {
+                    file.sync_data()
+                        .map_err(|e| RecordError::write(which, &e))?;
+                }
             }
             self.unsynced = false;
         }

@@ -324,10 +324,9 @@ fn single_operation(
     if host.audit_required()
         && let Some(why) = host.audit_failure()
     {
-        return Err(Error::Audit(format!(
-            "{why}: the request was sent but its answer is not in the required log"
-        ))
-        .into());
+        // The request was sent (its `sending` entry is on disk), its answer
+        // printed above, and that answer is not in the log.
+        return Err(Error::Audit(why.clone()).into());
     }
     Ok(if result.is_success() {
         Exit::Success

@@ -19,14 +19,14 @@ use tokio::sync::Semaphore;
 
 use self::retry::{RetryPolicy, TransportFailure, parse_retry_after};
 use crate::audit::{Attempt, AuditLog, Phase};
-use crate::error::{Error, Result as HostResult};
+use crate::error::{AuditError, Error, Result as HostResult};
 use crate::interpret::{Exchange, interpret};
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
 use crate::provider::{Credential, ProviderRuntime};
 
 /// A step awaited just before a request is first sent.
-pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
 
 /// What a caller asks of a request besides the provider's own limits.
 #[derive(Default)]
@@ -42,14 +42,14 @@ pub(crate) struct SendGate<'a> {
 }
 
 /// Why a request was never sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Abandoned {
     /// The caller stopped it.
     Stopped,
     /// The `before_first_send` step failed (the journal could not record it).
-    Journal(String),
+    BeforeSend(Error),
     /// The audit log is required and cannot be written.
-    Audit(String),
+    Audit(AuditError),
     /// The HTTP client could not be set up.
     NoClient(String),
 }
@@ -170,8 +170,8 @@ impl Executor {
                 Ok(Some(result))
             }
             Err(Abandoned::Stopped) => Ok(None),
-            Err(Abandoned::Journal(why)) => Err(Error::Journal(why)),
-            Err(Abandoned::Audit(why)) => Err(Error::Audit(why)),
+            Err(Abandoned::BeforeSend(error)) => Err(error),
+            Err(Abandoned::Audit(error)) => Err(Error::Audit(error)),
             Err(Abandoned::NoClient(why)) => Err(Error::HttpClient(why)),
         }
     }
@@ -207,7 +207,7 @@ impl Executor {
                         return Err(Abandoned::Stopped);
                     }
                     if let Some(step) = gate.before_first_send.take() {
-                        step.await.map_err(Abandoned::Journal)?;
+                        step.await.map_err(Abandoned::BeforeSend)?;
                     }
                 }
                 // A required log has the attempt on disk before it goes out.
@@ -225,11 +225,7 @@ impl Executor {
                             request_id: None,
                             error: None,
                         })
-                        .map_err(|why| {
-                            Abandoned::Audit(format!(
-                                "{why}: nothing more is sent (the audit log is required)"
-                            ))
-                        })?;
+                        .map_err(Abandoned::Audit)?;
                 }
                 self.send_once(client, planned, provider, credential).await
             };
