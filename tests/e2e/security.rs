@@ -860,3 +860,130 @@ fn hostile_servers_get_bounded_time_and_memory_and_a_clear_outcome() {
         }
     }
 }
+
+/// Runs `args` on a terminal (script(1)), types `typed` once `prompt` is on the
+/// screen, and returns the exit code and the screen.
+fn typed_on_a_terminal(
+    server: &FaultServer,
+    args: &str,
+    prompt: &str,
+    typed: &str,
+) -> (Option<i32>, String) {
+    use std::io::{Read as _, Write as _};
+    let command = format!("{} {args}", support::revoker_bin().display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "dumb")
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let screen = std::sync::Arc::clone(&screen);
+        let mut stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains(prompt) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt {prompt:?}: {}",
+            String::from_utf8_lossy(&screen.lock().unwrap())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(typed.as_bytes()).unwrap();
+    let code = child.wait().unwrap().code();
+    drop(stdin);
+    reader.join().unwrap();
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    (code, screen)
+}
+
+#[test]
+fn a_credential_typed_on_a_terminal_is_not_echoed() {
+    const TYPED: &str = "typed-credential-made-up-7f3a";
+    let server = FaultServer::start(|_| Action::status(204));
+    let (code, screen) = typed_on_a_terminal(
+        &server,
+        &format!(
+            "--credential-stdin dolfin dolfin revoke-api-key --id {}",
+            uuid(1)
+        ),
+        "credential for dolfin: ",
+        &format!("{TYPED}\n"),
+    );
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        !screen.contains(TYPED),
+        "the credential was echoed: {screen}"
+    );
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0]
+            .headers
+            .values()
+            .any(|value| value.contains(TYPED)),
+        "the typed credential was not sent: {:?}",
+        received[0].headers
+    );
+}
+
+#[test]
+fn a_password_or_query_in_a_base_url_and_a_value_in_a_bad_config_never_reach_an_error() {
+    const PASSWORD: &str = "PASSWORD-made-up-91c2";
+    let dir = tempfile::tempdir().unwrap();
+    for url in [
+        format!("https://user:{PASSWORD}@example.com:99999"),
+        format!("https://user:{PASSWORD}@example.com/v1"),
+        format!("https://example.com/v1?token={PASSWORD}"),
+        format!("ftp://user:{PASSWORD}@example.com"),
+    ] {
+        let output = revoker()
+            .env("REVOKER_DOLFIN_BASE_URL", &url)
+            .env("DOLFIN_API_KEY", support::DOLFIN_KEY)
+            .args(["dolfin", "revoke-api-key", "--id", &uuid(1), "--dry-run"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{url}: {}", text(&output));
+        assert!(stderr(&output).contains("base URL"), "{}", text(&output));
+        assert!(
+            !text(&output).contains(PASSWORD),
+            "{url}: {}",
+            text(&output)
+        );
+    }
+    // A credential pasted into the wrong place of the config file.
+    let config = dir.path().join("revoker.toml");
+    for body in [
+        format!("[providers.dolfin]\nconcurrency = \"{PASSWORD}\"\n"),
+        format!("[providers.dolfin]\nrate = \"{PASSWORD}\"\n"),
+        format!("[providers.dolfin]\n{PASSWORD}\n"),
+    ] {
+        std::fs::write(&config, &body).unwrap();
+        let output = revoker()
+            .arg("--config")
+            .arg(&config)
+            .arg("providers")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(3), "{body}: {}", text(&output));
+        assert!(stderr(&output).contains("line 2"), "{}", text(&output));
+        assert!(
+            !text(&output).contains(PASSWORD),
+            "{body}: {}",
+            text(&output)
+        );
+    }
+}

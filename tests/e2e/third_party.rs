@@ -84,6 +84,105 @@ fn the_template_builds_out_of_tree_and_revokes_keeping_its_secret_param_secret()
         "{}",
         stdout(&output)
     );
+    // No dry run shows the secret, in its params, URL, headers or body.
+    let token_file = work.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    for args in [
+        &["acme", "revoke-token", "--token", TOKEN, "--dry-run"][..],
+        &[
+            "acme",
+            "revoke-token",
+            "--token",
+            TOKEN,
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+        &["bulk", input.to_str().unwrap(), "--dry-run"],
+        &[
+            "bulk",
+            input.to_str().unwrap(),
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+    ] {
+        let output = run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let shown = stdout(&output) + &stderr(&output);
+        assert!(!shown.contains(TOKEN), "{args:?} shows the secret: {shown}");
+        assert!(shown.contains("<redacted>"), "{args:?}: {shown}");
+    }
+    // A secret parameter can come from a variable, a file or stdin, never
+    // having to be on the command line.
+    let received = server.received().len();
+    for args in [
+        &["acme", "revoke-token", "--token-env", "THE_TOKEN"][..],
+        &[
+            "acme",
+            "revoke-token",
+            "--token-file",
+            token_file.to_str().unwrap(),
+        ],
+    ] {
+        let output = revoker()
+            .arg("--plugin-dir")
+            .arg(plugins.path())
+            .env("ACME_TOKEN", "acme-admin-made-up")
+            .env("REVOKER_ACME_BASE_URL", server.uri())
+            .env("THE_TOKEN", TOKEN)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!(stdout(&output) + &stderr(&output)).contains(TOKEN));
+    }
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env("ACME_TOKEN", "acme-admin-made-up")
+        .env("REVOKER_ACME_BASE_URL", server.uri())
+        .args(["acme", "revoke-token", "--token-stdin"])
+        .write_stdin(format!("{TOKEN}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let bodies: Vec<String> = server.received()[received..]
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(bodies, vec![format!("{{\"token\":\"{TOKEN}\"}}"); 3]);
+    // Two sources at once, or none, is a usage error and sends nothing.
+    for args in [
+        &[
+            "acme",
+            "revoke-token",
+            "--token",
+            TOKEN,
+            "--token-env",
+            "THE_TOKEN",
+        ][..],
+        &["acme", "revoke-token"],
+    ] {
+        let output = run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(server.received().len(), received + 3);
 
     let output = run(&[
         "bulk",

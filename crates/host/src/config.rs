@@ -146,7 +146,7 @@ impl Config {
     ///
     /// A message naming the line and the field that is wrong.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let config: Self = toml::from_str(text).map_err(|e| e.to_string().trim().to_owned())?;
+        let config: Self = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
         if config.http.max_attempts == Some(0) {
             return Err("http.max_attempts must be at least 1".into());
         }
@@ -218,6 +218,26 @@ impl fmt::Display for Rate {
     }
 }
 
+/// A TOML error as the line and the problem, without quoting the line: a
+/// credential written into the config by mistake must not reach a terminal.
+fn describe_toml_error(text: &str, error: &toml::de::Error) -> String {
+    let line = error
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    // Values are quoted in `"…"` (`invalid type: string "…"`), keys in `…`.
+    let mut message = String::new();
+    for (i, part) in error.message().trim().split('"').enumerate() {
+        match i % 2 {
+            0 => message.push_str(part),
+            _ => message.push_str("\"<value>\""),
+        }
+    }
+    match line {
+        Some(line) => format!("line {line}: {message}"),
+        None => message.to_owned(),
+    }
+}
+
 impl Rate {
     /// The fastest rate that may be set: far beyond any provider's limit, and
     /// well inside what timers can pace.
@@ -261,6 +281,41 @@ impl<'de> Deserialize<'de> for Rate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_error_names_the_line_but_never_quotes_a_value() {
+        for (text, line, expected) in [
+            (
+                "[providers.pinata]\nbase_url = 5\n",
+                2,
+                "invalid type: integer",
+            ),
+            (
+                "[http]\nconnect_timeout_secs = \"ghp_secretsecret\"\n",
+                2,
+                "invalid type: string",
+            ),
+            (
+                "[providers.pinata]\nrate = \"ghp_secret/s\"\n",
+                2,
+                "invalid rate",
+            ),
+            (
+                "# a comment\n[providers.pinata]\ncredentail_env = \"ghp_secret\"\n",
+                3,
+                "unknown field `credentail_env`",
+            ),
+            ("ghp_secretsecret\n", 1, ""),
+        ] {
+            let error = Config::parse(text).unwrap_err();
+            assert!(
+                error.starts_with(&format!("line {line}: ")),
+                "{text:?}: {error}"
+            );
+            assert!(error.contains(expected), "{text:?}: {error}");
+            assert!(!error.contains("secret"), "{text:?}: {error}");
+        }
+    }
 
     #[test]
     fn parses_a_full_config() {
@@ -326,7 +381,8 @@ mod tests {
     #[test]
     fn bad_rates_and_limits_are_refused() {
         let err = Config::parse("[providers.pinata]\nrate = \"fast\"\n").unwrap_err();
-        assert!(err.contains("invalid rate \"fast\""), "{err}");
+        assert!(err.contains("line 2: invalid rate"), "{err}");
+        assert!(!err.contains("fast"), "{err}");
         assert!(Config::parse("[http]\nmax_attempts = 0\n").is_err());
         assert!(Config::parse("[providers.x]\nconcurrency = 0\n").is_err());
     }

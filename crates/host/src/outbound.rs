@@ -109,21 +109,23 @@ pub(crate) fn require_https_off_loopback(url: Url) -> Result<Url, String> {
 ///
 /// What is wrong with it.
 pub(crate) fn check_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("invalid base URL {text:?}: {e}"))?;
+    // Shown without userinfo, query or fragment: they may hold a secret.
+    let shown = crate::text::redact_url(text);
+    let url = Url::parse(text).map_err(|e| format!("invalid base URL {shown:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("base URL {text:?} must be http or https"));
+        return Err(format!("base URL {shown:?} must be http or https"));
     }
     if url.host().is_none() {
-        return Err(format!("base URL {text:?} has no host"));
+        return Err(format!("base URL {shown:?} has no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "a base URL must not carry credentials; set the credential's variable instead".into(),
-        );
+        return Err(format!(
+            "base URL {shown:?} must not carry credentials; set the credential's variable instead"
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
-            "base URL {text:?} must not have a query or fragment"
+            "base URL {shown:?} must not have a query or fragment"
         ));
     }
     Ok(url)

@@ -97,26 +97,69 @@ impl PlannedRequest {
     }
 
     /// Every header that will be sent besides those of the HTTP client, the
-    /// credential first, shown as `<prefix><redacted>`.
+    /// credential first, shown as `<prefix><redacted>`, secret parameters'
+    /// values `<redacted>` too.
     pub fn redacted_headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
         let credential = (
             self.auth_header.as_str(),
             Cow::Owned(format!("{}<redacted>", self.auth_prefix)),
         );
-        std::iter::once(credential).chain(
-            self.headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), String::from_utf8_lossy(value.as_bytes()))),
-        )
+        std::iter::once(credential).chain(self.headers.iter().map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (name.as_str(), self.redact_secrets(value))
+        }))
     }
 
-    /// The body, if there is one.
+    /// The URL as it may be shown: secret parameters' values `<redacted>`.
+    pub fn shown_url(&self) -> Cow<'_, str> {
+        self.redact_secrets(Cow::Borrowed(self.url.as_str()))
+    }
+
+    /// The body as it may be shown (as text): secret parameters' values
+    /// `<redacted>`, however the plugin wrote them in (as they are, JSON- or
+    /// percent-encoded).
+    pub fn shown_body(&self) -> Option<Cow<'_, str>> {
+        self.body()
+            .map(|body| self.redact_secrets(String::from_utf8_lossy(body)))
+    }
+
+    /// The body as it will be sent, if there is one: secret values included;
+    /// show [`PlannedRequest::shown_body`] instead.
     pub fn body(&self) -> Option<&[u8]> {
         self.http
             .body
             .as_ref()
             .into_option()
             .map(|body| body.as_slice())
+    }
+
+    /// `text` with every form of every secret parameter's value replaced.
+    fn redact_secrets<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
+        let Some(secret) = &self.secret else {
+            return text;
+        };
+        let mut text = text;
+        for name in secret.iter() {
+            let Some(value) = self.request.params.get(name).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let json = serde_json::to_string(value).unwrap_or_default();
+            let forms = [
+                value.to_owned(),
+                json.trim_matches('"').to_owned(),
+                revoker_plugin_api::encode_path_segment(value),
+                url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+            ];
+            // The longest first: a shorter form may be part of a longer one.
+            let mut forms: Vec<String> = forms.into_iter().filter(|f| !f.is_empty()).collect();
+            forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+            for form in forms {
+                if text.contains(form.as_str()) {
+                    text = Cow::Owned(text.replace(form.as_str(), "<redacted>"));
+                }
+            }
+        }
+        text
     }
 }
 
@@ -153,9 +196,9 @@ impl Serialize for PlannedJson<'_> {
             ) -> std::result::Result<S::Ok, S::Error> {
                 let mut map = serializer.serialize_map(Some(4))?;
                 map.serialize_entry("method", self.0.method().as_str())?;
-                map.serialize_entry("url", self.0.url().as_str())?;
+                map.serialize_entry("url", &self.0.shown_url())?;
                 map.serialize_entry("headers", &Headers(self.0))?;
-                map.serialize_entry("body", &self.0.body().map(String::from_utf8_lossy))?;
+                map.serialize_entry("body", &self.0.shown_body())?;
                 map.end()
             }
         }
@@ -260,4 +303,71 @@ fn checked(provider: &ProviderRuntime, request: &Request) -> Result<Checked> {
     let headers =
         outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
     Ok((http, url, headers, operation.idempotent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(token: &str, path: &str, body: &str) -> PlannedRequest {
+        let url = Url::parse("https://api.example.com")
+            .unwrap()
+            .join(path)
+            .unwrap();
+        PlannedRequest {
+            request: Request::new(
+                "acme",
+                "revoke-token",
+                Params::from_pairs([("token", token), ("id", "k1")]),
+            ),
+            idempotent: true,
+            http: HttpRequest::new(Method::Post, path).json_body(body.to_owned()),
+            url,
+            headers: vec![(
+                HeaderName::from_static("x-token"),
+                HeaderValue::from_str(token).unwrap(),
+            )],
+            auth_header: HeaderName::from_static("authorization"),
+            auth_prefix: Arc::from("Bearer "),
+            secret: Some(Arc::from(vec!["token".to_owned()])),
+        }
+    }
+
+    #[test]
+    fn a_secret_parameter_is_redacted_wherever_the_plugin_put_it() {
+        let token = "s3cr\"et/tok en";
+        let encoded = revoker_plugin_api::encode_path_segment(token);
+        let form: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        let plan = planned(
+            token,
+            &format!("/revoke/{encoded}?t={form}"),
+            &format!(
+                "{{\"token\":{},\"id\":\"k1\"}}",
+                serde_json::to_string(token).unwrap()
+            ),
+        );
+        let shown = [
+            plan.shown_url().into_owned(),
+            plan.shown_body().unwrap().into_owned(),
+            plan.redacted_headers()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            serde_json::to_string(&PlannedJson {
+                planned: &plan,
+                line: Some(1),
+                duplicate_of: None,
+            })
+            .unwrap(),
+        ];
+        for text in &shown {
+            for form in [token, "s3cr\\\"et/tok en", &encoded, &form, "s3cr"] {
+                assert!(!text.contains(form), "{form:?} in {text}");
+            }
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+        assert!(shown[1].contains("\"id\":\"k1\""), "{}", shown[1]);
+        // What is sent is untouched.
+        assert!(String::from_utf8_lossy(plan.body().unwrap()).contains("s3cr"));
+    }
 }

@@ -1,7 +1,7 @@
 //! The clap command: the static commands, and one subcommand per loaded provider
 //! with one per operation, built from the manifests.
 
-use clap::{Arg, ArgAction, Command, value_parser};
+use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
 use revoker_host::Registry;
 use revoker_plugin_api::{OperationSpec, ParamKind};
 
@@ -181,14 +181,22 @@ pub(crate) fn build(registry: &Registry) -> Command {
             .subcommand_required(true)
             .arg_required_else_help(true);
         for operation in manifest.operations.iter() {
-            provider = provider.subcommand(operation_command(operation));
+            let secret = plugin
+                .secret_params(&operation.name)
+                .map_or(&[][..], |secret| &secret[..]);
+            provider = provider.subcommand(operation_command(operation, secret));
         }
         command = command.subcommand(provider);
     }
     command
 }
 
-fn operation_command(operation: &OperationSpec) -> Command {
+/// The flags that give a secret parameter's value other than on the command
+/// line (where other users can read it in the process list).
+pub(crate) const SECRET_SOURCES: [(&str, &str); 3] =
+    [("env", "VAR"), ("file", "FILE"), ("stdin", "")];
+
+fn operation_command(operation: &OperationSpec, secret: &[String]) -> Command {
     let kind = if operation.idempotent {
         format!("{}, retried when safe", operation.kind.as_str())
     } else {
@@ -210,13 +218,51 @@ fn operation_command(operation: &OperationSpec) -> Command {
             ParamKind::String => "STRING",
             ParamKind::Uuid => "UUID",
         };
+        let name = param.name.as_str();
+        if !secret.iter().any(|s| s == name) {
+            command = command.arg(
+                Arg::new(name.to_owned())
+                    .long(name.to_owned())
+                    .value_name(value_name)
+                    .required(param.required)
+                    .help(param.help.to_string()),
+            );
+            continue;
+        }
+        // A secret: from a variable, a file or stdin, or (not recommended)
+        // the command line; exactly one of them.
         command = command.arg(
-            Arg::new(param.name.to_string())
-                .long(param.name.to_string())
+            Arg::new(name.to_owned())
+                .long(name.to_owned())
                 .value_name(value_name)
-                .required(param.required)
-                .help(param.help.to_string()),
+                .help(format!(
+                    "{} (a secret: prefer --{name}-env, --{name}-file or --{name}-stdin, \
+                     the command line is visible to other users)",
+                    param.help
+                )),
         );
+        let mut group = ArgGroup::new(format!("{name}-source"))
+            .arg(name.to_owned())
+            .required(param.required)
+            .multiple(false);
+        for (source, value) in SECRET_SOURCES {
+            let id = format!("{name}-{source}");
+            let arg = Arg::new(id.clone()).long(id.clone());
+            let arg = match source {
+                "env" => arg.value_name(value).help(format!(
+                    "Read --{name} from the environment variable {value}"
+                )),
+                "file" => arg
+                    .value_name(value)
+                    .help(format!("Read --{name} from the first line of {value}")),
+                _ => arg
+                    .action(ArgAction::SetTrue)
+                    .help(format!("Read --{name} from the first line of stdin")),
+            };
+            command = command.arg(arg);
+            group = group.arg(id);
+        }
+        command = command.group(group);
     }
     command
 }

@@ -242,8 +242,7 @@ fn security_options(mut builder: HostBuilder, matches: &ArgMatches) -> Result<Ho
 
 /// One line of stdin, for `--credential-stdin PROVIDER`.
 fn read_credential_from_stdin(provider: &str) -> Result<SecretString, Fatal> {
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| {
+    let line = read_secret_line(&format!("credential for {provider}: ")).map_err(|e| {
         Fatal::usage(format!(
             "cannot read the credential of {provider} from stdin: {e}"
         ))
@@ -302,11 +301,12 @@ fn single_operation(
         .provider(provider)
         .and_then(|p| p.plugin().operation(operation))
         .expect("the command was built from this manifest");
-    let params = Params::from_pairs(spec.params.iter().filter_map(|param| {
-        op_matches
-            .get_one::<String>(&param.name)
-            .map(|value| (param.name.as_str(), value.as_str()))
-    }));
+    let mut params = Params::new();
+    for param in spec.params.iter() {
+        if let Some(value) = param_value(&param.name, op_matches)? {
+            params.insert(&param.name, &value);
+        }
+    }
     let request = Request::new(provider, operation, params);
 
     if op_matches.get_flag("dry-run") {
@@ -333,6 +333,121 @@ fn single_operation(
     } else {
         Exit::Failure
     })
+}
+
+/// The value of parameter `name`: from the command line, or for a secret
+/// parameter from `--NAME-env VAR`, `--NAME-file FILE` or `--NAME-stdin`.
+fn param_value(name: &str, matches: &ArgMatches) -> Result<Option<String>, Fatal> {
+    let flag = |source: &str| format!("{name}-{source}");
+    let given = |id: &str| matches.try_get_raw(id).ok().flatten().is_some();
+    if let Some(value) = matches.get_one::<String>(name) {
+        return Ok(Some(value.clone()));
+    }
+    if given(&flag("env")) {
+        let var = matches.get_one::<String>(&flag("env")).expect("given");
+        return match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(Some(value)),
+            _ => Err(Fatal::usage(format!(
+                "--{name}-env {}: the variable is not set, is empty or is not UTF-8",
+                output::terminal_safe(var)
+            ))),
+        };
+    }
+    if given(&flag("file")) {
+        let path = matches.get_one::<String>(&flag("file")).expect("given");
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Fatal::usage(format!(
+                "--{name}-file {}: cannot read it: {e}",
+                output::terminal_safe(path)
+            ))
+        })?;
+        return first_line(&text)
+            .map(|value| Some(value.to_owned()))
+            .ok_or_else(|| {
+                Fatal::usage(format!(
+                    "--{name}-file {}: the file is empty",
+                    output::terminal_safe(path)
+                ))
+            });
+    }
+    if given(&flag("stdin")) && matches.get_flag(&flag("stdin")) {
+        if matches.get_one::<String>("credential-stdin").is_some() {
+            return Err(Fatal::usage(format!(
+                "--{name}-stdin and --credential-stdin both read stdin: give one another way"
+            )));
+        }
+        let line = read_secret_line(&format!("{name}: "))
+            .map_err(|e| Fatal::usage(format!("--{name}-stdin: cannot read stdin: {e}")))?;
+        return first_line(&line)
+            .map(|value| Some(value.to_owned()))
+            .ok_or_else(|| Fatal::usage(format!("--{name}-stdin: stdin gave no value")));
+    }
+    Ok(None)
+}
+
+/// One line of stdin; on a terminal, after `prompt` on stderr and without
+/// echoing what is typed.
+fn read_secret_line(prompt: &str) -> std::io::Result<String> {
+    use std::io::IsTerminal as _;
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if !stdin.is_terminal() {
+        stdin.read_line(&mut line)?;
+        return Ok(line);
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let echo = EchoOff::new()?;
+    let read = stdin.read_line(&mut line);
+    drop(echo);
+    eprintln!();
+    read.map(|_| line)
+}
+
+/// The terminal on stdin with echo off, until dropped.
+struct EchoOff {
+    #[cfg(unix)]
+    saved: libc::termios,
+}
+
+impl EchoOff {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            // SAFETY: tcgetattr/tcsetattr on fd 0 with a termios this owns.
+            unsafe {
+                let mut termios: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(libc::STDIN_FILENO, &mut termios) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let saved = termios;
+                termios.c_lflag &= !(libc::ECHO | libc::ECHONL);
+                termios.c_lflag |= libc::ICANON;
+                if libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &termios) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(Self { saved })
+            }
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: restores the settings read in `new`.
+        unsafe {
+            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
+/// The first line of `text` without its line ending, if it is not empty.
+fn first_line(text: &str) -> Option<&str> {
+    let line = text.lines().next()?;
+    (!line.is_empty()).then_some(line)
 }
 
 fn print(text: &str) {

@@ -99,13 +99,13 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
         terminal_safe(&request.operation),
         params_inline(&planned.shown_params()),
         planned.method(),
-        planned.url()
+        terminal_safe(&planned.shown_url())
     );
     for (name, value) in planned.redacted_headers() {
         let _ = writeln!(text, "{name}: {}", terminal_safe(&value));
     }
-    if let Some(body) = planned.body() {
-        let _ = writeln!(text, "\n{}", terminal_safe(&String::from_utf8_lossy(body)));
+    if let Some(body) = planned.shown_body() {
+        let _ = writeln!(text, "\n{}", terminal_safe(&body));
     }
     text
 }
@@ -127,11 +127,11 @@ pub(crate) fn dry_run_line(
         terminal_safe(&request.operation),
         params_inline(&planned.shown_params()),
         planned.method(),
-        planned.url(),
+        terminal_safe(&planned.shown_url()),
         headers.join("; ")
     );
-    if let Some(body) = planned.body() {
-        let _ = write!(text, " {}", terminal_safe(&String::from_utf8_lossy(body)));
+    if let Some(body) = planned.shown_body() {
+        let _ = write!(text, " {}", terminal_safe(&body));
     }
     if let Some(first) = duplicate_of {
         let _ = write!(text, " (same request as line {first}: sent once)");
