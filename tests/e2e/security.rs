@@ -987,3 +987,78 @@ fn a_password_or_query_in_a_base_url_and_a_value_in_a_bad_config_never_reach_an_
         );
     }
 }
+
+#[test]
+fn escape_sequences_from_a_provider_or_an_input_file_never_reach_the_terminal() {
+    // Clear the screen, set the window title, forge a line; and a C1 CSI,
+    // which a header value can carry as UTF-8.
+    const HOSTILE: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}\rFAKE: revoked ok\u{9b}31m";
+    let body =
+        serde_json::json!({ "title": HOSTILE, "detail": HOSTILE, "error": HOSTILE }).to_string();
+    let server = FaultServer::start(move |_| {
+        Action::json(400, &body).header("x-request-id", "req\u{9b}2Jid")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("keys.jsonl");
+    let hostile_provider = format!("dolfin{HOSTILE}");
+    std::fs::write(
+        &input,
+        [
+            bulk_line("dolfin", "revoke-api-key", &[("id", &uuid(1))]),
+            bulk_line(&hostile_provider, "revoke-api-key", &[("id", &uuid(2))]),
+            bulk_line("dolfin", &format!("revoke{HOSTILE}"), &[("id", &uuid(3))]),
+        ]
+        .join("\n")
+            + "\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.jsonl");
+    let run = |args: &[&str]| {
+        revoker()
+            .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+            .env("DOLFIN_API_KEY", "k")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let outputs = [
+        run(&["dolfin", "revoke-api-key", "--id", &uuid(1)]),
+        run(&["-v", "dolfin", "revoke-api-key", "--id", &uuid(1)]),
+        run(&[
+            "bulk",
+            input.to_str().unwrap(),
+            "--yes",
+            "--report",
+            report.to_str().unwrap(),
+        ]),
+        run(&["bulk", input.to_str().unwrap(), "--dry-run"]),
+    ];
+    for output in &outputs {
+        let shown = text(output);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{9b}') && !shown.contains('\u{7}'),
+            "a control character reached the terminal: {shown:?}"
+        );
+        assert!(!shown.contains("\rFAKE"), "{shown:?}");
+    }
+    // Shown, made visible, not dropped: the responder still sees what was said.
+    assert!(
+        text(&outputs[0]).contains("FAKE: revoked ok"),
+        "{}",
+        text(&outputs[0])
+    );
+    assert!(
+        text(&outputs[0]).contains(r"\x1b[2J"),
+        "{}",
+        text(&outputs[0])
+    );
+    // Files keep the exact text.
+    let report = read_jsonl(&report);
+    assert!(
+        report
+            .iter()
+            .any(|r| r["detail"].as_str().is_some_and(|d| d.contains(HOSTILE))),
+        "{report:?}"
+    );
+    assert!(server.received().len() >= 2);
+}

@@ -245,7 +245,10 @@ pub(crate) fn run(
     progress.finish_and_clear();
     let _ = out.stdout.flush();
     if !quiet {
-        eprint!("{}", summary.to_human());
+        // Provider names in it come from the input.
+        for line in summary.to_human().lines() {
+            eprintln!("{}", output::terminal_safe(line));
+        }
     }
     if format == OutputFormat::Json {
         let mut stdout = io::stdout().lock();

@@ -275,11 +275,17 @@ fn audit_command(matches: &ArgMatches) -> Result<Exit, Fatal> {
             Ok(Exit::Success)
         }
         Err(error) if error.is_unreadable() => {
-            eprintln!("revoker: cannot read the audit log: {error}");
+            eprintln!(
+                "revoker: cannot read the audit log: {}",
+                output::terminal_safe(&error.to_string())
+            );
             Ok(Exit::Unreadable)
         }
         Err(error) => {
-            eprintln!("revoker: audit log does not verify: {error}");
+            eprintln!(
+                "revoker: audit log does not verify: {}",
+                output::terminal_safe(&error.to_string())
+            );
             Ok(Exit::Failure)
         }
     }
