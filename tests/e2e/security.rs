@@ -1062,3 +1062,73 @@ fn escape_sequences_from_a_provider_or_an_input_file_never_reach_the_terminal() 
     );
     assert!(server.received().len() >= 2);
 }
+
+#[test]
+fn proxy_variables_of_the_environment_never_get_a_request() {
+    use std::io::Read as _;
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let server = FaultServer::start(|_| Action::status(204));
+    let mut command = revoker();
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env(var, &proxy_url);
+    }
+    let output = command
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", support::DOLFIN_KEY)
+        .args(["dolfin", "revoke-api-key", "--id", &uuid(1)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(
+        server.received().len(),
+        1,
+        "the request went to the provider"
+    );
+    match proxy.accept() {
+        Ok((mut stream, _)) => {
+            let mut seen = Vec::new();
+            let _ = stream.read_to_end(&mut seen);
+            panic!(
+                "the proxy got a connection: {}",
+                String::from_utf8_lossy(&seen)
+            );
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+    }
+
+    // A proxy named in the config is used; over plain http off loopback with an
+    // http:// provider it is refused before anything is sent.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("revoker.toml");
+    std::fs::write(
+        &config,
+        "[http]\nproxy = \"http://proxy.example.com:3128\"\n",
+    )
+    .unwrap();
+    let output = revoker()
+        .arg("--config")
+        .arg(&config)
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", support::DOLFIN_KEY)
+        .args(["dolfin", "revoke-api-key", "--id", &uuid(2)])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output));
+    assert!(
+        stderr(&output).contains("would cross the network in the clear"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(server.received().len(), 1);
+}

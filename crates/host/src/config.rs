@@ -13,6 +13,7 @@
 //! request_timeout_secs = 30   # per attempt, default 30
 //! max_attempts = 4            # default 4; 1 disables retries
 //! allow_insecure_http = false # http:// base URLs off loopback need this
+//! proxy = "https://proxy.internal:3128"  # the only proxy used; *_PROXY variables never are
 //!
 //! [providers.pinata]
 //! base_url = "https://api.pinata.cloud"   # REVOKER_PINATA_BASE_URL overrides it
@@ -69,6 +70,10 @@ pub struct HttpConfig {
     /// Allow `http://` base URLs that are not on loopback.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The proxy every request goes through. Proxy variables of the
+    /// environment (`HTTPS_PROXY`, `ALL_PROXY`, …) are never used: only a proxy
+    /// named here is.
+    pub proxy: Option<String>,
 }
 
 /// Settings for one provider.

@@ -339,7 +339,8 @@ impl HostBuilder {
             )),
             (None, None) => None,
         };
-        let executor = Executor::new(http, retry, audit);
+        let proxy = self.checked_proxy(&providers)?;
+        let executor = Executor::new(http, retry, audit, proxy);
         Ok(Host(Arc::new(Inner {
             registry,
             providers,
@@ -364,6 +365,39 @@ impl HostBuilder {
             )),
             None => Ok(()),
         }
+    }
+
+    /// The configured proxy, checked: a proxy reached over plain http sees
+    /// the credential of every http:// request, so the https-off-loopback rule
+    /// applies to it too.
+    fn checked_proxy(
+        &self,
+        providers: &HashMap<String, ProviderRuntime>,
+    ) -> Result<Option<reqwest::Url>> {
+        let Some(text) = &self.config.http.proxy else {
+            return Ok(None);
+        };
+        let source = "http.proxy in the config file";
+        let proxy = crate::outbound::check_base_url(text)
+            .map_err(|e| Error::config(source, e.replace("base URL", "proxy URL")))?;
+        let cleartext = providers
+            .values()
+            .any(|provider| provider.base_url().scheme() == "http");
+        let allowed = self.overrides.allow_insecure_http || self.config.http.allow_insecure_http;
+        if cleartext && !allowed {
+            crate::outbound::require_https_off_loopback(proxy.clone()).map_err(|_| {
+                Error::config(
+                    source,
+                    format!(
+                        "proxy {} is reached over plain http off loopback, and a provider's \
+                         base URL is http://: its credential would cross the network in the \
+                         clear (use an https proxy, or pass --allow-insecure-http)",
+                        crate::text::redact_url(text)
+                    ),
+                )
+            })?;
+        }
+        Ok(Some(proxy))
     }
 
     /// Every provider named in a setting is loaded.

@@ -83,6 +83,8 @@ pub(crate) struct Executor {
     options: HttpOptions,
     policy: RetryPolicy,
     audit: Option<Arc<AuditLog>>,
+    /// The proxy the configuration names; the environment's are ignored.
+    proxy: Option<reqwest::Url>,
 }
 
 impl Executor {
@@ -90,12 +92,14 @@ impl Executor {
         options: HttpOptions,
         policy: RetryPolicy,
         audit: Option<Arc<AuditLog>>,
+        proxy: Option<reqwest::Url>,
     ) -> Self {
         Self {
             client: OnceLock::new(),
             options,
             policy,
             audit,
+            proxy,
         }
     }
 
@@ -111,7 +115,16 @@ impl Executor {
             if rustls::crypto::CryptoProvider::get_default().is_none() {
                 let _ = rustls::crypto::ring::default_provider().install_default();
             }
-            Client::builder()
+            let builder = match &self.proxy {
+                Some(proxy) => Client::builder().proxy(
+                    reqwest::Proxy::all(proxy.clone())
+                        .map_err(|e| format!("cannot use the configured proxy: {e}"))?,
+                ),
+                // `HTTP_PROXY` and friends would get the credential header of
+                // every http:// request, in the clear: never read them.
+                None => Client::builder().no_proxy(),
+            };
+            builder
                 .user_agent(concat!("revoker/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(self.options.connect_timeout)
                 .timeout(self.options.request_timeout)
