@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::fault_server::{Action, FaultServer};
+use support::fault_server::{Action, FaultServer, Latch};
 use support::{
     DOLFIN_KEY, LANGWATCH_KEY, PINATA_JWT, bulk_line, read_jsonl, revoker, stderr, uuid,
 };
@@ -663,7 +664,21 @@ fn dry_run_memory_stays_flat_on_a_large_input() {
 
 #[test]
 fn ctrl_c_stops_taking_lines_flushes_and_resumes() {
-    let server = FaultServer::start(|_| Action::status(204).after(Duration::from_millis(40)));
+    // The first 20 requests are answered; those after, held until the run
+    // has been interrupted: it cannot finish before the signal, however fast.
+    let latch = Latch::new();
+    let answered = AtomicUsize::new(0);
+    let server = FaultServer::start({
+        let latch = latch.clone();
+        move |_| {
+            let action = Action::status(204);
+            if answered.fetch_add(1, Ordering::SeqCst) < 20 {
+                action
+            } else {
+                action.held_until(&latch)
+            }
+        }
+    });
     let dir = tempfile::tempdir().unwrap();
     let input = write(
         dir.path(),
@@ -693,19 +708,22 @@ fn ctrl_c_stops_taking_lines_flushes_and_resumes() {
         }
         reported_lines(&report) >= 20
     });
+    let mut err = support::Watched::new(child.stderr.take().unwrap());
     // SAFETY: sending SIGINT to our own child.
     unsafe { libc::kill(libc::pid_t::try_from(child.id()).unwrap(), libc::SIGINT) };
-    let output = support::wait_with_output_within(child, "an interrupted run");
-    let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(130), "{err}");
-    assert!(
-        err.contains("stopping: finishing the requests in flight"),
-        "{err}"
-    );
+    err.wait_for("stopping: finishing the requests in flight");
+    latch.open();
+    let status = support::wait_within(&mut child, "an interrupted run");
+    let err = err.finish();
+    assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("stopped after"), "{err}");
 
+    // The 20 answered, and at most the 4 in flight when it was stopped.
     let stopped_at = read_jsonl(&report).len();
-    assert!(stopped_at < 400, "it stopped early ({stopped_at} lines)");
+    assert!(
+        (20..=24).contains(&stopped_at),
+        "it stopped at once ({stopped_at} lines)"
+    );
     assert_eq!(
         server.received().len(),
         stopped_at,
@@ -867,16 +885,21 @@ fn a_re_run_sends_again_what_failed_and_exits_0_only_when_every_line_succeeded()
 
 #[test]
 fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
-    let server = FaultServer::start(|request| {
-        let wait = Duration::from_millis(200);
-        if request.path.contains("access_tokens") {
-            Action::json(
-                200,
-                r#"{"data":{"id":"new","value":"secret","createdAt":"2026-01-01"}}"#,
-            )
-            .after(wait)
-        } else {
-            Action::status(204).after(wait)
+    // The first run's answers are held until the second has been refused, so
+    // the first is still running, holding the journal, when the second starts.
+    let latch = Latch::new();
+    let server = FaultServer::start({
+        let latch = latch.clone();
+        move |request| {
+            if request.path.contains("access_tokens") {
+                Action::json(
+                    200,
+                    r#"{"data":{"id":"new","value":"secret","createdAt":"2026-01-01"}}"#,
+                )
+                .held_until(&latch)
+            } else {
+                Action::status(204).held_until(&latch)
+            }
         }
     });
     let dir = tempfile::tempdir().unwrap();
@@ -915,6 +938,8 @@ fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
         .arg("--journal")
         .arg(&journal)
         .arg("--yes")
+        // Not refused, it would wait for the held answers: fail, not hang.
+        .timeout(support::PATIENCE)
         .output()
         .unwrap();
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
@@ -923,6 +948,7 @@ fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
         "{}",
         stderr(&second)
     );
+    latch.open();
     assert_eq!(
         support::wait_within(&mut first, "the first run").code(),
         Some(0)
@@ -1301,7 +1327,12 @@ fn input_from_process_substitution_is_read_once_and_every_line_is_sent() {
 
 #[test]
 fn a_second_run_on_an_audit_log_in_use_is_refused_and_sends_nothing() {
-    let server = FaultServer::start(|_| Action::status(204).after(Duration::from_millis(200)));
+    // Held until the second run has been refused: the first still holds the log.
+    let latch = Latch::new();
+    let server = FaultServer::start({
+        let latch = latch.clone();
+        move |_| Action::status(204).held_until(&latch)
+    });
     let dir = tempfile::tempdir().unwrap();
     let first_input = write(
         dir.path(),
@@ -1331,6 +1362,8 @@ fn a_second_run_on_an_audit_log_in_use_is_refused_and_sends_nothing() {
         .arg(&audit)
         .arg(&second_input)
         .arg("--yes")
+        // Not refused, it would wait for the held answers: fail, not hang.
+        .timeout(support::PATIENCE)
         .output()
         .unwrap();
     assert_ne!(second.status.code(), Some(0), "{}", stderr(&second));
@@ -1339,6 +1372,7 @@ fn a_second_run_on_an_audit_log_in_use_is_refused_and_sends_nothing() {
         "{}",
         stderr(&second)
     );
+    latch.open();
     assert_eq!(
         support::wait_within(&mut first, "the first run").code(),
         Some(0)
