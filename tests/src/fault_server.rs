@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// A request as the server received it.
 #[derive(Debug, Clone)]
@@ -45,6 +45,8 @@ pub enum Action {
         body: String,
         /// How long to wait first.
         delay: Duration,
+        /// A latch to wait for first, if any.
+        held: Option<Latch>,
     },
     /// Closes the connection without answering.
     Close,
@@ -72,6 +74,7 @@ impl Action {
             headers: Vec::new(),
             body: String::new(),
             delay: Duration::ZERO,
+            held: None,
         }
     }
 
@@ -82,6 +85,7 @@ impl Action {
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.into(),
             delay: Duration::ZERO,
+            held: None,
         }
     }
 
@@ -101,6 +105,44 @@ impl Action {
             *delay = wait;
         }
         self
+    }
+
+    /// Holds a response until `latch` is opened: the request stays in flight
+    /// for as long as the test needs, however slow the machine.
+    #[must_use]
+    pub fn held_until(mut self, latch: &Latch) -> Self {
+        if let Self::Respond { held, .. } = &mut self {
+            *held = Some(latch.clone());
+        }
+        self
+    }
+}
+
+/// Opened once by a test, it releases every response held on it, and those
+/// held later pass at once.
+#[derive(Debug, Clone)]
+pub struct Latch(Arc<watch::Sender<bool>>);
+
+impl Latch {
+    /// A closed latch.
+    pub fn new() -> Self {
+        Self(Arc::new(watch::Sender::new(false)))
+    }
+
+    /// Opens it.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn opened(&self) {
+        let mut open = self.0.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Latch {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -243,7 +285,11 @@ async fn serve(stream: TcpStream, state: Arc<State>) {
                 headers,
                 body,
                 delay,
+                held,
             } => {
+                if let Some(latch) = held {
+                    latch.opened().await;
+                }
                 tokio::time::sleep(delay).await;
                 let mut head = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
                 for (name, value) in headers {

@@ -6,8 +6,11 @@
 
 pub mod fault_server;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -182,9 +185,12 @@ pub fn uuid(n: u64) -> String {
 /// KiB: the high-water mark of its own memory (`VmHWM` in `/proc/PID/status`),
 /// read until it exits. (`wait4`'s `ru_maxrss` would also count the test
 /// process's own memory, which a `vfork`ed child shares until its `exec`.)
+///
+/// Fails the test (killing `child`) if it has not exited within [`PATIENCE`].
 pub fn wait_with_max_rss(mut child: std::process::Child) -> (Option<i32>, u64) {
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
+    let deadline = Instant::now() + PATIENCE;
     loop {
         if let Ok(status) = std::fs::read_to_string(&status_path)
             && let Some(kib) = status
@@ -197,7 +203,135 @@ pub fn wait_with_max_rss(mut child: std::process::Child) -> (Option<i32>, u64) {
         if let Some(status) = child.try_wait().expect("try_wait") {
             return (status.code(), peak);
         }
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process had not exited after {PATIENCE:?} (peak RSS so far {peak} KiB)");
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// How long a test waits for something that should happen before it fails:
+/// far longer than any of them takes, even a dry run of 200,000 lines on a
+/// busy machine with a debug build (about a minute), so that reaching it
+/// means the thing is not going to happen.
+pub const PATIENCE: Duration = Duration::from_secs(300);
+
+/// How often a condition is looked at again while waiting for it.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Waits until `condition` holds; fails the test, naming `what` it waited for,
+/// if it does not within [`PATIENCE`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {PATIENCE:?} waiting for {what}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Waits for `child` to exit; kills it and fails the test, naming `what` it
+/// was doing, if it has not within [`PATIENCE`].
+pub fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {PATIENCE:?}, killed");
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+/// Like [`Child::wait_with_output`], but bounded as [`wait_within`] is.
+pub fn wait_with_output_within(mut child: Child, what: &str) -> Output {
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut bytes)
+                    .expect("read the child's output");
+            }
+            bytes
+        })
+    };
+    let stdout = collect(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = collect(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_within(&mut child, what);
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// What a child process writes to one pipe, read as it comes, so a test can
+/// wait for a given text to appear.
+#[derive(Debug)]
+pub struct Watched {
+    chunks: mpsc::Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watched {
+    /// Starts reading `pipe` on a thread of its own.
+    pub fn new(mut pipe: impl Read + Send + 'static) -> Self {
+        let (sender, chunks) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buffer) {
+                if sender.send(buffer[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            chunks,
+            seen: Vec::new(),
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits until `text` has appeared; fails the test, with what did appear,
+    /// if the pipe closes first or [`PATIENCE`] runs out.
+    pub fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.text().contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend(chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "{text:?} did not appear within {PATIENCE:?}; the output so far:\n{}",
+                    self.text()
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the output ended without {text:?}:\n{}", self.text())
+                }
+            }
+        }
+    }
+
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+
+    /// Everything written until the pipe closed (the process has exited).
+    pub fn finish(mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("output reader");
+        }
+        self.seen.extend(self.chunks.try_iter().flatten());
+        self.text()
     }
 }
 

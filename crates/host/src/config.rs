@@ -414,25 +414,127 @@ mod fuzz {
 
     use super::*;
 
+    /// What `Config::parse` promises of whatever it accepts.
+    fn check_accepted(config: &Config) -> Result<(), TestCaseError> {
+        prop_assert_ne!(config.http.max_attempts, Some(0));
+        for (name, provider) in &config.providers {
+            if let Some(concurrency) = provider.concurrency {
+                prop_assert!(
+                    (1..=Config::MAX_CONCURRENCY).contains(&concurrency),
+                    "{name}: {concurrency}"
+                );
+            }
+            if let Some(sha) = &provider.sha256 {
+                prop_assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()));
+            }
+            if let Some(rate) = provider.rate {
+                check_rate(rate)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A rate within bounds, that reads back as itself.
+    fn check_rate(rate: Rate) -> Result<(), TestCaseError> {
+        prop_assert!(rate.requests >= 1);
+        prop_assert!(
+            [1, 60, 3600].contains(&rate.per.as_secs()) && rate.per.subsec_nanos() == 0,
+            "{rate:?}"
+        );
+        prop_assert!(
+            f64::from(rate.requests) / rate.per.as_secs_f64() <= f64::from(Rate::MAX_PER_SECOND)
+        );
+        prop_assert_eq!(rate.to_string().parse::<Rate>(), Ok(rate));
+        Ok(())
+    }
+
+    /// A refusal says where the text is wrong: a line, or the field.
+    fn check_refusal(message: &str, field: &str) -> Result<(), TestCaseError> {
+        prop_assert!(
+            message.contains("line ") || (!field.is_empty() && message.contains(field)),
+            "{message:?} names neither a line nor {field:?}"
+        );
+        Ok(())
+    }
+
     proptest! {
         #[test]
-        fn any_text_parses_or_is_refused_without_panicking(text in "\\PC{0,300}") {
-            let _ = Config::parse(&text);
+        fn any_text_is_a_config_within_bounds_or_a_refusal_naming_where(text in "\\PC{0,300}") {
+            match Config::parse(&text) {
+                Ok(config) => check_accepted(&config)?,
+                Err(message) => check_refusal(&message, "")?,
+            }
         }
 
         #[test]
-        fn toml_shaped_text_never_panics(
-            section in "[a-z._]{0,20}",
-            key in "[a-z_]{0,16}",
-            value in prop_oneof!["\"\\PC{0,20}\"", "-?[0-9]{1,25}", "true", "\\[\\]"],
+        fn toml_shaped_text_lands_in_its_field_or_is_refused_naming_it(
+            section in prop_oneof![
+                Just("http".to_owned()),
+                "[a-z_]{1,8}".prop_map(|name| format!("providers.{name}")),
+                "[a-z._]{0,20}",
+            ],
+            key in prop_oneof![
+                prop::sample::select(vec![
+                    "connect_timeout_secs", "request_timeout_secs", "max_attempts",
+                    "allow_insecure_http", "base_url", "credential_env", "rate",
+                    "concurrency", "credential_file", "sha256", "isolate",
+                ]).prop_map(str::to_owned),
+                "[a-z_]{0,16}",
+            ],
+            value in prop_oneof![
+                "\"\\PC{0,20}\"",
+                "\"[0-9]{1,6}/[smh]\"",
+                "-?[0-9]{1,25}",
+                // The bounds: zero, one, the most concurrency, one more.
+                prop::sample::select(vec!["0", "1", "4096", "4097"]).prop_map(str::to_owned),
+                "true",
+                "\\[\\]",
+            ],
         ) {
-            let _ = Config::parse(&format!("[{section}]\n{key} = {value}\n"));
+            let text = format!("[{section}]\n{key} = {value}\n");
+            match Config::parse(&text) {
+                Ok(config) => {
+                    check_accepted(&config)?;
+                    // Every field was unknown or refused but this one: what
+                    // was accepted is not the default any more.
+                    prop_assert_ne!(&config, &Config::default(), "{}", text);
+                    match section.strip_prefix("providers.") {
+                        Some(name) => prop_assert!(config.providers.contains_key(name), "{}", text),
+                        None => prop_assert_eq!(section.as_str(), "http"),
+                    }
+                }
+                Err(message) => check_refusal(&message, &key)?,
+            }
         }
 
         #[test]
-        fn any_rate_parses_or_is_refused(text in "\\PC{0,20}") {
-            if let Ok(rate) = text.parse::<Rate>() {
-                prop_assert!(rate.requests > 0);
+        fn any_rate_is_within_bounds_or_refused_as_invalid(text in "\\PC{0,20}") {
+            match text.parse::<Rate>() {
+                Ok(rate) => check_rate(rate)?,
+                Err(message) => prop_assert!(message.starts_with("invalid rate"), "{}", message),
+            }
+        }
+
+        #[test]
+        fn a_well_formed_rate_reads_back_or_is_refused_as_too_fast(
+            requests in prop_oneof![1u32..=1000, any::<u32>()],
+            unit in prop::sample::select(vec![("s", 1u64), ("m", 60), ("h", 3600)]),
+        ) {
+            let (name, secs) = unit;
+            let text = format!("{requests}/{name}");
+            let per_second = f64::from(requests) / secs as f64;
+            match text.parse::<Rate>() {
+                Ok(rate) if requests >= 1 => {
+                    prop_assert_eq!(rate, Rate { requests, per: Duration::from_secs(secs) });
+                    prop_assert_eq!(rate.to_string(), text);
+                    prop_assert!(per_second <= f64::from(Rate::MAX_PER_SECOND));
+                }
+                Ok(rate) => prop_assert!(false, "0 requests accepted: {:?}", rate),
+                Err(message) if requests == 0 => prop_assert!(message.contains("at least 1"), "{}", message),
+                Err(message) => {
+                    prop_assert!(per_second > f64::from(Rate::MAX_PER_SECOND), "{}", message);
+                    prop_assert!(message.contains("at most"), "{}", message);
+                }
             }
         }
     }
