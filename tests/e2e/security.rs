@@ -870,7 +870,7 @@ fn typed_on_a_terminal(
     prompt: &str,
     typed: &str,
 ) -> (Option<i32>, String) {
-    use std::io::{Read as _, Write as _};
+    use std::io::Write as _;
     let command = format!("{} {args}", support::revoker_bin().display());
     let mut child = std::process::Command::new("script")
         .args(["-qec", &command, "/dev/null"])
@@ -882,33 +882,14 @@ fn typed_on_a_terminal(
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("run script(1)");
-    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let reader = {
-        let screen = std::sync::Arc::clone(&screen);
-        let mut stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0; 4096];
-            while let Ok(n @ 1..) = stdout.read(&mut buf) {
-                screen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains(prompt) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no prompt {prompt:?}: {}",
-            String::from_utf8_lossy(&screen.lock().unwrap())
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut screen = support::Watched::new(child.stdout.take().unwrap());
+    // Typed before the prompt, it would be echoed by the terminal itself.
+    screen.wait_for(prompt);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(typed.as_bytes()).unwrap();
     let code = child.wait().unwrap().code();
     drop(stdin);
-    reader.join().unwrap();
-    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
-    (code, screen)
+    (code, screen.finish())
 }
 
 #[test]
