@@ -9,5 +9,6 @@ mod dolfin;
 mod langwatch;
 mod loading;
 mod pinata;
+mod rate_limits;
 mod security;
 mod third_party;

@@ -53,9 +53,16 @@ pub(crate) fn command() -> Command {
                 .long("rate")
                 .value_name("PROVIDER=N/s")
                 .action(ArgAction::Append)
-                .help("Keep PROVIDER to N requests a second (also N/m, N/h); one request per interval, no bursts"),
+                .help("Never send PROVIDER more than N requests a second (also N/m, N/h); without it the pace is found from the provider's answers"),
         )
         .arg(max_attempts_arg())
+        .arg(
+            Arg::new("give-up-after")
+                .long("give-up-after")
+                .value_name("SECS")
+                .value_parser(value_parser!(u64).range(1..))
+                .help("Give a line up (rate-limited) once its provider has throttled with no progress for SECS (default 300)"),
+        )
         .arg(
             Arg::new("journal")
                 .long("journal")
@@ -170,6 +177,9 @@ pub(crate) fn run(
     }
     if let Some(attempts) = matches.get_one::<u32>("max-attempts") {
         builder = builder.max_attempts(*attempts);
+    }
+    if let Some(secs) = matches.get_one::<u64>("give-up-after") {
+        builder = builder.give_up_after(Duration::from_secs(*secs));
     }
     let host = builder.build()?;
     for (provider, _) in &rates {
