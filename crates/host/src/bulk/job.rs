@@ -510,6 +510,7 @@ impl PreparedJob {
         if let Err(e) = flushed {
             fatal.get_or_insert(Error::Journal(e));
         }
+        summary.record_flow(host.flow_status());
         summary.elapsed = started.elapsed();
         summary.interrupted = stop.is_stopped() && fatal.is_none();
         if let Some(error) = fatal {

@@ -218,6 +218,7 @@ pub(crate) fn run(
         progress: &progress,
         dry_run,
         failed: 0,
+        host: &host,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -342,6 +343,7 @@ struct Output<'a> {
     progress: &'a ProgressBar,
     dry_run: bool,
     failed: u64,
+    host: &'a revoker_host::Host,
 }
 
 impl Output<'_> {
@@ -386,7 +388,11 @@ impl Output<'_> {
         self.progress.inc(1);
         if !success {
             self.failed += 1;
-            self.progress.set_message(format!("{} failed", self.failed));
+        }
+        if !self.progress.is_hidden() {
+            let flow = self.host.flow_status();
+            self.progress
+                .set_message(output::progress_message(self.failed, &flow));
         }
         match self.format {
             OutputFormat::Json => {
