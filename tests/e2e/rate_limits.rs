@@ -286,3 +286,60 @@ fn ctrl_c_stops_requests_waiting_for_a_held_provider() {
     );
     assert_eq!(lines[0]["outcome"], "revoked");
 }
+
+#[test]
+fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
+    use futures_util::StreamExt as _;
+    use revoker_host::bulk::{BulkJob, InputSource, JobEvent, JobSpec};
+
+    const KEYS: u64 = 60;
+    // A small burst: the first flight is throttled.
+    let (server, tally) = limited_server(50.0, 5.0, Signal::Bare);
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_keys(dir.path(), KEYS);
+    let host = revoker_host::Host::builder()
+        .plugin_dir(support::target_dir())
+        .base_url("dolfin", &server.uri())
+        .credential("dolfin", DOLFIN_KEY.to_owned().into())
+        .max_attempts(1)
+        .build()
+        .unwrap();
+    let job = BulkJob::prepare(&host, JobSpec::new(InputSource::File(input))).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (paces, summary) = runtime.block_on(async {
+        let mut paces = Vec::new();
+        let mut events = std::pin::pin!(job.run());
+        while let Some(event) = events.next().await {
+            match event {
+                JobEvent::Pace { provider, status } => paces.push((provider, status)),
+                JobEvent::Done(summary) => return (paces, summary),
+                _ => {}
+            }
+        }
+        panic!("the job ends with its summary");
+    });
+    let tally = tally.lock().unwrap();
+    assert!(summary.all_succeeded(), "{}", summary.to_human());
+    assert_eq!(tally.revoked.len() as u64, KEYS);
+    assert!(
+        tally.throttled > 0,
+        "the small burst throttled the first flight"
+    );
+    let dolfin = &summary.providers["dolfin"];
+    assert_eq!(dolfin.throttled, tally.throttled);
+    assert!(dolfin.flow.is_some_and(|flow| flow.rate.is_some()));
+    assert!(
+        summary.to_human().contains("held at about"),
+        "{}",
+        summary.to_human()
+    );
+    assert!(!paces.is_empty());
+    assert!(
+        paces
+            .iter()
+            .all(|(provider, status)| provider == "dolfin" && status.throttled > 0)
+    );
+}
