@@ -149,7 +149,8 @@ impl Executor {
             Ok(exchange) => {
                 let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
                 let result = interpret(planned, provider, exchange);
-                if let Some(audit) = self.audit() {
+                // A line given up before it was ever sent is no request to record.
+                if let Some(audit) = self.audit().filter(|_| result.attempts > 0) {
                     audit.record(&Attempt {
                         provider: &result.provider,
                         operation: &result.operation,
