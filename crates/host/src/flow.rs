@@ -1355,7 +1355,7 @@ mod tests {
 
     /// Targets for 429-signalled limits: all keys done, time ≤ 1.1 × ideal, ≤ 2 % 429s.
     ///
-    /// Two exceptions, stated rather than hidden (see the crate report):
+    /// Two exceptions, stated rather than hidden (and measured in `docs/performance.md`):
     /// * **Blind phase.** Until the first throttled answer arrives the controller is, by
     ///   specification, disabled: the first flight (32 concurrent requests) and every request
     ///   sent on its successful answers before the first 429 comes back cannot be paced. Against
