@@ -10,5 +10,6 @@ mod files;
 mod langwatch;
 mod loading;
 mod pinata;
+mod rate_limits;
 mod security;
 mod third_party;

@@ -11,7 +11,8 @@
 //! [http]
 //! connect_timeout_secs = 10   # default 10
 //! request_timeout_secs = 30   # per attempt, default 30
-//! max_attempts = 4            # default 4; 1 disables retries
+//! max_attempts = 4            # default 4; 1 disables retries (throttled answers use up none)
+//! give_up_after_secs = 300    # give a line up once its provider throttled with no progress this long
 //! allow_insecure_http = false # http:// base URLs off loopback need this
 //! proxy = "https://proxy.internal:3128"  # the only proxy used; *_PROXY variables never are
 //!
@@ -19,7 +20,7 @@
 //! base_url = "https://api.pinata.cloud"   # REVOKER_PINATA_BASE_URL overrides it
 //! credential_env = "PINATA_ADMIN_JWT"     # default: the plugin's, e.g. PINATA_JWT
 //! credential_file = "/etc/revoker/pinata.jwt"  # mode 0600 or stricter; beats the variable
-//! rate = "10/s"                           # N/s, N/m or N/h; default: the plugin's
+//! rate = "10/s"                           # N/s, N/m or N/h: a ceiling; default none, the pace is found from the answers
 //! concurrency = 8                         # requests in flight to this provider
 //! sha256 = "…"      # pin the plugin file; once one is pinned, only pinned plugins load
 //! isolate = true    # run the plugin in a child process
@@ -67,6 +68,9 @@ pub struct HttpConfig {
     pub request_timeout_secs: Option<u64>,
     /// How many times an idempotent request is tried at most.
     pub max_attempts: Option<u32>,
+    /// Seconds a provider may throttle with no progress before the lines
+    /// waiting for it are given up (`rate-limited`; default 300).
+    pub give_up_after_secs: Option<u64>,
     /// Allow `http://` base URLs that are not on loopback.
     #[serde(default)]
     pub allow_insecure_http: bool,
@@ -84,7 +88,8 @@ pub struct ProviderConfig {
     pub base_url: Option<String>,
     /// The environment variable the credential is read from.
     pub credential_env: Option<String>,
-    /// The most requests per unit of time, e.g. `10/s`.
+    /// The most requests per unit of time, e.g. `10/s`: a ceiling the flow
+    /// controller never exceeds.
     pub rate: Option<Rate>,
     /// The most requests in flight at once to this provider.
     pub concurrency: Option<usize>,
@@ -154,6 +159,9 @@ impl Config {
         let config: Self = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
         if config.http.max_attempts == Some(0) {
             return Err("http.max_attempts must be at least 1".into());
+        }
+        if config.http.give_up_after_secs == Some(0) {
+            return Err("http.give_up_after_secs must be at least 1".into());
         }
         for (name, provider) in &config.providers {
             if provider.concurrency == Some(0) {
@@ -330,6 +338,7 @@ mod tests {
             [http]
             connect_timeout_secs = 3
             max_attempts = 2
+            give_up_after_secs = 600
             [providers.pinata]
             base_url = "http://127.0.0.1:4010"
             credential_env = "MY_JWT"
@@ -340,6 +349,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.plugin_dirs, [PathBuf::from("/opt/plugins")]);
         assert_eq!(config.http.max_attempts, Some(2));
+        assert_eq!(config.http.give_up_after_secs, Some(600));
         let pinata = config.provider("pinata");
         assert_eq!(pinata.base_url.as_deref(), Some("http://127.0.0.1:4010"));
         assert_eq!(pinata.credential_env.as_deref(), Some("MY_JWT"));
@@ -389,6 +399,7 @@ mod tests {
         assert!(err.contains("line 2: invalid rate"), "{err}");
         assert!(!err.contains("fast"), "{err}");
         assert!(Config::parse("[http]\nmax_attempts = 0\n").is_err());
+        assert!(Config::parse("[http]\ngive_up_after_secs = 0\n").is_err());
         assert!(Config::parse("[providers.x]\nconcurrency = 0\n").is_err());
     }
 

@@ -17,7 +17,7 @@ use crate::load::{Isolation, LoadOptions, Registry};
 use crate::model::{Request, RequestResult};
 use crate::plan::{self, PlannedRequest};
 use crate::plugin::info::Reserved;
-use crate::provider::ProviderRuntime;
+use crate::provider::{FlowStatus, ProviderRuntime};
 use crate::send::retry::RetryPolicy;
 use crate::send::{Executor, HttpOptions, SendGate};
 use crate::settings::{self, Overrides};
@@ -36,6 +36,7 @@ pub struct HostBuilder {
     config: Config,
     overrides: Overrides,
     max_attempts: Option<u32>,
+    give_up_after: Option<Duration>,
     http: HttpOptions,
     retry: RetryPolicy,
     isolate_all: bool,
@@ -253,6 +254,15 @@ impl HostBuilder {
         self
     }
 
+    /// Gives up on a request only once its provider has been throttling with
+    /// no progress for `patience` (default 5 minutes): until then a throttled
+    /// request waits for its provider and goes again, using up no attempt.
+    #[must_use]
+    pub fn give_up_after(mut self, patience: Duration) -> Self {
+        self.give_up_after = Some(patience);
+        self
+    }
+
     /// Sets the HTTP timeouts and body limit.
     #[must_use]
     pub fn http_options(mut self, options: HttpOptions) -> Self {
@@ -299,7 +309,6 @@ impl HostBuilder {
         if !self.lenient {
             self.check_settings_name_loaded_providers(&registry)?;
         }
-        let providers = settings::resolve(&registry, &self.config, &self.overrides)?;
 
         let http = HttpOptions {
             connect_timeout: self
@@ -319,8 +328,18 @@ impl HostBuilder {
                 .max_attempts
                 .or(self.config.http.max_attempts)
                 .unwrap_or(self.retry.max_attempts),
+            give_up_after: self
+                .give_up_after
+                .or(self.config.http.give_up_after_secs.map(Duration::from_secs))
+                .unwrap_or(self.retry.give_up_after),
             ..self.retry
         };
+        let providers = settings::resolve(
+            &registry,
+            &self.config,
+            &self.overrides,
+            retry.max_retry_after,
+        )?;
         let audit = match (self.audit.take(), &self.config.audit) {
             (Some(audit), _) => Some(audit),
             (None, Some(path)) => Some(Arc::new(
@@ -505,6 +524,19 @@ impl Host {
     /// recorded first.
     pub fn audit_required(&self) -> bool {
         self.0.executor.audit().is_some_and(AuditLog::is_required)
+    }
+
+    /// What each provider's flow controller says now (its rate, how often it
+    /// was throttled), by provider name.
+    pub fn flow_status(&self) -> Vec<(String, FlowStatus)> {
+        let mut status: Vec<(String, FlowStatus)> = self
+            .0
+            .providers
+            .iter()
+            .map(|(name, provider)| (name.clone(), provider.flow_status()))
+            .collect();
+        status.sort_by(|a, b| a.0.cmp(&b.0));
+        status
     }
 
     /// The retry policy in force.

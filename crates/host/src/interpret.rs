@@ -15,6 +15,10 @@ pub(crate) struct Exchange {
     pub response: Result<HttpResponse, (TransportFailure, String)>,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// How many of its answers were throttled (429, 503 with `Retry-After`).
+    pub throttled: u32,
+    /// Why it was given up while its provider throttled it, if it was.
+    pub gave_up: Option<String>,
 }
 
 /// Turns the exchange into a result, through the plugin's `interpret`.
@@ -35,13 +39,17 @@ pub(crate) fn interpret(
         status: None,
         request_id: None,
         attempts: exchange.attempts,
+        throttled: exchange.throttled,
         detail: None,
         created: Vec::new(),
         provider: request.provider,
         operation: request.operation,
         params: request.params,
     };
-    match exchange.response {
+    let Exchange {
+        response, gave_up, ..
+    } = exchange;
+    match response {
         Ok(response) => {
             result.status = Some(response.status);
             result.request_id = response.header_value("x-request-id").map(str::to_owned);
@@ -88,6 +96,15 @@ pub(crate) fn interpret(
                 message
             });
         }
+    }
+    if let Some(why) = gave_up {
+        // Throttled, whatever the plugin made of the last answer: the next run
+        // with the journal sends it again.
+        result.outcome = OutcomeKind::RateLimited;
+        result.detail = Some(match result.detail.take() {
+            Some(detail) if result.status.is_some() => format!("{why} (last answer: {detail})"),
+            _ => why,
+        });
     }
     if let Some(shown) = shown {
         result.params = shown;

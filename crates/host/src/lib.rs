@@ -46,6 +46,7 @@ pub mod bulk;
 mod config;
 mod error;
 mod files;
+mod flow;
 mod host;
 mod interpret;
 mod load;
@@ -67,7 +68,7 @@ pub use model::{FieldValue, LineDigest, Request, RequestResult, ResultJson};
 pub use plan::{PlannedJson, PlannedRequest};
 pub use plugin::info::Reserved;
 pub use plugin::{Plugin, PluginCallError};
-pub use provider::ProviderRuntime;
+pub use provider::{FlowStatus, ProviderRuntime};
 pub use send::HttpOptions;
 pub use send::retry::RetryPolicy;
 

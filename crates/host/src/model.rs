@@ -88,6 +88,9 @@ pub struct RequestResult {
     pub request_id: Option<String>,
     /// How many times the request was sent.
     pub attempts: u32,
+    /// How many of those sends were throttled (429, 503 with `Retry-After`):
+    /// they use up no attempt of `--max-attempts`.
+    pub throttled: u32,
     /// The provider's own words, or why there was no answer.
     pub detail: Option<String>,
     /// For `created`: the new key's fields, in the provider's order.
@@ -115,6 +118,7 @@ impl RequestResult {
             status: None,
             request_id: None,
             attempts: 0,
+            throttled: 0,
             detail: Some(detail.into()),
             created: Vec::new(),
         }
@@ -192,6 +196,7 @@ impl Serialize for ResultJson<'_> {
         map.serialize_entry("status", &result.status)?;
         map.serialize_entry("request_id", &result.request_id)?;
         map.serialize_entry("attempts", &result.attempts)?;
+        map.serialize_entry("throttled", &result.throttled)?;
         map.serialize_entry("detail", &result.detail)?;
         if !result.created.is_empty() {
             let created = CreatedJson {
@@ -297,6 +302,7 @@ mod tests {
                 "status": 200,
                 "request_id": "req-1",
                 "attempts": 1,
+                "throttled": 0,
                 "detail": null,
                 "created": {"id": "k1", "value": "new-key-value"},
             })

@@ -13,7 +13,7 @@ use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
 use crate::load::Registry;
 use crate::outbound;
-use crate::provider::{Credential, ProviderRuntime};
+use crate::provider::{Credential, Pace, ProviderRuntime};
 
 /// What the embedder set itself, which beats every other source.
 #[derive(Debug, Default)]
@@ -26,7 +26,8 @@ pub(crate) struct Overrides {
     pub allow_insecure_http: bool,
 }
 
-/// Resolves the settings of every loaded provider.
+/// Resolves the settings of every loaded provider; a `Retry-After` holds a
+/// provider for `max_hold` at most.
 ///
 /// # Errors
 ///
@@ -36,6 +37,7 @@ pub(crate) fn resolve(
     registry: &Registry,
     config: &Config,
     overrides: &Overrides,
+    max_hold: Duration,
 ) -> Result<HashMap<String, ProviderRuntime>> {
     let allow_insecure_http = overrides.allow_insecure_http || config.http.allow_insecure_http;
     let env = |name: &str| {
@@ -91,21 +93,20 @@ pub(crate) fn resolve(
             .transpose()
             .map_err(|e| Error::config(format!("credential for {name} ({credential_env})"), e))?;
 
-        let rate = overrides
-            .rates
-            .get(name)
-            .copied()
-            .or(settings.rate)
-            .or_else(|| {
-                manifest
-                    .default_rate
-                    .as_ref()
-                    .into_option()
-                    .map(|rate| Rate {
-                        requests: rate.requests,
-                        per: Duration::from_secs(rate.per_seconds.into()),
-                    })
-            });
+        // The rate the user set is a ceiling; the plugin's is where the flow
+        // controller starts, and it finds the provider's own limit from there.
+        let pace = Pace {
+            ceiling: overrides.rates.get(name).copied().or(settings.rate),
+            documented: manifest
+                .default_rate
+                .as_ref()
+                .into_option()
+                .map(|rate| Rate {
+                    requests: rate.requests,
+                    per: Duration::from_secs(rate.per_seconds.into()),
+                }),
+            max_hold,
+        };
 
         providers.insert(
             name.to_owned(),
@@ -114,7 +115,7 @@ pub(crate) fn resolve(
                 base_url,
                 credential_env,
                 credential,
-                rate,
+                pace,
                 settings.concurrency,
             ),
         );

@@ -26,7 +26,10 @@ pub struct Manifest {
     pub auth: AuthScheme,
     /// The environment variable the credential is read from by default.
     pub credential_env: RString,
-    /// The rate the host keeps to unless configured otherwise; `None`: no limit.
+    /// The provider's documented rate limit: where the host's flow control
+    /// starts (it rises above it when the provider allows; the user's `--rate`
+    /// is the ceiling). `None`: not documented; the pace is found from the
+    /// provider's answers.
     pub default_rate: ROption<RateLimit>,
     /// The operations this plugin can plan and interpret.
     pub operations: RVec<OperationSpec>,
@@ -78,7 +81,7 @@ impl Manifest {
         self
     }
 
-    /// Sets the default rate limit.
+    /// Sets the provider's documented rate limit (the `default_rate` field).
     #[must_use]
     pub fn default_rate(mut self, rate: RateLimit) -> Self {
         self.default_rate = ROption::RSome(rate);

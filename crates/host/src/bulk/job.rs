@@ -34,6 +34,7 @@ use crate::files;
 use crate::host::Host;
 use crate::model::{RequestResult, hex};
 use crate::plan::PlannedRequest;
+use crate::provider::FlowStatus;
 
 /// Where a job's lines come from.
 pub enum InputSource {
@@ -151,6 +152,14 @@ pub enum JobEvent {
         success: bool,
         /// The result.
         result: RequestResult,
+    },
+    /// A line finished after its provider throttled it: what the provider's
+    /// flow controller says now (its rate, how often it throttled).
+    Pace {
+        /// The provider.
+        provider: String,
+        /// Its flow controller's state.
+        status: FlowStatus,
     },
     /// Something a person should know that does not stop the job.
     Warning(String),
@@ -592,6 +601,7 @@ impl PreparedJob {
                             .finished(line, digest, &result, create)
                             .await
                             .map_err(Error::Record);
+                        let paced = (result.throttled > 0).then(|| result.provider.clone());
                         let _ = tx
                             .send(JobEvent::Finished {
                                 line,
@@ -599,6 +609,9 @@ impl PreparedJob {
                                 result,
                             })
                             .await;
+                        if let Some(provider) = paced.and_then(|name| pace(&host, name)) {
+                            let _ = tx.send(provider).await;
+                        }
                         recorded
                     }
                     BulkEvent::Aborted { error, .. } => Err(error),
@@ -627,6 +640,7 @@ impl PreparedJob {
                     .await;
             }
         }
+        summary.record_flow(host.flow_status());
         summary.elapsed = started.elapsed();
         summary.interrupted = stop.is_stopped() && fatal.is_none();
         if let Some(error) = fatal {
@@ -634,6 +648,15 @@ impl PreparedJob {
         }
         let _ = tx.send(JobEvent::Done(summary)).await;
     }
+}
+
+/// The [`JobEvent::Pace`] of provider `name`.
+fn pace(host: &Host, name: String) -> Option<JobEvent> {
+    let status = host.provider(&name)?.flow_status();
+    Some(JobEvent::Pace {
+        provider: name,
+        status,
+    })
 }
 
 /// The spool's lines minus those settled by an earlier run, read on a thread

@@ -8,9 +8,10 @@ use revoker_plugin_api::OutcomeKind;
 use serde_json::{Value, json};
 
 use crate::model::RequestResult;
+use crate::provider::FlowStatus;
 
 /// Counts for one provider.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProviderCounts {
     /// Lines that succeeded.
     pub succeeded: u64,
@@ -20,6 +21,10 @@ pub struct ProviderCounts {
     pub planned: u64,
     /// Lines per outcome.
     pub outcomes: BTreeMap<OutcomeKind, u64>,
+    /// Throttled answers (429, 503 with `Retry-After`) its lines got.
+    pub throttled: u64,
+    /// What its flow controller said at the end: the rate it allowed.
+    pub flow: Option<FlowStatus>,
 }
 
 /// The tally of a bulk run.
@@ -57,12 +62,24 @@ impl Summary {
         };
         let provider = self.providers.entry(name.to_owned()).or_default();
         *provider.outcomes.entry(result.outcome).or_default() += 1;
+        provider.throttled += u64::from(result.throttled);
         if success {
             self.succeeded += 1;
             provider.succeeded += 1;
         } else {
             self.failed += 1;
             provider.failed += 1;
+        }
+    }
+
+    /// Notes what each provider's flow controller says (see
+    /// [`Host::flow_status`](crate::Host::flow_status)), for the providers this
+    /// run sent lines to.
+    pub fn record_flow(&mut self, status: impl IntoIterator<Item = (String, FlowStatus)>) {
+        for (name, status) in status {
+            if let Some(counts) = self.providers.get_mut(&name) {
+                counts.flow = Some(status);
+            }
         }
     }
 
@@ -116,6 +133,8 @@ impl Summary {
                         "failed": counts.failed,
                         "planned": counts.planned,
                         "outcomes": count_map(&counts.outcomes),
+                        "throttled": counts.throttled,
+                        "rate": counts.flow.and_then(|flow| flow.rate).map(|rate| (rate * 100.0).round() / 100.0),
                     }),
                 )
             })
@@ -190,9 +209,44 @@ impl Summary {
                         .map(|(kind, n)| format!("{kind} {n}")),
                 )
                 .collect();
-            let _ = writeln!(text, "  {name}: {}", outcomes.join(", "));
+            let _ = write!(text, "  {name}: {}", outcomes.join(", "));
+            if let Some(pace) = counts.pace() {
+                let _ = write!(text, "; {pace}");
+            }
+            text.push('\n');
         }
         text
+    }
+}
+
+impl ProviderCounts {
+    /// How the provider's pace was set, when something set it: `held at
+    /// about 1.6/s by the provider, 12 throttled`.
+    fn pace(&self) -> Option<String> {
+        let rate = self.flow.and_then(|flow| flow.rate);
+        let ceiling = self.flow.and_then(|flow| flow.ceiling);
+        match rate {
+            Some(rate) if self.throttled > 0 => Some(format!(
+                "held at about {} by the provider, {} throttled",
+                per_second(rate),
+                self.throttled
+            )),
+            Some(rate) if ceiling.is_some_and(|ceiling| rate >= ceiling) => {
+                Some(format!("kept to the ceiling of {}", per_second(rate)))
+            }
+            Some(rate) => Some(format!("paced at about {}", per_second(rate))),
+            None if self.throttled > 0 => Some(format!("{} throttled", self.throttled)),
+            None => None,
+        }
+    }
+}
+
+/// `1.6/s`, `48/s`.
+fn per_second(rate: f64) -> String {
+    if rate < 10.0 {
+        format!("{rate:.1}/s")
+    } else {
+        format!("{rate:.0}/s")
     }
 }
 
@@ -231,8 +285,55 @@ mod tests {
             "{human}"
         );
         assert!(
-            human.contains("  pinata: revoked 1, not-found 1"),
+            human.contains("  pinata: revoked 1, not-found 1\n"),
             "{human}"
+        );
+    }
+
+    #[test]
+    fn says_what_rate_each_provider_allowed() {
+        let mut summary = Summary::default();
+        let mut throttled = result("pinata", OutcomeKind::Revoked);
+        throttled.throttled = 12;
+        summary.record(&throttled, true);
+        summary.record(&result("dolfin", OutcomeKind::Revoked), true);
+        summary.record(&result("langwatch", OutcomeKind::Revoked), true);
+        let flow = |rate: Option<f64>, ceiling: Option<f64>| FlowStatus {
+            rate,
+            ceiling,
+            throttled: 0,
+            held_for: None,
+            in_flight: 0,
+            sent_rate: None,
+        };
+        summary.record_flow([
+            ("pinata".to_owned(), flow(Some(1.63), None)),
+            ("dolfin".to_owned(), flow(Some(10.0), Some(10.0))),
+            ("langwatch".to_owned(), flow(None, None)),
+            ("github".to_owned(), flow(Some(5.0), None)),
+        ]);
+        let human = summary.to_human();
+        assert!(
+            human.contains(
+                "  pinata: revoked 1; held at about 1.6/s by the provider, 12 throttled\n"
+            ),
+            "{human}"
+        );
+        assert!(
+            human.contains("  dolfin: revoked 1; kept to the ceiling of 10/s\n"),
+            "{human}"
+        );
+        assert!(human.contains("  langwatch: revoked 1\n"), "{human}");
+        assert!(
+            !human.contains("github"),
+            "only providers the run sent to: {human}"
+        );
+        let json = summary.to_json();
+        assert_eq!(json["summary"]["providers"]["pinata"]["throttled"], 12);
+        assert_eq!(json["summary"]["providers"]["pinata"]["rate"], 1.63);
+        assert_eq!(
+            json["summary"]["providers"]["langwatch"]["rate"],
+            Value::Null
         );
     }
 }

@@ -53,9 +53,16 @@ pub(crate) fn command() -> Command {
                 .long("rate")
                 .value_name("PROVIDER=N/s")
                 .action(ArgAction::Append)
-                .help("Keep PROVIDER to N requests a second (also N/m, N/h); one request per interval, no bursts"),
+                .help("Never send PROVIDER more than N requests a second (also N/m, N/h); without it the pace is found from the provider's answers"),
         )
         .arg(max_attempts_arg())
+        .arg(
+            Arg::new("give-up-after")
+                .long("give-up-after")
+                .value_name("SECS")
+                .value_parser(value_parser!(u64).range(1..))
+                .help("Give a line up (rate-limited) once its provider has throttled with no progress for SECS (default 300)"),
+        )
         .arg(
             Arg::new("journal")
                 .long("journal")
@@ -171,6 +178,9 @@ pub(crate) fn run(
     if let Some(attempts) = matches.get_one::<u32>("max-attempts") {
         builder = builder.max_attempts(*attempts);
     }
+    if let Some(secs) = matches.get_one::<u64>("give-up-after") {
+        builder = builder.give_up_after(Duration::from_secs(*secs));
+    }
     let host = builder.build()?;
     for (provider, _) in &rates {
         if host.provider(provider).is_none() {
@@ -208,6 +218,7 @@ pub(crate) fn run(
         progress: &progress,
         dry_run,
         failed: 0,
+        host: &host,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -335,6 +346,7 @@ struct Output<'a> {
     progress: &'a ProgressBar,
     dry_run: bool,
     failed: u64,
+    host: &'a revoker_host::Host,
 }
 
 impl Output<'_> {
@@ -385,7 +397,11 @@ impl Output<'_> {
         self.progress.inc(1);
         if !success {
             self.failed += 1;
-            self.progress.set_message(format!("{} failed", self.failed));
+        }
+        if !self.progress.is_hidden() {
+            let flow = self.host.flow_status();
+            self.progress
+                .set_message(output::progress_message(self.failed, &flow));
         }
         match self.format {
             OutputFormat::Json => {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use clap::ArgMatches;
-use revoker_host::{Host, PlannedJson, PlannedRequest, ProviderRuntime, RequestResult};
+use revoker_host::{FlowStatus, Host, PlannedJson, PlannedRequest, ProviderRuntime, RequestResult};
 use revoker_plugin_api::Params;
 use serde_json::{Value, json};
 
@@ -31,6 +31,31 @@ pub(crate) fn json_line(value: &impl serde::Serialize) -> String {
     let mut line = serde_json::to_string(value).expect("JSON values serialize");
     line.push('\n');
     line
+}
+
+/// The progress bar's message: failures so far, and each provider's pace
+/// where something set it (`dolfin 48/s, 12 throttled; pinata held 3s`).
+pub(crate) fn progress_message(failed: u64, flow: &[(String, FlowStatus)]) -> String {
+    let mut parts = Vec::new();
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    for (name, status) in flow {
+        if status.rate.is_none() && status.throttled == 0 {
+            continue;
+        }
+        let mut part = terminal_safe(name).into_owned();
+        if let Some(held) = status.held_for {
+            let _ = write!(part, " held {}s", held.as_secs() + 1);
+        } else if let Some(rate) = status.rate {
+            let _ = write!(part, " {rate:.1}/s");
+        }
+        if status.throttled > 0 {
+            let _ = write!(part, ", {} throttled", status.throttled);
+        }
+        parts.push(part);
+    }
+    parts.join("; ")
 }
 
 /// `name=value name=value`.

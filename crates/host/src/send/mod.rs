@@ -16,14 +16,16 @@ use reqwest::Client;
 use revoker_plugin_api::abi_stable::std_types::RVec;
 use revoker_plugin_api::{Header, HttpResponse, Method};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
-use self::retry::{RetryPolicy, TransportFailure, parse_retry_after};
+use self::retry::{AfterThrottle, RetryPolicy, TransportFailure};
 use crate::audit::{Attempt, AuditLog, Phase};
 use crate::error::{AuditError, Error, Result as HostResult};
+use crate::flow::{Signal, read_signal};
 use crate::interpret::{Exchange, interpret};
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
-use crate::provider::{Credential, ProviderRuntime};
+use crate::provider::{Credential, ProviderRuntime, Stalled};
 
 /// A step awaited just before a request is first sent.
 pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -160,7 +162,8 @@ impl Executor {
             Ok(exchange) => {
                 let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
                 let result = interpret(planned, provider, exchange);
-                if let Some(audit) = self.audit() {
+                // A line given up before it was ever sent is no request to record.
+                if let Some(audit) = self.audit().filter(|_| result.attempts > 0) {
                     let entry = Attempt {
                         provider: &result.provider,
                         operation: &result.operation,
@@ -190,7 +193,10 @@ impl Executor {
     }
 
     /// Sends `planned` to `provider` with `credential`, retrying as the policy
-    /// allows, within the limits of `gate`.
+    /// allows, within the limits of `gate`. A throttled answer goes to the
+    /// provider's flow controller and the request waits for it and goes again,
+    /// using up no attempt, until the provider has throttled with no progress
+    /// for the policy's `give_up_after`.
     ///
     /// # Errors
     ///
@@ -204,74 +210,158 @@ impl Executor {
     ) -> Result<Exchange, Abandoned> {
         let policy = &self.policy;
         let client = self.client().map_err(Abandoned::NoClient)?;
-        let mut attempt = 0;
+        let since = Instant::now();
+        // Every send; those that were throttled; those that count as attempts.
+        let (mut sends, mut throttled, mut attempt) = (0, 0, 0);
+        let mut last: Option<Result<HttpResponse, (TransportFailure, String)>> = None;
         loop {
-            attempt += 1;
-            let sent = {
-                let _permits = match gate.stop {
-                    Some(stop) => tokio::select! {
-                        permits = provider.ready(gate.in_flight) => permits,
-                        () = stop.stopped() => return Err(Abandoned::Stopped),
-                    },
-                    None => provider.ready(gate.in_flight).await,
-                };
-                if attempt == 1 {
-                    if gate.stop.is_some_and(StopHandle::is_stopped) {
-                        return Err(Abandoned::Stopped);
-                    }
-                    if let Some(step) = gate.before_first_send.take() {
-                        step.await.map_err(Abandoned::BeforeSend)?;
-                    }
-                }
-                // A required log has the attempt on disk before it goes out.
-                if let Some(audit) = self.audit()
-                    && audit.is_required()
-                {
-                    audit
-                        .record_durably(&Attempt {
-                            provider: &planned.request.provider,
-                            operation: &planned.request.operation,
-                            params: &planned.shown_params(),
-                            attempt,
-                            status: None,
-                            phase: Phase::Sending,
-                            request_id: None,
-                            error: None,
-                        })
-                        .map_err(Abandoned::Audit)?;
-                }
-                self.send_once(client, planned, provider, credential).await
+            let ready = provider
+                .pacer()
+                .ready(gate.in_flight, since, policy.give_up_after);
+            let ready = match gate.stop {
+                Some(stop) => tokio::select! {
+                    ready = ready => ready,
+                    () = stop.stopped() => return Err(Abandoned::Stopped),
+                },
+                None => ready.await,
             };
-            let wait = match &sent {
+            let permits = match ready {
+                Ok(permits) => permits,
+                Err(Stalled(stalled)) => {
+                    return Ok(Exchange {
+                        response: last.unwrap_or_else(|| {
+                            Err((TransportFailure::NotSent, "not sent".to_owned()))
+                        }),
+                        attempts: sends,
+                        throttled,
+                        gave_up: Some(stalled_message(provider, stalled, sends)),
+                    });
+                }
+            };
+            if sends == 0 {
+                if gate.stop.is_some_and(StopHandle::is_stopped) {
+                    return Err(Abandoned::Stopped);
+                }
+                if let Some(step) = gate.before_first_send.take() {
+                    step.await.map_err(Abandoned::BeforeSend)?;
+                }
+            }
+            sends += 1;
+            // A required log has the attempt on disk before it goes out.
+            if let Some(audit) = self.audit()
+                && audit.is_required()
+            {
+                audit
+                    .record_durably(&Attempt {
+                        provider: &planned.request.provider,
+                        operation: &planned.request.operation,
+                        params: &planned.shown_params(),
+                        attempt: sends,
+                        status: None,
+                        phase: Phase::Sending,
+                        request_id: None,
+                        error: None,
+                    })
+                    .map_err(Abandoned::Audit)?;
+            }
+            let sent = self.send_once(client, planned, provider, credential).await;
+            let signal = match &sent {
                 Ok(response) => {
-                    let retry_after = response
-                        .header_value("retry-after")
-                        .and_then(|value| parse_retry_after(value, SystemTime::now()));
-                    policy.after_status(
-                        attempt,
-                        planned.idempotent,
+                    let signal = read_signal(
                         response.status,
-                        retry_after,
-                        fastrand::f64(),
-                    )
+                        response
+                            .headers
+                            .iter()
+                            .map(|h| (h.name.as_str(), h.value.as_str())),
+                        SystemTime::now(),
+                    );
+                    permits.answered(&signal);
+                    signal
                 }
+                // No answer: the request is counted out of flight.
                 Err(_) => {
-                    policy.after_transport_failure(attempt, planned.idempotent, fastrand::f64())
+                    drop(permits);
+                    Signal::default()
                 }
             };
-            let Some(wait) = wait else {
-                return Ok(Exchange {
-                    response: sent,
-                    attempts: attempt,
-                });
+            let status = sent.as_ref().ok().map(|r| r.status);
+            let mut decision = None;
+            if signal.throttled
+                && let Some(status) = status
+            {
+                let stalled = provider
+                    .pacer()
+                    .stalled_since()
+                    .map_or(Duration::ZERO, |stalled| stalled.max(since).elapsed());
+                match policy.after_throttle(planned.idempotent, status, signal.retry_after, stalled)
+                {
+                    AfterThrottle::Attempt => {}
+                    AfterThrottle::Resend => {
+                        throttled += 1;
+                        decision = Some(None);
+                    }
+                    AfterThrottle::TooLong(wait) => {
+                        throttled += 1;
+                        let why = format!(
+                            "{} asked to wait {}, longer than the {} Revoker waits; \
+                             the next run with the journal sends it again",
+                            provider.plugin.provider(),
+                            human_duration(wait),
+                            human_duration(policy.max_retry_after)
+                        );
+                        decision = Some(Some(why));
+                    }
+                    AfterThrottle::Stalled(stalled) => {
+                        throttled += 1;
+                        decision = Some(Some(stalled_message(provider, stalled, sends)));
+                    }
+                }
+            }
+            let wait = match decision {
+                Some(Some(gave_up)) => {
+                    return Ok(Exchange {
+                        response: sent,
+                        attempts: sends,
+                        throttled,
+                        gave_up: Some(gave_up),
+                    });
+                }
+                // Throttled: resent once the flow controller allows.
+                Some(None) => None,
+                None => {
+                    attempt += 1;
+                    let wait = match &sent {
+                        Ok(response) => policy.after_status(
+                            attempt,
+                            planned.idempotent,
+                            response.status,
+                            signal.retry_after,
+                            fastrand::f64(),
+                        ),
+                        Err(_) => policy.after_transport_failure(
+                            attempt,
+                            planned.idempotent,
+                            fastrand::f64(),
+                        ),
+                    };
+                    let Some(wait) = wait else {
+                        return Ok(Exchange {
+                            response: sent,
+                            attempts: sends,
+                            throttled,
+                            gave_up: None,
+                        });
+                    };
+                    Some(wait)
+                }
             };
             if let Some(audit) = self.audit() {
                 audit.record(&Attempt {
                     provider: &planned.request.provider,
                     operation: &planned.request.operation,
                     params: &planned.shown_params(),
-                    attempt,
-                    status: sent.as_ref().ok().map(|r| r.status),
+                    attempt: sends,
+                    status,
                     phase: Phase::Retried,
                     request_id: sent
                         .as_ref()
@@ -283,12 +373,15 @@ impl Executor {
             tracing::info!(
                 provider = %planned.request.provider,
                 operation = %planned.request.operation,
-                attempt,
-                status = sent.as_ref().ok().map(|r| r.status),
+                attempt = sends,
+                status,
+                throttled = signal.throttled,
                 error = sent.as_ref().err().map(|(_, e)| e.as_str()),
-                wait_ms = wait.as_millis() as u64,
+                wait_ms = wait.map_or(0, |wait| wait.as_millis() as u64),
                 "retrying"
             );
+            last = Some(sent);
+            let Some(wait) = wait else { continue };
             match gate.stop {
                 // A line waiting to be retried is left for the next run.
                 Some(stop) => tokio::select! {
@@ -360,6 +453,36 @@ impl Executor {
             headers,
             body: body.into(),
         })
+    }
+}
+
+/// Why a request was given up: its provider throttled with no progress.
+fn stalled_message(provider: &ProviderRuntime, stalled: Duration, sends: u32) -> String {
+    let name = provider.plugin.provider();
+    let throttled = provider.flow_status().throttled;
+    let sent = if sends == 0 {
+        "it was not sent".to_owned()
+    } else {
+        format!("sent {sends} times")
+    };
+    format!(
+        "{name} throttled every request for {} with no progress ({throttled} throttled answers); \
+         {sent}; the next run with the journal sends it again",
+        human_duration(stalled)
+    )
+}
+
+/// `2m 5s`, `45s`, `1.5s`.
+fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 3600 {
+        format!("{}h {}m", secs / 3600, secs % 3600 / 60)
+    } else if secs >= 60 {
+        format!("{}m {}s", secs / 60, secs % 60)
+    } else if secs >= 10 {
+        format!("{secs}s")
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
     }
 }
 

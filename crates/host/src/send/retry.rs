@@ -1,9 +1,12 @@
 //! When to try a request again, and how long to wait first.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-/// The retry policy: exponential backoff with jitter for 408, 429, 5xx and
-/// transport errors, on idempotent operations only, honouring `Retry-After`.
+/// The retry policy: exponential backoff with jitter for 408, 5xx and
+/// transport errors, on idempotent operations only, honouring `Retry-After`;
+/// and for throttled answers (429, 503 with `Retry-After`), which use up no
+/// attempt, how long a provider may throttle with no progress before a
+/// request is given up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// How many attempts at most, counting the first (1: no retries).
@@ -14,7 +17,11 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; a provider asking for more is taken at
     /// its word that the request will not succeed soon, and the result stands.
+    /// It is also the longest a whole provider is held for one `Retry-After`.
     pub max_retry_after: Duration,
+    /// How long a provider may throttle with no progress (no answer that was
+    /// not throttled) before a request waiting for it is given up.
+    pub give_up_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -24,8 +31,24 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(120),
+            give_up_after: Duration::from_secs(300),
         }
     }
+}
+
+/// What to do after a throttled answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterThrottle {
+    /// Wait for the provider's flow controller and send it again; no attempt
+    /// is used up.
+    Resend,
+    /// Count it as an ordinary attempt (a create answered 503: it may have
+    /// happened, so it is never resent).
+    Attempt,
+    /// The provider asked for a longer wait than is obeyed.
+    TooLong(Duration),
+    /// The provider has throttled with no progress for this long.
+    Stalled(Duration),
 }
 
 /// What went wrong with an attempt that got no HTTP response.
@@ -38,6 +61,29 @@ pub enum TransportFailure {
 }
 
 impl RetryPolicy {
+    /// What to do after a throttled answer with `status` (429, or 503 with a
+    /// `Retry-After`) to a request that is `idempotent` or not; `retry_after`
+    /// is the wait asked for, `stalled` how long the provider has made no
+    /// progress while this request waited. A 429 refuses the request outright,
+    /// so even a create is sent again.
+    pub(crate) fn after_throttle(
+        &self,
+        idempotent: bool,
+        status: u16,
+        retry_after: Option<Duration>,
+        stalled: Duration,
+    ) -> AfterThrottle {
+        if !idempotent && status != 429 {
+            AfterThrottle::Attempt
+        } else if let Some(wait) = retry_after.filter(|wait| *wait > self.max_retry_after) {
+            AfterThrottle::TooLong(wait)
+        } else if stalled >= self.give_up_after {
+            AfterThrottle::Stalled(stalled)
+        } else {
+            AfterThrottle::Resend
+        }
+    }
+
     /// Whether a response with `status` is worth retrying.
     pub fn is_retryable_status(status: u16) -> bool {
         matches!(status, 408 | 429 | 500..=599)
@@ -100,17 +146,6 @@ impl RetryPolicy {
     }
 }
 
-/// Parses a `Retry-After` value: delay-seconds or an HTTP-date (as of `now`).
-/// A date in the past means no wait.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +201,39 @@ mod tests {
     }
 
     #[test]
+    fn throttled_answers_use_up_no_attempt_until_the_provider_stalls() {
+        let p = policy();
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            p.after_throttle(true, 429, None, minute),
+            AfterThrottle::Resend
+        );
+        assert_eq!(
+            p.after_throttle(true, 503, Some(Duration::from_secs(5)), minute),
+            AfterThrottle::Resend
+        );
+        // A 429 refused the create outright; a 503 may have let it through.
+        assert_eq!(
+            p.after_throttle(false, 429, None, minute),
+            AfterThrottle::Resend
+        );
+        assert_eq!(
+            p.after_throttle(false, 503, Some(Duration::from_secs(5)), minute),
+            AfterThrottle::Attempt
+        );
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(
+            p.after_throttle(true, 429, Some(week), minute),
+            AfterThrottle::TooLong(week)
+        );
+        let stalled = Duration::from_secs(300);
+        assert_eq!(
+            p.after_throttle(true, 429, None, stalled),
+            AfterThrottle::Stalled(stalled)
+        );
+    }
+
+    #[test]
     fn backoff_doubles_with_jitter_and_caps() {
         let p = RetryPolicy {
             base_delay: Duration::from_millis(100),
@@ -178,22 +246,5 @@ mod tests {
         assert_eq!(p.backoff(3, 0.5), Duration::from_millis(300));
         assert_eq!(p.backoff(10, 1.0), Duration::from_millis(1000));
         assert_eq!(p.backoff(u32::MAX, 1.0), Duration::from_millis(1000));
-    }
-
-    #[test]
-    fn parses_retry_after_seconds_and_dates() {
-        let now = httpdate::parse_http_date("Fri, 12 Jul 2024 15:35:04 GMT").unwrap();
-        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after("Fri, 12 Jul 2024 15:35:34 GMT", now),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_retry_after("Fri, 12 Jul 2024 15:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-1", now), None);
     }
 }
