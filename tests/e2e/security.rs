@@ -61,7 +61,7 @@ fn canary_server() -> FaultServer {
 #[test]
 fn no_secret_reaches_output_logs_journal_report_or_audit() {
     let server = canary_server();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(&config, "[http]\nrequest_timeout_secs = 1\n").unwrap();
     let (journal, report, audit) = (
@@ -433,7 +433,7 @@ fn http_off_loopback_needs_allow_insecure_http() {
 fn credentials_from_a_private_file_or_stdin_never_from_a_loose_file() {
     use std::os::unix::fs::PermissionsExt as _;
     let server = FaultServer::start(|_| Action::status(204));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let secret = dir.path().join("dolfin.key");
     std::fs::write(&secret, "from-the-file\n").unwrap();
     let config = dir.path().join("revoker.toml");
@@ -492,7 +492,7 @@ fn credentials_from_a_private_file_or_stdin_never_from_a_loose_file() {
 fn crashing_plugins_under_isolate_fail_their_lines_and_the_run_goes_on() {
     let server = FaultServer::start(|_| Action::status(204));
     let dir = PluginDir::new().with(&fixture_file("crashy"), "crashy");
-    let work = tempfile::tempdir().unwrap();
+    let work = support::private_dir();
     let config = work.path().join("revoker.toml");
     std::fs::write(&config, "plugin_timeout_secs = 1\n").unwrap();
     let operations = ["ok", "segfault", "ok", "abort", "hang", "ok"];
@@ -714,7 +714,7 @@ fn the_allowlist_pins_each_provider_to_its_file() {
     let pinata = sha256_of(&plugin_file("pinata"));
     let dolfin = sha256_of(&plugin_file("dolfin"));
     assert_eq!(pinata.len(), 64);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let empty = PluginDir::new();
     let config = dir.path().join("revoker.toml");
 
@@ -766,7 +766,7 @@ fn the_allowlist_pins_each_provider_to_its_file() {
 
 #[test]
 fn hostile_servers_get_bounded_time_and_memory_and_a_clear_outcome() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(&config, "[http]\nrequest_timeout_secs = 2\n").unwrap();
     let mut junk_headers = String::new();
