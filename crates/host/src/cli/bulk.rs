@@ -171,7 +171,7 @@ pub(crate) fn run(
     if let Some(attempts) = matches.get_one::<u32>("max-attempts") {
         builder = builder.max_attempts(*attempts);
     }
-    let host = builder.build()?;
+    let host = super::build_host(builder)?;
     for (provider, _) in &rates {
         if host.provider(provider).is_none() {
             return Err(Fatal::usage(format!(
