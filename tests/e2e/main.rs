@@ -12,3 +12,4 @@ mod loading;
 mod pinata;
 mod security;
 mod third_party;
+mod trust;
