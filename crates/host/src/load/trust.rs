@@ -100,8 +100,8 @@ fn sealed_copy(file: &std::fs::File) -> Result<Image, LoadError> {
         // SAFETY: `high` was just created and is owned by nothing else.
         copy = unsafe { File::from_raw_fd(high) };
     }
-    let copied = std::io::copy(&mut file.take(MAX_PLUGIN_BYTES + 1), &mut copy)
-        .map_err(LoadError::Copy)?;
+    let copied =
+        std::io::copy(&mut file.take(MAX_PLUGIN_BYTES + 1), &mut copy).map_err(LoadError::Copy)?;
     if copied > MAX_PLUGIN_BYTES {
         return Err(LoadError::TooLarge {
             max: MAX_PLUGIN_BYTES,
