@@ -101,7 +101,7 @@ async fn bad_configuration_exits_3() {
         stderr(&output)
     );
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(&config, "[providers.dolfin]\nrate = \"lots\"\n").unwrap();
     let output = revoker()
@@ -175,7 +175,7 @@ async fn dry_run_redacts_a_set_credential() {
 #[tokio::test]
 async fn absurd_numbers_are_usage_errors_not_panics() {
     let server = silent_server().await;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let input = dir.path().join("keys.jsonl");
     std::fs::write(
         &input,

@@ -74,7 +74,7 @@ fn transient_failures_are_retried_and_permanent_ones_reported() {
             _ => Action::status(204),
         }
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let input = write(
         dir.path(),
         "keys.jsonl",

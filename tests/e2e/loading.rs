@@ -214,7 +214,7 @@ fn a_binary_without_its_plugins_says_so_naming_where_it_looked_and_sends_nothing
 
 #[test]
 fn a_missing_plugin_directory_and_settings_for_a_provider_not_loaded_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let missing = dir.path().join("no-such-dir");
     let output = revoker()
         .arg("--plugin-dir")

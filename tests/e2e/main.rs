@@ -13,3 +13,4 @@ mod pinata;
 mod rate_limits;
 mod security;
 mod third_party;
+mod trust;

@@ -62,7 +62,7 @@ fn canary_server() -> FaultServer {
 #[test]
 fn no_secret_reaches_output_logs_journal_report_or_audit() {
     let server = canary_server();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(&config, "[http]\nrequest_timeout_secs = 1\n").unwrap();
     let (journal, report, audit) = (
@@ -434,7 +434,7 @@ fn http_off_loopback_needs_allow_insecure_http() {
 fn credentials_from_a_private_file_or_stdin_never_from_a_loose_file() {
     use std::os::unix::fs::PermissionsExt as _;
     let server = FaultServer::start(|_| Action::status(204));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let secret = dir.path().join("dolfin.key");
     std::fs::write(&secret, "from-the-file\n").unwrap();
     let config = dir.path().join("revoker.toml");
@@ -493,7 +493,7 @@ fn credentials_from_a_private_file_or_stdin_never_from_a_loose_file() {
 fn crashing_plugins_under_isolate_fail_their_lines_and_the_run_goes_on() {
     let server = FaultServer::start(|_| Action::status(204));
     let dir = PluginDir::new().with(&fixture_file("crashy"), "crashy");
-    let work = tempfile::tempdir().unwrap();
+    let work = support::private_dir();
     let config = work.path().join("revoker.toml");
     std::fs::write(&config, "plugin_timeout_secs = 1\n").unwrap();
     let operations = ["ok", "segfault", "ok", "abort", "hang", "ok"];
@@ -715,7 +715,7 @@ fn the_allowlist_pins_each_provider_to_its_file() {
     let pinata = sha256_of(&plugin_file("pinata"));
     let dolfin = sha256_of(&plugin_file("dolfin"));
     assert_eq!(pinata.len(), 64);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let empty = PluginDir::new();
     let config = dir.path().join("revoker.toml");
 
@@ -767,7 +767,7 @@ fn the_allowlist_pins_each_provider_to_its_file() {
 
 #[test]
 fn hostile_servers_get_bounded_time_and_memory_and_a_clear_outcome() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(&config, "[http]\nrequest_timeout_secs = 2\n").unwrap();
     let mut junk_headers = String::new();
@@ -925,7 +925,7 @@ fn a_credential_typed_on_a_terminal_is_not_echoed() {
 #[test]
 fn a_password_or_query_in_a_base_url_and_a_value_in_a_bad_config_never_reach_an_error() {
     const PASSWORD: &str = "PASSWORD-made-up-91c2";
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     for url in [
         format!("https://user:{PASSWORD}@example.com:99999"),
         format!("https://user:{PASSWORD}@example.com/v1"),
@@ -1091,7 +1091,7 @@ fn proxy_variables_of_the_environment_never_get_a_request() {
 
     // A proxy named in the config is used; over plain http off loopback with an
     // http:// provider it is refused before anything is sent.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = support::private_dir();
     let config = dir.path().join("revoker.toml");
     std::fs::write(
         &config,

@@ -71,6 +71,19 @@ pub fn revoker() -> assert_cmd::Command {
     command
 }
 
+/// A private temporary directory (mode 0700) under the target directory, for
+/// what revoker trusts only when no one else can change it: plugin files and
+/// config files. Never under `/tmp`, which is shared (world-writable, sticky),
+/// so revoker refuses anything below it.
+pub fn private_dir() -> TempDir {
+    use std::os::unix::fs::PermissionsExt as _;
+    let base = target_dir().join("e2e-tmp");
+    std::fs::create_dir_all(&base).expect("create target/<profile>/e2e-tmp");
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o700))
+        .expect("make e2e-tmp private");
+    tempfile::tempdir_in(&base).expect("temp dir")
+}
+
 /// A private temporary directory of plugins, for `--plugin-dir`.
 #[derive(Debug)]
 pub struct PluginDir {
@@ -78,11 +91,9 @@ pub struct PluginDir {
 }
 
 impl PluginDir {
-    /// An empty one.
+    /// An empty one, made by [`private_dir`].
     pub fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Self { dir: private_dir() }
     }
 
     /// Copies `file` in as `librevoker_<name>.so`, so the loader picks it up.

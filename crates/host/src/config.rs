@@ -128,16 +128,37 @@ impl Config {
     /// across them.
     pub const MAX_CONCURRENCY: usize = 4096;
 
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the file at `path`. It decides where credentials go,
+    /// so it is trusted only as a plugin is: it, and every directory on the
+    /// way to it (through symbolic links too), must belong to this user or
+    /// root and not be writable by group or others.
     ///
     /// # Errors
     ///
-    /// [`Error::ConfigRead`] if the file cannot be read, [`Error::Config`] naming
-    /// the file, line and field if it is not valid.
+    /// [`Error::ConfigUntrusted`] if someone else could change it,
+    /// [`Error::ConfigRead`] if it cannot be read, [`Error::Config`] naming the
+    /// file, line and field if it is not valid.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-            path: path.to_owned(),
-            source,
+        let file = crate::trusted::open_checked(path).map_err(|source| match source {
+            // Not there, or not readable: a read error, as for any file.
+            crate::trusted::Untrusted {
+                fault: crate::trusted::Fault::Unreadable { kind, why },
+                ..
+            } => Error::ConfigRead {
+                path: path.to_owned(),
+                source: std::io::Error::new(kind, why),
+            },
+            source => Error::ConfigUntrusted {
+                path: path.to_owned(),
+                source: Box::new(source),
+            },
+        })?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut { file }, &mut text).map_err(|source| {
+            Error::ConfigRead {
+                path: path.to_owned(),
+                source,
+            }
         })?;
         Self::parse(&text).map_err(|message| Error::config(path.display().to_string(), message))
     }

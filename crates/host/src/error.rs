@@ -74,6 +74,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The configuration file could be changed by someone else than this user
+    /// or root: it decides where credentials go, so it is not read.
+    #[error("refusing config file {}: {source}", path.display())]
+    ConfigUntrusted {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: Box<crate::trusted::Untrusted>,
+    },
+
     /// The provider's plugin failed, or planned a request the host refuses to send.
     #[error("{message}")]
     PluginFailed {
@@ -223,6 +233,7 @@ impl Error {
             Self::MissingCredential { .. }
             | Self::Config { .. }
             | Self::ConfigRead { .. }
+            | Self::ConfigUntrusted { .. }
             | Self::PluginFailed { .. }
             | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,

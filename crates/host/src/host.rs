@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use crate::audit::AuditLog;
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
-use crate::load::{Isolation, LoadOptions, Registry};
+use crate::load::{CredentialSource, Isolation, LoadOptions, Registry};
 use crate::model::{Request, RequestResult};
 use crate::plan::{self, PlannedRequest};
 use crate::plugin::info::Reserved;
@@ -124,6 +124,21 @@ impl HostBuilder {
                     .map_or(Isolation::default().timeout, Duration::from_secs),
             },
             reserved: self.reserved.clone(),
+            credential_sources: self
+                .config
+                .providers
+                .iter()
+                .filter_map(|(name, provider)| {
+                    let source = match (&provider.credential_file, &provider.credential_env) {
+                        (Some(file), _) => CredentialSource::File(
+                            file.canonicalize().unwrap_or_else(|_| file.clone()),
+                        ),
+                        (None, Some(env)) => CredentialSource::Env(env.clone()),
+                        (None, None) => return None,
+                    };
+                    Some((name.clone(), source))
+                })
+                .collect(),
         }
     }
 

@@ -58,19 +58,23 @@ mod provider;
 mod send;
 mod settings;
 pub mod text;
+mod trusted;
 
 pub use config::{Config, Rate};
 pub use error::{AuditError, Error, ErrorCategory, RecordError, RecordFile, Result};
 pub use files::{Problem as FileProblem, SameFile, UnsafeFile};
 pub use host::{Host, HostBuilder};
-pub use load::{Isolation, LoadOptions, Refusal, Registry};
+pub use load::{CredentialSource, Isolation, LoadError, LoadOptions, Refusal, Registry};
 pub use model::{FieldValue, LineDigest, Request, RequestResult, ResultJson};
 pub use plan::{PlannedJson, PlannedRequest};
-pub use plugin::info::Reserved;
+pub use plugin::in_process::ModuleError;
+pub use plugin::info::{ManifestError, Reserved, ReservedName};
+pub use plugin::isolated::{ChildFailure, RunnerError};
 pub use plugin::{Plugin, PluginCallError};
 pub use provider::{FlowStatus, ProviderRuntime};
 pub use send::HttpOptions;
 pub use send::retry::RetryPolicy;
+pub use trusted::{Fault as TrustFault, Place as TrustPlace, Untrusted};
 
 pub use plugin::isolated::serve_if_asked as serve_plugin_runner_if_asked;
 

@@ -6,19 +6,7 @@ use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use revoker_plugin_api::HttpRequest;
 
-/// Headers a plugin may never set: the host's (credential, host, cookies) and
-/// those that frame the message.
-const FORBIDDEN_HEADERS: &[&str] = &[
-    "authorization",
-    "proxy-authorization",
-    "host",
-    "cookie",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "te",
-    "upgrade",
-];
+use crate::plugin::info::HOST_HEADERS;
 
 /// Joins `base` and a plugin's relative `path`: the base's scheme and authority,
 /// the base's path without its trailing `/`, then `path`.
@@ -147,7 +135,12 @@ pub(crate) fn checked_headers(
         .map(|header| {
             let name = HeaderName::from_bytes(header.name.as_bytes())
                 .map_err(|_| format!("header name {:?} is invalid", header.name))?;
-            if FORBIDDEN_HEADERS.contains(&name.as_str()) || name == *credential_header {
+            // The host's headers, and the credential's: `Authorization` and the
+            // provider's own credential header.
+            if HOST_HEADERS.contains(&name.as_str())
+                || name == reqwest::header::AUTHORIZATION
+                || name == *credential_header
+            {
                 return Err(format!("header {name} is set by the host, not by a plugin"));
             }
             let value = HeaderValue::from_str(&header.value)

@@ -181,7 +181,7 @@ pub(crate) fn run(
     if let Some(secs) = matches.get_one::<u64>("give-up-after") {
         builder = builder.give_up_after(Duration::from_secs(*secs));
     }
-    let host = builder.build()?;
+    let host = super::build_host(builder)?;
     for (provider, _) in &rates {
         if host.provider(provider).is_none() {
             return Err(Fatal::usage(format!(

@@ -83,6 +83,9 @@ impl From<Error> for Fatal {
 
 /// Runs the CLI with `args` (the program name first).
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    // First, in the process that will hold credentials and in each isolated
+    // plugin's process alike (an exec makes a process dumpable again).
+    harden_process();
     // The hidden mode in which revoker serves one isolated plugin to its parent.
     if let Some(code) = revoker_host::serve_plugin_runner_if_asked() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
@@ -181,7 +184,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
 
     match matches.subcommand() {
         Some(("providers", sub)) => {
-            let host = builder.build()?;
+            let host = build_host(builder)?;
             if sub.get_flag("hashes") {
                 print(&output::hashes(&host));
                 return Ok(Exit::Success);
@@ -198,7 +201,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         Some(("completions", _)) => unreachable!("handled above"),
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
-            let host = builder.build()?;
+            let host = build_host(builder)?;
             let provider = sub.get_one::<String>("provider").expect("required");
             let operation = sub.get_one::<String>("operation");
             print(&output::describe(
@@ -302,7 +305,7 @@ fn single_operation(
     if let Some(attempts) = op_matches.get_one::<u32>("max-attempts") {
         builder = builder.max_attempts(*attempts);
     }
-    let host = builder.build()?;
+    let host = build_host(builder)?;
     let spec = host
         .provider(provider)
         .and_then(|p| p.plugin().operation(operation))
@@ -454,6 +457,79 @@ impl Drop for EchoOff {
 fn first_line(text: &str) -> Option<&str> {
     let line = text.lines().next()?;
     (!line.is_empty()).then_some(line)
+}
+
+/// This process holds credentials: it writes no core file (`RLIMIT_CORE` 0,
+/// soft and hard) and, on Linux, is not dumpable (`PR_SET_DUMPABLE` 0): no core
+/// dump whatever the core pattern, and no other process of this user, its own
+/// isolated plugins included, may read its memory or `/proc/PID/environ`.
+fn harden_process() {
+    #[cfg(unix)]
+    {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit with a valid limit; it only lowers this process's.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_DUMPABLE, 0) changes only this process's attribute.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+/// Builds the host, which reads each provider's credential, then removes the
+/// credentials' variables from this process's environment: nothing started
+/// later (a child, a reader of `/proc/PID/environ`) finds them there.
+pub(crate) fn build_host(builder: HostBuilder) -> Result<Host, Fatal> {
+    let host = builder.build()?;
+    let names: Vec<String> = host
+        .registry()
+        .plugins()
+        .iter()
+        .filter_map(|plugin| host.provider(plugin.provider()))
+        .map(|provider| provider.credential_env().to_owned())
+        .collect();
+    for name in names {
+        // SAFETY: this runs on the main thread before any async runtime is
+        // started; the only other threads revoker may have started by now read
+        // isolated plugins' pipes and never touch the environment. (An
+        // in-process plugin runs as this process's own code, and could read
+        // the credential from memory anyway.)
+        unsafe { remove_credential_var(&name) };
+    }
+    Ok(host)
+}
+
+/// Overwrites the value of `name` in place, then removes the variable: the
+/// kernel shows a process's environment as it was at exec
+/// (`/proc/PID/environ`), which removing the variable alone leaves as it was.
+///
+/// # Safety
+///
+/// No other thread may read or change the environment meanwhile.
+unsafe fn remove_credential_var(name: &str) {
+    #[cfg(unix)]
+    if let Ok(c_name) = std::ffi::CString::new(name) {
+        // SAFETY: a valid C string; the caller ensures no one else uses the
+        // environment, so the value stays where getenv says until removed.
+        let value = unsafe { libc::getenv(c_name.as_ptr()) };
+        if !value.is_null() {
+            // SAFETY: `value` points to the variable's NUL-terminated value,
+            // writable memory of this process (the stack block the kernel set
+            // up at exec, or a copy made by setenv).
+            unsafe {
+                let len = libc::strlen(value);
+                for i in 0..len {
+                    std::ptr::write_volatile(value.add(i), 0);
+                }
+            }
+        }
+    }
+    // SAFETY: the caller ensures no other thread uses the environment.
+    unsafe { std::env::remove_var(name) };
 }
 
 fn print(text: &str) {

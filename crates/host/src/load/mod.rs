@@ -5,6 +5,7 @@
 //! for the whole process and so would hand back the first plugin for every file.
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,9 +14,117 @@ mod trust;
 
 pub use self::registry::{Refusal, Registry};
 use crate::plugin::image::Image;
-use crate::plugin::info::{PluginInfo, Reserved, check_manifest, check_reserved};
-use crate::plugin::isolated::{Answer, Call, Runner};
+use crate::plugin::in_process::ModuleError;
+use crate::plugin::info::{ManifestError, PluginInfo, Reserved, ReservedName};
+use crate::plugin::info::{check_manifest, check_reserved};
+use crate::plugin::isolated::{Answer, Call, Runner, RunnerError};
 use crate::plugin::{Backend, Plugin, in_process};
+use crate::trusted::Untrusted;
+
+/// Why a plugin file was not loaded. Each says what to do about it, in one
+/// line; the [`Refusal`] that carries it names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The plugin directory could not be read.
+    #[error("cannot read plugin directory: {0}")]
+    Directory(std::io::Error),
+    /// The file, or a directory on the way to it, could be changed by someone
+    /// else than this user or root.
+    #[error(transparent)]
+    Untrusted(#[from] Untrusted),
+    /// The file is too large to be a plugin.
+    #[error("it is larger than {max} bytes")]
+    TooLarge {
+        /// The most bytes read.
+        max: u64,
+    },
+    /// The sealed copy to load could not be made.
+    #[error("cannot make the sealed copy of it to load: {0}")]
+    Copy(std::io::Error),
+    /// Plugins are pinned, and not this one.
+    #[error(
+        "its SHA-256 {sha256} is not in the config's allowlist (once any plugin is pinned, \
+         only pinned plugins load; `revoker providers --hashes` shows the hashes)"
+    )]
+    NotPinned {
+        /// Its SHA-256.
+        sha256: String,
+    },
+    /// Its hash is pinned for another provider.
+    #[error("its SHA-256 is pinned for provider {pinned}, but it provides {provides}")]
+    PinnedForAnother {
+        /// The provider it is pinned for.
+        pinned: String,
+        /// The provider it says it is.
+        provides: String,
+    },
+    /// Not a plugin of this host: not a library, another API version or
+    /// layout, or a manifest that cannot be served.
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    /// It takes a name the program keeps for itself.
+    #[error(transparent)]
+    Reserved(#[from] ReservedName),
+    /// Its credential source is another loaded provider's too.
+    #[error(
+        "its credential, {claimed}, is claimed by {} too: one credential serves one provider, \
+         so none of them is loaded; give each its own with `credential_env` under \
+         [providers.NAME] in the config file, or remove the plugin you do not trust",
+        others.join(", ")
+    )]
+    CredentialClaimed {
+        /// The contested source.
+        claimed: CredentialSource,
+        /// The other claimants: `provider (file)`.
+        others: Vec<String>,
+    },
+    /// An earlier plugin provides the same provider.
+    #[error("provider {provider:?} is already provided by {}", first.display())]
+    DuplicateProvider {
+        /// The provider.
+        provider: String,
+        /// The plugin file that provides it.
+        first: PathBuf,
+    },
+    /// It is to run isolated, and no runner program is set.
+    #[error(
+        "it is to run isolated, but no plugin runner is set (HostBuilder::plugin_runner: a \
+         program that calls revoker_host::serve_plugin_runner_if_asked first thing)"
+    )]
+    NoRunner,
+    /// Its isolated process failed.
+    #[error(transparent)]
+    Isolation(#[from] RunnerError),
+    /// Its isolated process answered another call.
+    #[error("its process answered another call than the one asked")]
+    UnexpectedAnswer,
+}
+
+impl From<ManifestError> for LoadError {
+    fn from(error: ManifestError) -> Self {
+        Self::Module(ModuleError::BadManifest(error))
+    }
+}
+
+/// Where a provider's credential is read from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// An environment variable.
+    Env(String),
+    /// A credential file.
+    File(PathBuf),
+}
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "environment variable {name}"),
+            Self::File(path) => write!(f, "credential file {}", path.display()),
+        }
+    }
+}
 
 /// The plugin files in `dir`: `librevoker_*.so` on Linux (`.dylib` on macOS,
 /// `revoker_*.dll` on Windows), sorted by name.
@@ -49,6 +158,10 @@ pub struct LoadOptions {
     pub isolation: Isolation,
     /// Names no plugin may take.
     pub reserved: Reserved,
+    /// Where a provider's credential comes from when not from its manifest's
+    /// variable (the config file's `credential_env` or `credential_file`). No
+    /// two loaded providers may share a source.
+    pub credential_sources: BTreeMap<String, CredentialSource>,
 }
 
 /// Which plugins run in a child process, and how.
@@ -78,41 +191,45 @@ impl Default for Isolation {
     }
 }
 
-/// Checks the plugin file at `path` (ownership, permissions, the allowlist),
-/// loads it (in this process or a child) and checks its version, layout and
+/// Checks the plugin file at `path` (its owner and mode and those of every
+/// directory on its way, the allowlist), copies it into a sealed image, loads
+/// that (in this process or a child) and checks its version, layout and
 /// manifest.
 ///
 /// # Errors
 ///
-/// One line saying why the plugin is refused (the caller adds the path).
-pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String> {
-    // Pinned plugins load from the very bytes that were hashed.
-    let seal = !options.pins.is_empty();
-    let trusted = trust::open_trusted(path, seal)?;
+/// Why the plugin is refused (the caller adds the path).
+pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, LoadError> {
+    let trusted = trust::open_trusted(path, !options.pins.is_empty())?;
     let pinned_for = match &trusted.sha256 {
         None => None,
-        Some(sha256) => Some(options.pins.get(sha256).cloned().ok_or_else(|| {
-            format!(
-                "its SHA-256 {sha256} is not in the config's allowlist (once any plugin is \
-                 pinned, only pinned plugins load; `revoker providers --hashes` shows the hashes)"
+        Some(sha256) => {
+            Some(
+                options
+                    .pins
+                    .get(sha256)
+                    .cloned()
+                    .ok_or_else(|| LoadError::NotPinned {
+                        sha256: sha256.clone(),
+                    })?,
             )
-        })?),
+        }
     };
+    // Kept by the plugin, to hash the very bytes loaded when asked.
+    let hashed = trusted.image.try_clone().map_err(LoadError::Copy)?;
     let isolation = &options.isolation;
     let (info, backend) = if isolation.all || !isolation.providers.is_empty() {
-        let exe = isolation.runner.clone().ok_or(
-            "it is to run isolated, but no plugin runner is set (HostBuilder::plugin_runner: \
-             a program that calls revoker_host::serve_plugin_runner_if_asked first thing)",
-        )?;
+        let exe = isolation.runner.clone().ok_or(LoadError::NoRunner)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        let mut runner = Runner::new(exe, trusted.image, name, isolation.timeout);
+        let child_image = trusted.image.try_clone().map_err(LoadError::Copy)?;
+        let mut runner = Runner::new(exe, child_image, name, isolation.timeout);
         let info = match runner.call(&Call::Describe)? {
             Answer::Describe(info) => *info,
-            Answer::LoadFailed(why) => return Err(why),
-            _ => return Err("its process answered another call than the one asked".into()),
+            Answer::LoadFailed(why) => return Err(why.into()),
+            _ => return Err(LoadError::UnexpectedAnswer),
         };
         check_manifest(&info.manifest)?;
         if isolation.all
@@ -123,12 +240,9 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
             runner.set_name(&info.manifest.provider);
             (info, Backend::Isolated(runner))
         } else {
+            // The same sealed bytes, in this process.
             drop(runner);
-            let image = trust::open_trusted(path, seal)?;
-            if image.sha256 != trusted.sha256 {
-                return Err("it changed while it was being loaded".into());
-            }
-            load_in_process(image.image)?
+            load_in_process(trusted.image)?
         }
     } else {
         load_in_process(trusted.image)?
@@ -137,10 +251,10 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
     if let Some(pinned) = pinned_for
         && pinned != info.manifest.provider.as_str()
     {
-        return Err(format!(
-            "its SHA-256 is pinned for provider {pinned}, but it provides {}",
-            info.manifest.provider
-        ));
+        return Err(LoadError::PinnedForAnother {
+            pinned,
+            provides: info.manifest.provider.to_string(),
+        });
     }
     if !info.manifest.panic_unwind {
         tracing::warn!(
@@ -149,11 +263,17 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, String>
             info.manifest.provider
         );
     }
-    Ok(Plugin::new(path.to_owned(), trusted.sha256, info, backend))
+    Ok(Plugin::new(
+        path.to_owned(),
+        trusted.sha256,
+        hashed,
+        info,
+        backend,
+    ))
 }
 
 /// Loads `image` into this process.
-fn load_in_process(image: Image) -> Result<(PluginInfo, Backend), String> {
+fn load_in_process(image: Image) -> Result<(PluginInfo, Backend), LoadError> {
     let loaded = in_process::load_module(&image.load_path());
     // A library, once opened, stays for the process (abi_stable never unloads
     // one, even one refused after opening), and so does its image: were its
@@ -190,10 +310,21 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_library_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/unit-tmp");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::set_permissions(&base, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let dir = tempfile::tempdir_in(base).unwrap();
         let path = dir.path().join("librevoker_fake.so");
         std::fs::write(&path, b"not an ELF file").unwrap();
         let err = load_plugin(&path, &LoadOptions::default()).unwrap_err();
-        assert!(err.starts_with("cannot load the library"), "{err}");
+        assert!(
+            matches!(err, LoadError::Module(ModuleError::NotALibrary(_))),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("cannot load the library"),
+            "{err}"
+        );
     }
 }

@@ -1,29 +1,25 @@
 //! The loaded plugins, by provider name, and the ones refused.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{LoadOptions, load_plugin, plugin_files};
+use super::{CredentialSource, LoadError, LoadOptions, load_plugin, plugin_files};
 use crate::plugin::Plugin;
 
 /// A plugin file that was not loaded, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Refusal {
     /// The file, or the directory that could not be read.
     pub path: PathBuf,
-    /// Why, in one line.
-    pub reason: String,
+    /// Why.
+    pub error: LoadError,
 }
 
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "refusing plugin {}: {}",
-            self.path.display(),
-            self.reason
-        )
+        write!(f, "refusing plugin {}: {}", self.path.display(), self.error)
     }
 }
 
@@ -38,7 +34,10 @@ impl Registry {
     /// Loads every plugin file in `dirs`, in order. A directory that appears twice
     /// is read once. One bad plugin never stops the others: it is recorded as a
     /// [`Refusal`]. A plugin whose provider name an earlier one already took is
-    /// refused too.
+    /// refused too, and so is every plugin whose credential source (its
+    /// manifest's variable, or the config's `credential_env` or
+    /// `credential_file` for it) another loaded plugin's is too: which of them
+    /// loads first is a file name's choice, so none gets it.
     pub fn load(dirs: &[PathBuf], options: &LoadOptions) -> Self {
         let mut registry = Self::default();
         let mut seen_dirs = Vec::new();
@@ -54,21 +53,62 @@ impl Registry {
                     .for_each(|file| registry.load_file(file, options)),
                 Err(e) => registry.refusals.push(Refusal {
                     path: dir.clone(),
-                    reason: format!("cannot read plugin directory: {e}"),
+                    error: LoadError::Directory(e),
                 }),
             }
         }
+        registry.refuse_shared_credentials(options);
         registry
+    }
+
+    /// Refuses every plugin whose credential source another plugin shares.
+    fn refuse_shared_credentials(&mut self, options: &LoadOptions) {
+        let source_of = |plugin: &Plugin| {
+            options
+                .credential_sources
+                .get(plugin.provider())
+                .cloned()
+                .unwrap_or_else(|| {
+                    CredentialSource::Env(plugin.manifest().credential_env.to_string())
+                })
+        };
+        let mut claims: BTreeMap<CredentialSource, Vec<usize>> = BTreeMap::new();
+        for (i, plugin) in self.plugins.iter().enumerate() {
+            claims.entry(source_of(plugin)).or_default().push(i);
+        }
+        let mut refused = vec![false; self.plugins.len()];
+        for (source, claimants) in claims.into_iter().filter(|(_, c)| c.len() > 1) {
+            for &i in &claimants {
+                refused[i] = true;
+                let others = claimants
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| {
+                        let other = &self.plugins[j];
+                        format!("provider {} ({})", other.provider(), other.path().display())
+                    })
+                    .collect();
+                self.refusals.push(Refusal {
+                    path: self.plugins[i].path().to_owned(),
+                    error: LoadError::CredentialClaimed {
+                        claimed: source.clone(),
+                        others,
+                    },
+                });
+            }
+        }
+        let mut refused = refused.into_iter();
+        self.plugins
+            .retain(|_| !refused.next().expect("one flag a plugin"));
     }
 
     fn load_file(&mut self, path: &Path, options: &LoadOptions) {
         let refusal = match load_plugin(path, options) {
             Ok(plugin) => match self.get(plugin.provider()) {
-                Some(first) => format!(
-                    "provider {:?} is already provided by {}",
-                    plugin.provider(),
-                    first.path().display()
-                ),
+                Some(first) => LoadError::DuplicateProvider {
+                    provider: plugin.provider().to_owned(),
+                    first: first.path().to_owned(),
+                },
                 None => {
                     tracing::debug!(
                         provider = plugin.provider(),
@@ -80,11 +120,11 @@ impl Registry {
                     return;
                 }
             },
-            Err(reason) => reason,
+            Err(error) => error,
         };
         self.refusals.push(Refusal {
             path: path.to_owned(),
-            reason: refusal,
+            error: refusal,
         });
     }
 

@@ -1,17 +1,16 @@
 //! Deciding whether a plugin file may be loaded, before any of its code runs
-//! (loading a library runs its initialisers).
+//! (loading a library runs its initialisers), and making the copy that loads.
 //!
-//! A plugin file, and the directory it is in, must not be writable by group or
-//! others and must belong to the current user or root, the way ssh treats its key
-//! files. A pinned plugin's file is read once; its SHA-256 is of those bytes, and
-//! on Linux those very bytes are what gets loaded, from a sealed in-memory file:
+//! The file, and every directory on the way to it (through symbolic links
+//! too), must be changeable only by the current user or root
+//! ([`crate::trusted`]). The file is then copied, from the very handle that was
+//! checked, into a sealed in-memory file (Linux): that copy is what loads, in
+//! this process or in an isolated plugin's, and what a pin's SHA-256 is of, so
 //! nothing can change the library between the check and the load.
 
-use std::fs::File;
-use std::io::Read as _;
 use std::path::Path;
 
-use crate::model::sha256_hex;
+use super::LoadError;
 use crate::plugin::image::Image;
 
 /// The largest plugin file read.
@@ -20,88 +19,63 @@ const MAX_PLUGIN_BYTES: u64 = 256 * 1024 * 1024;
 /// A plugin file that passed the checks, ready to load.
 #[derive(Debug)]
 pub struct TrustedFile {
-    /// The SHA-256 of the bytes to load, lowercase hex, when they were read.
+    /// The SHA-256 of the bytes to load, lowercase hex, when asked for.
     pub sha256: Option<String>,
-    /// What to load: a sealed copy of the bytes that were hashed, or the file.
+    /// What to load: a sealed copy of the bytes checked (Linux), or the file.
     pub image: Image,
 }
 
-/// Checks `path` and its directory and prepares what to load. With
-/// `seal_bytes` (a pinned plugin), the file is read and hashed, and what loads is
-/// a sealed copy of the very bytes hashed; else the file itself, which the checks
-/// have shown only its owner or root can change, hashed only when asked
-/// ([`crate::files::sha256_of_file`]).
+/// Checks `path` and the directories on its way, and makes the image to load;
+/// with `hash` (plugins are pinned), hashes the image.
 ///
 /// # Errors
 ///
-/// Why the file may not be loaded, in one line, with what to do about it.
-pub fn open_trusted(path: &Path, seal_bytes: bool) -> Result<TrustedFile, String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot read its metadata: {e}"))?;
-    if !meta.is_file() {
-        return Err("it is not a regular file".into());
-    }
-    check_owner_and_mode(&meta, "it", path)?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let dir_meta = std::fs::metadata(dir).map_err(|e| format!("cannot read its directory: {e}"))?;
-    check_owner_and_mode(&dir_meta, &format!("its directory {}", dir.display()), dir)?;
-    if meta.len() > MAX_PLUGIN_BYTES {
-        return Err(format!("it is larger than {MAX_PLUGIN_BYTES} bytes"));
-    }
-    if !seal_bytes {
-        return Ok(TrustedFile {
-            sha256: None,
-            image: Image::Path(path.to_owned()),
+/// Why the file may not be loaded, with what to do about it.
+pub fn open_trusted(path: &Path, hash: bool) -> Result<TrustedFile, LoadError> {
+    let file = crate::trusted::open_checked(path)?;
+    let len = file.metadata().map_err(LoadError::Copy)?.len();
+    if len > MAX_PLUGIN_BYTES {
+        return Err(LoadError::TooLarge {
+            max: MAX_PLUGIN_BYTES,
         });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.by_ref()
-        .take(MAX_PLUGIN_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    let image = seal(&bytes).unwrap_or_else(|| Image::Path(path.to_owned()));
-    Ok(TrustedFile {
-        sha256: Some(sha256_hex(&bytes)),
-        image,
-    })
+    // A pinned plugin's hash must be of the bytes loaded: only a sealed copy.
+    let image = seal(file, path, hash)?;
+    let sha256 = if hash {
+        Some(crate::files::sha256_of_file(&image.load_path()).map_err(LoadError::Copy)?)
+    } else {
+        None
+    };
+    Ok(TrustedFile { sha256, image })
 }
 
-#[cfg(unix)]
-fn check_owner_and_mode(meta: &std::fs::Metadata, what: &str, path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt as _;
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(format!(
-            "{what} is writable by group or others (mode {mode:04o}): run `chmod go-w {}`",
-            path.display()
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    let owner = meta.uid();
-    if owner != me && owner != 0 {
-        return Err(format!(
-            "{what} is owned by uid {owner}, not by you (uid {me}) or root"
-        ));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_owner_and_mode(_: &std::fs::Metadata, _: &str, _: &Path) -> Result<(), String> {
-    Ok(())
-}
-
-/// A sealed in-memory file holding `bytes` (Linux), or `None` where there is none.
+/// A sealed in-memory copy of `file`'s bytes (Linux). Where none can be made
+/// (a file size limit, `ulimit -f`, applies to it too), the checked `file`
+/// itself, unless `required`.
 #[cfg(target_os = "linux")]
-fn seal(bytes: &[u8]) -> Option<Image> {
-    use std::io::Write as _;
-    use std::os::fd::FromRawFd as _;
+fn seal(file: std::fs::File, path: &Path, required: bool) -> Result<Image, LoadError> {
+    use std::io::Seek as _;
+    match sealed_copy(&file) {
+        Ok(image) => Ok(image),
+        Err(e) if required => Err(e),
+        Err(e) => {
+            tracing::warn!(
+                plugin = %path.display(),
+                "{e}: loading it from the file that was checked instead (only you or root can \
+                 change it)"
+            );
+            let mut file = file;
+            file.rewind().map_err(LoadError::Copy)?;
+            Ok(Image::Opened(file))
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn sealed_copy(file: &std::fs::File) -> Result<Image, LoadError> {
+    use std::fs::File;
+    use std::io::Read as _;
+    use std::os::fd::{AsRawFd as _, FromRawFd as _};
 
     // SAFETY: the name is a valid C string; the flags are valid.
     let fd = unsafe {
@@ -111,22 +85,40 @@ fn seal(bytes: &[u8]) -> Option<Image> {
         )
     };
     if fd < 0 {
-        return None;
+        return Err(LoadError::Copy(std::io::Error::last_os_error()));
     }
     // SAFETY: `fd` was just created and is owned by nothing else.
-    let mut file = unsafe { File::from_raw_fd(fd) };
-    file.write_all(bytes).ok()?;
-    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
-    // SAFETY: `fd` is a valid memfd created with MFD_ALLOW_SEALING.
-    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } != 0 {
-        return None;
+    let mut copy = unsafe { File::from_raw_fd(fd) };
+    // Never on a standard descriptor (were one closed): a child's stdio is set
+    // up on those numbers before it is handed this one.
+    if fd <= libc::STDERR_FILENO {
+        // SAFETY: F_DUPFD_CLOEXEC on a valid descriptor.
+        let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+        if high < 0 {
+            return Err(LoadError::Copy(std::io::Error::last_os_error()));
+        }
+        // SAFETY: `high` was just created and is owned by nothing else.
+        copy = unsafe { File::from_raw_fd(high) };
     }
-    Some(Image::Sealed(file))
+    let copied =
+        std::io::copy(&mut file.take(MAX_PLUGIN_BYTES + 1), &mut copy).map_err(LoadError::Copy)?;
+    if copied > MAX_PLUGIN_BYTES {
+        return Err(LoadError::TooLarge {
+            max: MAX_PLUGIN_BYTES,
+        });
+    }
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+    // SAFETY: a valid memfd created with MFD_ALLOW_SEALING.
+    if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(LoadError::Copy(std::io::Error::last_os_error()));
+    }
+    Ok(Image::Sealed(copy))
 }
 
+/// Where there are no sealed files: the checked file itself, by its path.
 #[cfg(not(target_os = "linux"))]
-fn seal(_: &[u8]) -> Option<Image> {
-    None
+fn seal(_: std::fs::File, path: &Path, _: bool) -> Result<Image, LoadError> {
+    Ok(Image::unsealed(path))
 }
 
 #[cfg(all(test, unix))]
@@ -134,12 +126,15 @@ mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
-    use crate::files::sha256_of_file;
+    use crate::model::sha256_hex;
 
+    /// A private directory under the target directory (never under /tmp, which
+    /// is shared and so refused).
     fn private_dir() -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        dir
+        let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/unit-tmp");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o700)).unwrap();
+        tempfile::tempdir_in(base).unwrap()
     }
 
     #[test]
@@ -151,12 +146,21 @@ mod tests {
         let trusted = open_trusted(&path, true).unwrap();
         let expected = sha256_hex(b"plugin bytes");
         assert_eq!(trusted.sha256.as_deref(), Some(expected.as_str()));
-        assert_eq!(sha256_of_file(&path).unwrap(), expected);
         // The image holds the very bytes that were hashed, whatever the file does next.
         std::fs::write(&path, b"swapped").unwrap();
         let loaded = std::fs::read(trusted.image.load_path()).unwrap();
         if cfg!(target_os = "linux") {
             assert_eq!(loaded, b"plugin bytes");
+        }
+        // Unpinned too.
+        let trusted = open_trusted(&path, false).unwrap();
+        assert_eq!(trusted.sha256, None);
+        std::fs::remove_file(&path).unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                std::fs::read(trusted.image.load_path()).unwrap(),
+                b"swapped"
+            );
         }
     }
 
@@ -166,7 +170,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let err = open_trusted(&path, false).unwrap_err();
+        let err = open_trusted(&path, false).unwrap_err().to_string();
         assert!(
             err.contains("it is writable by group or others (mode 0666)"),
             "{err}"
@@ -181,7 +185,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = open_trusted(&path, false).unwrap_err();
+        let err = open_trusted(&path, false).unwrap_err().to_string();
         assert!(err.contains("its directory"), "{err}");
         assert!(err.contains("mode 0777"), "{err}");
     }

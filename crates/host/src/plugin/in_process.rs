@@ -12,21 +12,67 @@ use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path
 use revoker_plugin_api::module::earlier;
 use revoker_plugin_api::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef};
 
-use super::info::{PluginInfo, check_manifest};
+use super::info::{ManifestError, PluginInfo, check_manifest};
+
+/// Why a library is not a plugin this host can load. It crosses the pipe from
+/// an isolated plugin's process, hence serializable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ModuleError {
+    /// The system's loader refused it (not a library, a missing symbol, …).
+    #[error("cannot load the library: {0}")]
+    NotALibrary(String),
+    /// A library, but no revoker plugin.
+    #[error("not a revoker plugin (it exports no abi_stable root module)")]
+    NotAPlugin,
+    /// Built against another major version of the plugin API.
+    #[error(
+        "built for plugin API version {built_major} (revoker-plugin-api {built_version}), but \
+         this revoker speaks version {ours} (revoker-plugin-api {ours_crate}): rebuild the \
+         plugin against revoker-plugin-api {ours}.x",
+        ours = PLUGIN_API_VERSION,
+        ours_crate = PLUGIN_API_CRATE_VERSION,
+    )]
+    IncompatibleVersion {
+        /// The major version it was built for, or `?`.
+        built_major: String,
+        /// The `revoker-plugin-api` version it was built against.
+        built_version: String,
+    },
+    /// Its interface's layout is not this host's.
+    #[error(
+        "its plugin interface layout does not match this revoker's (plugin API version \
+         {ours}, revoker-plugin-api {ours_crate}): rebuild the plugin against that version \
+         (run with -vv for the details)",
+        ours = PLUGIN_API_VERSION,
+        ours_crate = PLUGIN_API_CRATE_VERSION,
+    )]
+    IncompatibleLayout,
+    /// Another failure of the plugin interface (one line).
+    #[error("{0}")]
+    Interface(String),
+    /// Its `manifest` function returned an error.
+    #[error("its manifest failed: {0}")]
+    ManifestFailed(String),
+    /// Its manifest cannot be served.
+    #[error(transparent)]
+    BadManifest(#[from] ManifestError),
+    /// Its `secret_params` function returned an error.
+    #[error("its secret_params failed: {0}")]
+    SecretParamsFailed(String),
+}
 
 /// Loads the library at `path` and checks its plugin API version, its layout and
 /// its manifest; returns its root module and what it says of itself.
 ///
 /// # Errors
 ///
-/// One line saying why the library is refused.
-pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), String> {
+/// Why the library is refused.
+pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), ModuleError> {
     let header = lib_header_from_path(path).map_err(|e| match e {
-        LibraryError::OpenError { .. } => format!("cannot load the library: {}", one_line(&e)),
-        LibraryError::GetSymbolError { .. } => {
-            "not a revoker plugin (it exports no abi_stable root module)".to_owned()
-        }
-        other => one_line(&other),
+        LibraryError::OpenError { .. } => ModuleError::NotALibrary(one_line(&e)),
+        LibraryError::GetSymbolError { .. } => ModuleError::NotAPlugin,
+        other => ModuleError::Interface(one_line(&other)),
     })?;
 
     let built_with = header.version_strings();
@@ -36,24 +82,15 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Strin
         .next()
         .and_then(|major| major.parse::<u32>().ok());
     if built_major != Some(PLUGIN_API_VERSION) {
-        return Err(format!(
-            "built for plugin API version {} (revoker-plugin-api {}), but this revoker \
-             speaks version {PLUGIN_API_VERSION} (revoker-plugin-api {}): rebuild the plugin \
-             against revoker-plugin-api {PLUGIN_API_VERSION}.x",
-            built_major.map_or_else(|| "?".to_owned(), |v| v.to_string()),
-            built_with.version,
-            PLUGIN_API_CRATE_VERSION,
-        ));
+        return Err(ModuleError::IncompatibleVersion {
+            built_major: built_major.map_or_else(|| "?".to_owned(), |v| v.to_string()),
+            built_version: built_with.version.to_string(),
+        });
     }
 
     let layout_mismatch = |details: &dyn std::fmt::Display| {
         tracing::debug!(plugin = %path.display(), "layout mismatch:\n{details}");
-        format!(
-            "its plugin interface layout does not match this revoker's (plugin API \
-             version {PLUGIN_API_VERSION}, revoker-plugin-api {}): rebuild the plugin \
-             against that version (run with -vv for the details)",
-            PLUGIN_API_CRATE_VERSION
-        )
+        ModuleError::IncompatibleLayout
     };
     let module = match header.init_root_module::<ProviderModuleRef>() {
         Ok(module) => module,
@@ -67,14 +104,14 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Strin
             // its last prefix field; the accessors of the fields added since read
             // the module's own field count and return `None` for this one.
             unsafe { header.init_root_module_with_unchecked_layout::<ProviderModuleRef>() }
-                .map_err(|e| one_line(&e))?
+                .map_err(|e| ModuleError::Interface(one_line(&e)))?
         }
-        Err(other) => return Err(one_line(&other)),
+        Err(other) => return Err(ModuleError::Interface(one_line(&other))),
     };
 
     let manifest = (module.manifest())()
         .into_result()
-        .map_err(|e| format!("its manifest failed: {e}"))?;
+        .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
     check_manifest(&manifest)?;
     let mut secret_params = BTreeMap::new();
     // Added in plugin API 1.1: a plugin built against 1.0 has no secret params.
@@ -82,7 +119,7 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Strin
         for operation in manifest.operations.iter() {
             let names = declared(operation.name.as_rstr())
                 .into_result()
-                .map_err(|e| format!("its secret_params failed: {e}"))?;
+                .map_err(|e| ModuleError::SecretParamsFailed(e.to_string()))?;
             if !names.is_empty() {
                 let names = names.into_iter().map(String::from).collect();
                 secret_params.insert(operation.name.to_string(), names);

@@ -39,8 +39,10 @@ impl fmt::Debug for Backend {
 /// A provider plugin the host has loaded and checked.
 pub struct Plugin {
     path: PathBuf,
-    /// Of the bytes loaded when pinned; else of the file, when first asked.
+    /// Of the bytes loaded: when pinned, at load; else when first asked.
     sha256: OnceLock<String>,
+    /// The bytes loaded (a sealed copy, on Linux), to hash when asked.
+    image: image::Image,
     manifest: Manifest,
     api_version: String,
     secret_params: BTreeMap<String, Arc<[String]>>,
@@ -72,12 +74,14 @@ impl Plugin {
     pub(crate) fn new(
         path: PathBuf,
         sha256: Option<String>,
+        image: image::Image,
         info: PluginInfo,
         backend: Backend,
     ) -> Self {
         Self {
             path,
             sha256: sha256.map(OnceLock::from).unwrap_or_default(),
+            image,
             manifest: info.manifest,
             api_version: info.api_version,
             secret_params: info
@@ -105,12 +109,13 @@ impl Plugin {
         &self.path
     }
 
-    /// The plugin's SHA-256, lowercase hex: of the very bytes loaded for a
-    /// pinned plugin; else of its file, read when first asked (hashing every
-    /// plugin at every start would cost more than the rest of the start).
+    /// The plugin's SHA-256, lowercase hex, of the very bytes loaded (its
+    /// sealed copy, on Linux): for a pinned plugin computed at load; else when
+    /// first asked (hashing every plugin at every start would cost more than
+    /// the rest of the start).
     pub fn sha256(&self) -> &str {
         self.sha256.get_or_init(|| {
-            crate::files::sha256_of_file(&self.path)
+            crate::files::sha256_of_file(&self.image.load_path())
                 .unwrap_or_else(|e| format!("(cannot read {}: {e})", self.path.display()))
         })
     }
@@ -201,7 +206,7 @@ impl Plugin {
         match runner.call(call) {
             Ok(Answer::LoadFailed(why)) => Err(self.disable(format!("cannot load it: {why}"))),
             Ok(answer) => Ok(answer),
-            Err(why) => Err(PluginCallError::Failed(why)),
+            Err(why) => Err(PluginCallError::Failed(why.to_string())),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The host's side of an isolated plugin: a child process started on demand,
 //! one call at a time, killed and replaced when it crashes or hangs.
 
-use std::io::BufReader;
+use std::io::{self, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
@@ -11,6 +11,58 @@ use std::time::Duration;
 use super::protocol::{Answer, Call, read_message, write_message};
 use super::serve::RUNNER_COMMAND;
 use crate::plugin::image::Image;
+
+/// Why a call to an isolated plugin got no answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunnerError {
+    /// The child could not be started.
+    #[error("cannot start {} to run plugin {plugin} isolated: {source}", exe.display())]
+    Start {
+        /// The runner program.
+        exe: PathBuf,
+        /// The plugin (its file name, or its provider once known).
+        plugin: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The thread that reads the child's answers could not be started.
+    #[error("cannot start a reader thread: {0}")]
+    ReaderThread(io::Error),
+    /// The child answered something that is not an answer (it is killed).
+    #[error("plugin {plugin} (isolated) answered garbage: {why}")]
+    Garbage {
+        /// The plugin.
+        plugin: String,
+        /// What was wrong with the answer.
+        why: String,
+    },
+    /// The child died, hung or broke its pipe (it is killed).
+    #[error(
+        "plugin {plugin} (isolated) failed: {failure}; a fresh process serves the next request"
+    )]
+    Failed {
+        /// The plugin.
+        plugin: String,
+        /// What happened to its process.
+        failure: ChildFailure,
+    },
+}
+
+/// What happened to an isolated plugin's process.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChildFailure {
+    /// Its pipe failed.
+    #[error("its pipe failed: {0}")]
+    Pipe(io::Error),
+    /// It did not answer in time.
+    #[error("it did not answer within {0:?}, and was killed")]
+    Timeout(Duration),
+    /// It died (its signal or exit status).
+    #[error("it crashed ({0})")]
+    Crashed(String),
+}
 
 struct ChildProcess {
     process: Child,
@@ -39,7 +91,9 @@ impl std::fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// A runner that starts `exe __plugin-runner image` for plugin `name`.
+    /// A runner that starts `exe __plugin-runner fd:N` for plugin `name`, each
+    /// child inheriting the image's descriptor N (a sealed copy: Linux), or
+    /// `exe __plugin-runner PATH` where there are none.
     pub(crate) fn new(exe: PathBuf, image: Image, name: String, timeout: Duration) -> Self {
         Self {
             exe,
@@ -55,22 +109,39 @@ impl Runner {
         name.clone_into(&mut self.name);
     }
 
-    fn spawn(&self) -> Result<ChildProcess, String> {
-        let mut process = Command::new(&self.exe)
+    fn spawn(&self) -> Result<ChildProcess, RunnerError> {
+        let (image_arg, inherit) = self.image.child_arg();
+        let mut command = Command::new(&self.exe);
+        command
             .arg(RUNNER_COMMAND)
-            .arg(self.image.child_path())
+            .arg(image_arg)
             .env_clear()
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                format!(
-                    "cannot start {} to run plugin {} isolated: {e}",
-                    self.exe.display(),
-                    self.name
-                )
-            })?;
+            .stderr(Stdio::inherit());
+        #[cfg(unix)]
+        if let Some(fd) = inherit {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: the closure runs in the child between fork and exec, and
+            // only calls fcntl (async-signal-safe) on a descriptor the child
+            // inherited: it lets this one descriptor, the sealed image, survive
+            // the exec. In this process it stays close-on-exec.
+            unsafe {
+                command.pre_exec(move || {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = inherit;
+        let mut process = command.spawn().map_err(|source| RunnerError::Start {
+            exe: self.exe.clone(),
+            plugin: self.name.clone(),
+            source,
+        })?;
         let stdin = process.stdin.take().expect("piped");
         let mut stdout = BufReader::new(process.stdout.take().expect("piped"));
         let (tx, answers) = mpsc::channel();
@@ -92,7 +163,7 @@ impl Runner {
                     }
                 }
             })
-            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
+            .map_err(RunnerError::ReaderThread)?;
         Ok(ChildProcess {
             process,
             stdin,
@@ -107,7 +178,7 @@ impl Runner {
     ///
     /// What happened to the child: it crashed (with its signal or status), did
     /// not answer in time (it is killed), or answered something unreadable.
-    pub(crate) fn call(&self, call: &Call) -> Result<Answer, String> {
+    pub(crate) fn call(&self, call: &Call) -> Result<Answer, RunnerError> {
         let mut slot = self
             .child
             .lock()
@@ -127,34 +198,30 @@ impl Runner {
                     let mut child = slot.take().expect("running");
                     let _ = child.process.kill();
                     let _ = child.process.wait();
-                    format!("plugin {} (isolated) answered garbage: {e}", self.name)
+                    RunnerError::Garbage {
+                        plugin: self.name.clone(),
+                        why: e.to_string(),
+                    }
                 });
             }
-            Ok(Err(e)) => format!("its pipe failed: {e}"),
-            Err(RecvTimeoutError::Timeout) => {
-                format!(
-                    "it did not answer within {:?}, and was killed",
-                    self.timeout
-                )
-            }
-            Err(RecvTimeoutError::Disconnected) => String::new(),
+            Ok(Err(e)) => Some(ChildFailure::Pipe(e)),
+            Err(RecvTimeoutError::Timeout) => Some(ChildFailure::Timeout(self.timeout)),
+            Err(RecvTimeoutError::Disconnected) => None,
         };
         let mut child = slot.take().expect("running");
         let _ = child.process.kill();
         let status = child.process.wait();
-        let why = if failure.is_empty() {
-            match status {
-                Ok(status) => format!("it crashed ({})", describe_exit(status)),
-                Err(e) => format!("it crashed ({e})"),
-            }
-        } else {
-            failure
-        };
-        tracing::debug!(plugin = %self.name, "isolated plugin failed: {why}");
-        Err(format!(
-            "plugin {} (isolated) failed: {why}; a fresh process serves the next request",
-            self.name
-        ))
+        let failure = failure.unwrap_or_else(|| {
+            ChildFailure::Crashed(match status {
+                Ok(status) => describe_exit(status),
+                Err(e) => e.to_string(),
+            })
+        });
+        tracing::debug!(plugin = %self.name, "isolated plugin failed: {failure}");
+        Err(RunnerError::Failed {
+            plugin: self.name.clone(),
+            failure,
+        })
     }
 }
 

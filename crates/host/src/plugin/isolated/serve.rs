@@ -2,7 +2,7 @@
 //! pipe closes.
 
 use std::io::{self, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::protocol::{Answer, Call, read_message, write_message};
 
@@ -21,13 +21,64 @@ pub fn serve_if_asked() -> Option<i32> {
         eprintln!("plugin runner: no plugin image given");
         return Some(2);
     };
-    Some(match serve(Path::new(&image)) {
+    let image = match image_path(&image) {
+        Ok(path) => path,
+        Err(why) => {
+            eprintln!("plugin runner: {why}");
+            return Some(2);
+        }
+    };
+    Some(match serve(&image) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("plugin runner: {e}");
             3
         }
     })
+}
+
+/// The path to load the image given as `arg` from: on Linux only `fd:N`, an
+/// inherited descriptor (the bytes the host checked, never a path, which could
+/// name another file by now); elsewhere the file's path.
+fn image_path(arg: &std::ffi::OsStr) -> Result<PathBuf, String> {
+    let text = arg.to_string_lossy();
+    let Some(number) = text.strip_prefix(crate::plugin::image::FD_ARG_PREFIX) else {
+        if cfg!(target_os = "linux") {
+            return Err(format!(
+                "{text:?} is not an inherited plugin image (fd:N): a path is never loaded"
+            ));
+        }
+        return Ok(PathBuf::from(arg));
+    };
+    let fd: i32 = number
+        .parse()
+        .map_err(|_| format!("{text:?} names no descriptor"))?;
+    check_image(fd)?;
+    Ok(PathBuf::from(format!("/proc/self/fd/{fd}")))
+}
+
+/// Descriptor `fd` is an inherited plugin image: a regular file (the sealed
+/// copy the host made, or the very file it checked where it could make none).
+#[cfg(target_os = "linux")]
+fn check_image(fd: i32) -> Result<(), String> {
+    // SAFETY: `stat` is plain data, written by fstat before it is read; an
+    // invalid `fd` is an error, not undefined behaviour.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 || stat.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(format!("descriptor {fd} is not a plugin image"));
+    }
+    // Not passed on to anything the plugin starts.
+    // SAFETY: F_SETFD on a valid descriptor.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn check_image(fd: i32) -> Result<(), String> {
+    Err(format!(
+        "descriptor {fd}: plugin images are inherited on Linux only"
+    ))
 }
 
 /// The child's side: loads the plugin at `image` and answers calls on stdin and
