@@ -294,3 +294,99 @@ fn the_embed_example_revokes_against_a_local_server() {
         format!("/api-keys/{}/revoke", uuid(42))
     );
 }
+
+#[test]
+fn an_embedder_is_told_where_a_missing_credential_was_looked_for() {
+    let server = FaultServer::start(|_| Action::status(204));
+    let request = revoker_host::Request::new(
+        "dolfin",
+        "revoke-api-key",
+        revoker_host::Params::from_pairs([("id", uuid(1))]),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Even with the variable set: a host that does not read the environment
+    // says so, and where else the credential could come from.
+    let host = revoker_host::Host::builder()
+        .plugin_dir(support::target_dir())
+        .base_url("dolfin", &server.uri())
+        .build()
+        .unwrap();
+    let error = runtime.block_on(host.execute(&request)).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, revoker_host::Error::MissingCredential { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("does not read the environment")
+            && message.contains("HostBuilder::credential")
+            && message.contains("credential_file"),
+        "{message}"
+    );
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn an_embedder_sees_each_retry_of_a_bulk_line_before_it_finishes() {
+    use futures_util::StreamExt as _;
+    use revoker_host::bulk::{BulkJob, InputSource, JobEvent, JobSpec};
+    // Key 2 gets a server error, then its answer.
+    let server = FaultServer::start(|request| {
+        if request.path.contains(&uuid(2)) && request.attempt == 0 {
+            Action::json(503, "{}")
+        } else {
+            Action::status(204)
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("keys.jsonl");
+    std::fs::write(
+        &input,
+        (1..=3)
+            .map(|n| support::bulk_line("dolfin", "revoke-api-key", &[("id", &uuid(n))]) + "\n")
+            .collect::<String>(),
+    )
+    .unwrap();
+    let host = revoker_host::Host::builder()
+        .plugin_dir(support::target_dir())
+        .base_url("dolfin", &server.uri())
+        .credential("dolfin", support::DOLFIN_KEY.to_owned().into())
+        .retry_policy(revoker_host::RetryPolicy {
+            base_delay: std::time::Duration::from_millis(1),
+            ..revoker_host::RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let job = BulkJob::prepare(&host, JobSpec::new(InputSource::File(input))).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let events: Vec<String> = runtime.block_on(async {
+        let mut seen = Vec::new();
+        let mut events = std::pin::pin!(job.run());
+        while let Some(event) = events.next().await {
+            match event {
+                JobEvent::Retrying { line, retry } => {
+                    seen.push(format!("retry {line} {:?} {}", retry.status, retry.sends));
+                }
+                JobEvent::Finished { line, success, .. } => {
+                    seen.push(format!("finished {line} {success}"));
+                }
+                _ => {}
+            }
+        }
+        seen
+    });
+    let retry = events.iter().position(|e| e == "retry 2 Some(503) 1");
+    let finished = events.iter().position(|e| e == "finished 2 true");
+    assert!(
+        retry.is_some() && retry < finished,
+        "the retry is told before the line finishes: {events:?}"
+    );
+    assert_eq!(events.iter().filter(|e| e.starts_with("retry")).count(), 1);
+    assert_eq!(server.received().len(), 4);
+}

@@ -46,14 +46,17 @@ pub enum Error {
 
     /// The credential for a provider is not set.
     #[error(
-        "no credential for provider {provider}: set the environment variable {env_var} \
-         (or choose another variable with `credential_env` in the config file)"
+        "no credential for provider {provider}: {expected}{}",
+        lines.map_or(String::new(), |n| format!("; {n} lines of the input need it"))
     )]
     MissingCredential {
         /// The provider.
         provider: String,
-        /// The variable it is read from.
-        env_var: String,
+        /// Where it was looked for (the builder, a variable, a file), and what
+        /// to do.
+        expected: String,
+        /// How many lines of a bulk input need it.
+        lines: Option<u64>,
     },
 
     /// The configuration is invalid.

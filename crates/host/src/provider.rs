@@ -90,6 +90,9 @@ pub struct ProviderRuntime {
     pub(crate) plugin: Arc<Plugin>,
     pub(crate) base_url: Url,
     pub(crate) credential_env: String,
+    /// Where the credential was looked for, in words, for the error when it
+    /// was not found.
+    pub(crate) credential_expected: String,
     pub(crate) credential: Option<Credential>,
     pub(crate) auth_header: HeaderName,
     pub(crate) auth_prefix: Arc<str>,
@@ -128,6 +131,7 @@ impl ProviderRuntime {
             auth_prefix,
             plugin,
             base_url,
+            credential_expected: String::new(),
             credential_env,
             credential,
             auth_header,
@@ -162,7 +166,8 @@ impl ProviderRuntime {
             .as_ref()
             .ok_or_else(|| crate::Error::MissingCredential {
                 provider: self.plugin.provider().to_owned(),
-                env_var: self.credential_env.clone(),
+                expected: self.credential_expected.clone(),
+                lines: None,
             })
     }
 

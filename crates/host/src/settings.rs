@@ -108,17 +108,29 @@ pub(crate) fn resolve(
             max_hold,
         };
 
-        providers.insert(
-            name.to_owned(),
-            ProviderRuntime::new(
-                Arc::clone(plugin),
-                base_url,
-                credential_env,
-                credential,
-                pace,
-                settings.concurrency,
+        // Where it was looked for, in the order looked: what to do about it.
+        let file_hint = format!("a credential_file under [providers.{name}] in the config file");
+        let credential_expected = match (&settings.credential_file, overrides.env) {
+            (Some(file), _) => format!("the credential file {} gave none", file.display()),
+            (None, true) => format!(
+                "set the environment variable {credential_env} (or name another with \
+                 credential_env, or give {file_hint})"
             ),
+            (None, false) => format!(
+                "this host does not read the environment: give the credential to the host \
+                 (HostBuilder::credential) or give {file_hint}"
+            ),
+        };
+        let mut runtime = ProviderRuntime::new(
+            Arc::clone(plugin),
+            base_url,
+            credential_env,
+            credential,
+            pace,
+            settings.concurrency,
         );
+        runtime.credential_expected = credential_expected;
+        providers.insert(name.to_owned(), runtime);
     }
 
     Ok(providers)

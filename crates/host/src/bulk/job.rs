@@ -28,7 +28,7 @@ use super::input::{self, BulkItem, InputFormat, InputReader};
 use super::journal::{InputIdentity, Journal, JournalError, JournalState, StartedCreate};
 use super::recorder::Recorder;
 use super::summary::Summary;
-use super::{Bulk, BulkEvent, BulkOptions, StopHandle};
+use super::{Bulk, BulkEvent, BulkOptions, Retry, StopHandle};
 use crate::error::{Error, RecordError, RecordFile};
 use crate::files;
 use crate::host::Host;
@@ -160,6 +160,14 @@ pub enum JobEvent {
         provider: String,
         /// Its flow controller's state.
         status: FlowStatus,
+    },
+    /// A line's request goes again (after a server error, a lost connection,
+    /// or a throttled answer), not yet finished.
+    Retrying {
+        /// The line.
+        line: u64,
+        /// What its last send got, and how long it waits.
+        retry: Retry,
     },
     /// Something a person should know that does not stop the job.
     Warning(String),
@@ -366,9 +374,12 @@ fn check_credentials(host: &Host, survey: &Survey) -> Result<(), Error> {
             && let Err(error) = host.require_credential(provider)
         {
             return Err(match error {
-                Error::MissingCredential { provider, env_var } => Error::MissingCredential {
+                Error::MissingCredential {
+                    provider, expected, ..
+                } => Error::MissingCredential {
                     provider,
-                    env_var: format!("{env_var}; {lines} lines of the input need it"),
+                    expected,
+                    lines: Some(lines),
                 },
                 other => other,
             });
@@ -563,9 +574,23 @@ impl PreparedJob {
 
         if fatal.is_none() {
             let items = read_spool(spool, format, state, stop.clone());
-            let bulk = Bulk::with_stop(&host, options, stop.clone()).journal_to(&recorder);
+            let (retry_tx, mut retries) = mpsc::unbounded_channel();
+            let bulk = Bulk::with_stop(&host, options, stop.clone())
+                .journal_to(&recorder)
+                .notify_retries(retry_tx);
             let mut events = std::pin::pin!(bulk.run(items.input));
-            while let Some(event) = events.next().await {
+            loop {
+                let event = tokio::select! {
+                    biased;
+                    Some((line, retry)) = retries.recv() => {
+                        let _ = tx.send(JobEvent::Retrying { line, retry }).await;
+                        continue;
+                    }
+                    event = events.next() => match event {
+                        Some(event) => event,
+                        None => break,
+                    },
+                };
                 let handled = match event {
                     BulkEvent::Planned {
                         line,

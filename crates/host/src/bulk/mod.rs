@@ -49,10 +49,10 @@ use std::future::ready;
 
 use futures_util::{Stream, StreamExt as _};
 use revoker_plugin_api::OutcomeKind;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
-pub use crate::send::StopHandle;
+pub use crate::send::{Retry, StopHandle};
 
 pub use self::input::{BulkItem, InputFormat, InputReader, MAX_LINE_BYTES};
 pub use self::journal::{
@@ -139,6 +139,8 @@ pub struct Bulk<'a> {
     stop: StopHandle,
     recorder: Option<&'a Recorder>,
     seen: std::sync::Mutex<Seen>,
+    /// Where each retry of a line is told, if anywhere.
+    retries: Option<mpsc::UnboundedSender<(u64, Retry)>>,
 }
 
 /// The requests a run has taken, so that the same request on several lines
@@ -255,6 +257,7 @@ impl<'a> Bulk<'a> {
             stop,
             recorder: None,
             seen: std::sync::Mutex::default(),
+            retries: None,
         }
     }
 
@@ -263,6 +266,13 @@ impl<'a> Bulk<'a> {
     #[must_use]
     pub fn journal_to(mut self, recorder: &'a Recorder) -> Self {
         self.recorder = Some(recorder);
+        self
+    }
+
+    /// Tells `retries` of every request that goes again, with its line.
+    #[must_use]
+    pub(crate) fn notify_retries(mut self, retries: mpsc::UnboundedSender<(u64, Retry)>) -> Self {
+        self.retries = Some(retries);
         self
     }
 
@@ -376,10 +386,16 @@ impl<'a> Bulk<'a> {
             }
             _ => None,
         };
+        let on_retry = |retry: Retry| {
+            if let Some(retries) = &self.retries {
+                let _ = retries.send((line, retry));
+            }
+        };
         let gate = SendGate {
             in_flight: Some(&self.in_flight),
             stop: Some(&self.stop),
             before_first_send,
+            on_retry: Some(&on_retry),
         };
         let sent = self.host.send_gated(planned, gate).await;
         if let Some(fingerprint) = fingerprint {

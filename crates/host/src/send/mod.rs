@@ -41,6 +41,26 @@ pub(crate) struct SendGate<'a> {
     /// Awaited once, just before the first send, holding the request's slots
     /// (e.g. to record durably that a create is about to go out).
     pub before_first_send: Option<BeforeSend<'a>>,
+    /// Told each time the request is to go again.
+    pub on_retry: Option<&'a (dyn Fn(Retry) + Send + Sync)>,
+}
+
+/// A request that goes again: what its last send got, and how long it waits
+/// (besides its provider's pace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retry {
+    /// How many times it was sent so far.
+    pub sends: u32,
+    /// The HTTP status of the last answer, if there was one.
+    pub status: Option<u16>,
+    /// Whether the provider throttled it (it goes again at the provider's
+    /// pace, using up no attempt).
+    pub throttled: bool,
+    /// Why there was no answer, if there was none (no URL, no secret).
+    pub error: Option<String>,
+    /// How long it waits before going again, on top of the provider's pace.
+    pub wait: Duration,
 }
 
 /// Why a request was never sent.
@@ -380,6 +400,15 @@ impl Executor {
                 wait_ms = wait.map_or(0, |wait| wait.as_millis() as u64),
                 "retrying"
             );
+            if let Some(on_retry) = gate.on_retry {
+                on_retry(Retry {
+                    sends,
+                    status,
+                    throttled: signal.throttled,
+                    error: sent.as_ref().err().map(|(_, e)| e.clone()),
+                    wait: wait.unwrap_or_default(),
+                });
+            }
             last = Some(sent);
             let Some(wait) = wait else { continue };
             match gate.stop {
