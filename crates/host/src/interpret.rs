@@ -6,7 +6,15 @@ use revoker_plugin_api::{HttpResponse, OutcomeKind};
 use crate::model::{FieldValue, RequestResult};
 use crate::plan::PlannedRequest;
 use crate::provider::ProviderRuntime;
-use crate::send::retry::TransportFailure;
+
+/// What went wrong with an attempt that got no HTTP response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportFailure {
+    /// The connection was never made: the request did not reach the provider.
+    NotSent,
+    /// The request may have reached the provider (timeout, reset, closed).
+    MaybeSent,
+}
 
 /// What the exchange with the provider came to.
 #[derive(Debug)]

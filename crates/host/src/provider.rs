@@ -161,10 +161,10 @@ impl ProviderRuntime {
     }
 
     /// The credential, or the error naming where it was expected from.
-    pub(crate) fn require_credential(&self) -> crate::Result<&Credential> {
+    pub(crate) fn require_credential(&self) -> crate::error::Result<&Credential> {
         self.credential
             .as_ref()
-            .ok_or_else(|| crate::Error::MissingCredential {
+            .ok_or_else(|| crate::error::Error::MissingCredential {
                 provider: self.plugin.provider().to_owned(),
                 expected: self.credential_expected.clone(),
                 lines: None,

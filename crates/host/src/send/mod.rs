@@ -18,11 +18,11 @@ use revoker_plugin_api::{Header, HttpResponse, Method};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use self::retry::{AfterThrottle, RetryPolicy, TransportFailure};
+use self::retry::{AfterThrottle, RetryPolicy};
 use crate::audit::{Attempt, AuditLog, Phase};
 use crate::error::{AuditError, Error, Result as HostResult};
 use crate::flow::{Signal, read_signal};
-use crate::interpret::{Exchange, interpret};
+use crate::interpret::{Exchange, TransportFailure, interpret};
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
 use crate::provider::{Credential, ProviderRuntime, Stalled};

@@ -51,15 +51,6 @@ pub(crate) enum AfterThrottle {
     Stalled(Duration),
 }
 
-/// What went wrong with an attempt that got no HTTP response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportFailure {
-    /// The connection was never made: the request did not reach the provider.
-    NotSent,
-    /// The request may have reached the provider (timeout, reset, closed).
-    MaybeSent,
-}
-
 impl RetryPolicy {
     /// What to do after a throttled answer with `status` (429, or 503 with a
     /// `Retry-After`) to a request that is `idempotent` or not; `retry_after`
