@@ -888,6 +888,23 @@ fn a_re_run_sends_again_what_failed_and_exits_0_only_when_every_line_succeeded()
     assert!(lines.iter().all(|l| l["outcome"] == "revoked"), "{lines:?}");
 }
 
+/// Runs `second` while `first` holds a file (its answers held on `latch`):
+/// `second` must say `refused` on stderr; then `first` is let go and must
+/// succeed. Returns what `second` printed.
+fn refused_while_the_first_holds(
+    second: &mut assert_cmd::Command,
+    refused: &str,
+    latch: &Latch,
+    first: &mut std::process::Child,
+) -> std::process::Output {
+    // Not refused, it would wait for the held answers: fail, not hang.
+    let second = second.timeout(support::PATIENCE).output().unwrap();
+    assert!(stderr(&second).contains(refused), "{}", stderr(&second));
+    latch.open();
+    assert_eq!(support::wait_within(first, "the first run").code(), Some(0));
+    second
+}
+
 #[test]
 fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
     // The first run's answers are held until the second has been refused, so
@@ -938,26 +955,17 @@ fn a_second_run_on_a_journal_in_use_is_refused_and_sends_nothing() {
         .unwrap();
     // Wait until the first run is sending, so it holds the journal.
     support::wait_until("the first run to send", || !server.received().is_empty());
-    let second = bulk(&server)
-        .arg(&input)
-        .arg("--journal")
-        .arg(&journal)
-        .arg("--yes")
-        // Not refused, it would wait for the held answers: fail, not hang.
-        .timeout(support::PATIENCE)
-        .output()
-        .unwrap();
+    let second = refused_while_the_first_holds(
+        bulk(&server)
+            .arg(&input)
+            .arg("--journal")
+            .arg(&journal)
+            .arg("--yes"),
+        "is in use by another run (held by process",
+        &latch,
+        &mut first,
+    );
     assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains("is in use by another run (held by process"),
-        "{}",
-        stderr(&second)
-    );
-    latch.open();
-    assert_eq!(
-        support::wait_within(&mut first, "the first run").code(),
-        Some(0)
-    );
     // Every line was sent once, by the first run: no create doubled.
     let received = server.received();
     assert_eq!(received.len(), 40);
@@ -1362,26 +1370,17 @@ fn a_second_run_on_an_audit_log_in_use_is_refused_and_sends_nothing() {
         .spawn()
         .unwrap();
     support::wait_until("the first run to send", || !server.received().is_empty());
-    let second = bulk(&server)
-        .arg("--audit")
-        .arg(&audit)
-        .arg(&second_input)
-        .arg("--yes")
-        // Not refused, it would wait for the held answers: fail, not hang.
-        .timeout(support::PATIENCE)
-        .output()
-        .unwrap();
+    let second = refused_while_the_first_holds(
+        bulk(&server)
+            .arg("--audit")
+            .arg(&audit)
+            .arg(&second_input)
+            .arg("--yes"),
+        "in use by another run (held by process",
+        &latch,
+        &mut first,
+    );
     assert_ne!(second.status.code(), Some(0), "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains("in use by another run (held by process"),
-        "{}",
-        stderr(&second)
-    );
-    latch.open();
-    assert_eq!(
-        support::wait_within(&mut first, "the first run").code(),
-        Some(0)
-    );
     // Only the first run's keys were sent, and its chain is whole.
     let received = server.received();
     assert_eq!(received.len(), 20);

@@ -460,7 +460,15 @@ mod tests {
         let pieces = [
             "\\", "x", "u", "{", "}", "1b", "\x1b", "\n", "\u{9b}", "\u{202e}", "é", "a", "\\\\",
         ];
-        // Every string of up to 4 pieces.
+        for_every_string_of(&pieces, |s| {
+            let safe = terminal_safe(s);
+            assert_no_controls(&safe);
+            assert_eq!(&decode(&safe), s, "via {safe:?}");
+        });
+    }
+
+    /// Calls `check` with every string of 1 to 4 of `pieces`.
+    fn for_every_string_of(pieces: &[&str], mut check: impl FnMut(&str)) {
         let mut stack: Vec<String> = vec![String::new()];
         for _ in 0..4 {
             let mut next = Vec::new();
@@ -469,11 +477,7 @@ mod tests {
                     next.push(format!("{s}{p}"));
                 }
             }
-            for s in &next {
-                let safe = terminal_safe(s);
-                assert_no_controls(&safe);
-                assert_eq!(&decode(&safe), s, "via {safe:?}");
-            }
+            next.iter().for_each(|s| check(s));
             stack = next;
         }
     }
@@ -581,21 +585,11 @@ mod tests {
         let pieces = [
             "https", "://", ":", "@", "/", "\\", "?", "#", "[", "]", "é", ":SECRET@", "99",
         ];
-        let mut stack: Vec<String> = vec![String::new()];
-        for _ in 0..4 {
-            let mut next = Vec::new();
-            for s in &stack {
-                for p in pieces {
-                    next.push(format!("{s}{p}"));
-                }
-            }
-            for s in &next {
-                let out = redact_url(s);
-                // A password (always written `:SECRET@`) never survives.
-                assert!(!out.contains("SECRET"), "{s:?} -> {out:?}");
-            }
-            stack = next;
-        }
+        for_every_string_of(&pieces, |s| {
+            let out = redact_url(s);
+            // A password (always written `:SECRET@`) never survives.
+            assert!(!out.contains("SECRET"), "{s:?} -> {out:?}");
+        });
     }
 
     #[test]
