@@ -19,7 +19,7 @@ BIN=target/$PROFILE
 if [ "$PROFILE" = release ]; then cargo build --release --workspace -q; else cargo build --workspace -q; fi
 
 if [ $# -eq 0 ]; then
-  set -- 1:retry-after:40 1:bare:40 1:x-ratelimit:40 \
+  set -- 1:retry-after:100 1:bare:100 1:x-ratelimit:100 \
     20:retry-after:600 20:bare:600 20:x-ratelimit:600 \
     100:retry-after:3000 100:bare:3000 100:x-ratelimit:3000 \
     1000:retry-after:30000 1000:bare:30000 1000:x-ratelimit:30000

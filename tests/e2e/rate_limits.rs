@@ -259,9 +259,9 @@ fn ctrl_c_stops_requests_waiting_for_a_held_provider() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the whole first flight has been answered: the provider is
-    // held, and the throttled lines wait for it.
-    while tally.lock().unwrap().throttled < CONCURRENCY - 1 {
+    // Wait until the first flight (slow start: two requests) has been
+    // answered: the provider is held, and every other line waits for it.
+    while tally.lock().unwrap().throttled < 1 || server.received().len() < 2 {
         std::thread::sleep(Duration::from_millis(10));
     }
     let sent_before = server.received().len();

@@ -23,8 +23,15 @@
 //! that slow providers are not probed — and throttled — every few requests). Growth is capped at
 //! twice the measured send rate so an idle client does not accumulate an unused, unsafe rate.
 //!
-//! **Discovery.** Before the first throttle the client may be sending far above the limit (all
-//! its concurrency at once). Cutting 0.7× per event from such a rate takes a dozen round trips of
+//! **Slow start.** Until something gives the bucket a rate, requests in flight are capped by a
+//! window, as TCP's slow start caps a new connection: it starts at 2 and grows by half a request
+//! per answer that was not throttled (×1.5 per round trip), and ends at the first throttle, quota
+//! or rate. A provider that lets one request a second through then sees one 429, not a whole
+//! concurrency's worth, and one that announces its quota does so before the second flight leaves.
+//! Ramping from 2 to 64 in flight takes about ten round trips, a few milliseconds on loopback.
+//!
+//! **Discovery.** Before the first throttle the client may still be sending above the limit (its
+//! whole slow-start window at once). Cutting 0.7× per event from such a rate takes a dozen round trips of
 //! 429 storms, so during a *storm* (decreases less than 2 s apart) the rate is also capped by the
 //! *delivery rate*: successful answers divided by the time the answered requests took to send
 //! (each answer counts `1/r`, `r` being the rate enforced when it was sent, remembered in a small
@@ -96,6 +103,13 @@ const COALESCE_MAX: Duration = Duration::from_secs(5);
 const QUOTA_MIN_WINDOW: Duration = Duration::from_secs(1);
 /// Largest duration `read_signal` reports (a year); the controller caps further by `max_hold`.
 const MAX_SIGNAL_SECS: f64 = 365.0 * 24.0 * 3600.0;
+/// Requests in flight allowed at first, before anything gave the bucket a rate (slow start).
+const INITIAL_WINDOW: f64 = 2.0;
+/// How much the slow-start window grows with each answer that was not throttled.
+const WINDOW_GROWTH: f64 = 0.5;
+/// When the slow-start window is full, ask again after this long at the latest (the caller is
+/// woken sooner by an answer).
+const WINDOW_RECHECK: Duration = Duration::from_millis(50);
 /// Tolerance when comparing token counts, against float rounding.
 const TOKEN_EPS: f64 = 1e-9;
 
@@ -205,6 +219,8 @@ pub(crate) struct FlowController {
     cfg: FlowConfig,
     // --- token bucket ---
     limited: bool,
+    /// Slow start: most requests in flight while not `limited` (∞ once slow start ended).
+    window: f64,
     rate: f64,
     tokens: f64,
     last_refill: Instant,
@@ -255,6 +271,7 @@ impl FlowController {
         let mut fc = FlowController {
             cfg,
             limited: false,
+            window: INITIAL_WINDOW,
             rate: f64::INFINITY,
             tokens: 1.0,
             last_refill: now,
@@ -288,9 +305,9 @@ impl FlowController {
     }
 
     /// Asks to send one request now. `Ok(())` = go (a token was consumed); `Err(t)` = not before
-    /// instant `t` (the caller sleeps until `t` and asks again; `t > now`). O(1) and
-    /// allocation-free; when nothing was ever throttled and no ceiling/quota applies it returns
-    /// `Ok` immediately.
+    /// instant `t` (the caller sleeps until `t`, or until an answer arrives, and asks again;
+    /// `t > now`). O(1) and allocation-free; when nothing was ever throttled and no
+    /// ceiling/quota applies it returns `Ok` as long as the slow-start window has room.
     pub(crate) fn try_acquire(&mut self, now: Instant) -> Result<(), Instant> {
         if let Some(h) = self.hold_until {
             if now < h {
@@ -310,6 +327,10 @@ impl FlowController {
             self.refresh_rate();
         }
         if !self.limited {
+            if (self.sent - self.answered) as f64 >= self.window {
+                // Woken sooner by an answer (the caller's job); this is the fallback.
+                return Err(now + WINDOW_RECHECK);
+            }
             self.note_send(now);
             return Ok(());
         }
@@ -388,6 +409,7 @@ impl FlowController {
             }
         } else {
             self.grow(now);
+            self.window += WINDOW_GROWTH;
         }
         self.refresh_rate();
     }
@@ -475,6 +497,10 @@ impl FlowController {
         }
         if limited && !self.limited {
             self.tokens = 1.0;
+        }
+        if limited {
+            // Slow start ends for good: the bucket paces from now on.
+            self.window = f64::INFINITY;
         }
         self.limited = limited;
         self.rate = if limited { r.max(1e-6) } else { f64::INFINITY };
@@ -1442,15 +1468,54 @@ mod tests {
     }
 
     #[test]
-    fn unlimited_until_first_throttle() {
+    fn unlimited_until_first_throttle_within_the_slow_start_window() {
         let t0 = Instant::now();
         let mut fc = FlowController::new(FlowConfig::default(), t0);
+        // Two may go before any answer; the third waits for one, woken by it.
+        assert_eq!(fc.try_acquire(t0), Ok(()));
+        assert_eq!(fc.try_acquire(t0), Ok(()));
+        assert_eq!(fc.try_acquire(t0), Err(t0 + WINDOW_RECHECK));
+        // Each answer not throttled frees its place and widens the window by half a place.
+        fc.on_response(t0, &ok(), 0.0);
+        assert_eq!(fc.try_acquire(t0), Ok(()));
+        assert_eq!(fc.try_acquire(t0), Ok(()));
+        assert!(fc.try_acquire(t0).is_err(), "3 in flight, window 2.5");
         for _ in 0..10_000 {
-            assert_eq!(fc.try_acquire(t0), Ok(()));
+            fc.on_response(t0, &ok(), 0.0);
+            while fc.try_acquire(t0).is_ok() {}
         }
-        assert_eq!(fc.current_rate(), None);
+        assert_eq!(fc.current_rate(), None, "no rate without a reason");
         assert_eq!(fc.held_until(), None);
-        assert_eq!(fc.in_flight(), 10_000);
+        assert!(fc.in_flight() > 5_000, "{}", fc.in_flight());
+    }
+
+    #[test]
+    fn slow_start_ends_at_the_first_throttle() {
+        let t0 = Instant::now();
+        let mut fc = FlowController::new(FlowConfig::default(), t0);
+        fc.try_acquire(t0).unwrap();
+        fc.try_acquire(t0).unwrap();
+        fc.on_response(t0 + ms(10), &ok(), 0.0);
+        fc.on_response(t0 + ms(10), &bare429(), 0.0);
+        assert!(fc.current_rate().is_some());
+        assert_eq!(fc.window, f64::INFINITY, "the bucket paces from now on");
+    }
+
+    #[test]
+    fn a_ceiling_paces_from_the_start_without_a_window() {
+        let t0 = Instant::now();
+        let cfg = FlowConfig {
+            ceiling: Some(1000.0),
+            ..FlowConfig::default()
+        };
+        let mut fc = FlowController::new(cfg, t0);
+        let mut now = t0;
+        for _ in 0..100 {
+            while fc.try_acquire(now).is_err() {
+                now += ms(1);
+            }
+        }
+        assert_eq!(fc.in_flight(), 100, "no answer needed under a ceiling");
     }
 
     #[test]
@@ -1729,20 +1794,29 @@ mod tests {
     fn first_hold_estimates_rate_from_first_flight() {
         let t0 = Instant::now();
         let mut fc = FlowController::new(FlowConfig::default(), t0);
-        for _ in 0..32 {
-            fc.try_acquire(t0).unwrap();
+        // Slow start: 24 sent, 15 of them answered (all successes) to open the window.
+        let (mut sent, mut ok_before) = (0, 0);
+        while sent < 24 {
+            if fc.try_acquire(t0).is_ok() {
+                sent += 1;
+            } else {
+                fc.on_response(t0, &ok(), 0.0);
+                ok_before += 1;
+            }
         }
+        assert_eq!(ok_before, 15);
+        assert_eq!(fc.in_flight(), 9);
         let ra = Signal {
             throttled: true,
             retry_after: Some(Duration::from_secs(1)),
             quota: None,
         };
-        // The first answer is a 429; 20 successes arrive after it, then 11 more 429s.
+        // The next answer is a 429; 5 more successes arrive after it, then 3 more 429s.
         fc.on_response(t0 + ms(20), &ra, 0.0);
-        for _ in 0..20 {
+        for _ in 0..5 {
             fc.on_response(t0 + ms(21), &ok(), 0.0);
         }
-        for _ in 0..11 {
+        for _ in 0..3 {
             fc.on_response(t0 + ms(22), &ra, 0.0);
         }
         let held = fc.held_until().unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::{Mutex, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, Notify, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 use crate::config::Rate;
@@ -107,6 +107,9 @@ pub(crate) struct Pacer {
     ceiling: Option<Rate>,
     flow: std::sync::Mutex<FlowController>,
     rate_turn: Mutex<()>,
+    /// Wakes the request waiting on the rate when an answer frees a place in
+    /// the controller's slow-start window.
+    answers: Notify,
     concurrency: Option<Semaphore>,
 }
 
@@ -205,6 +208,7 @@ impl Pacer {
             ceiling: pace.ceiling,
             flow: std::sync::Mutex::new(FlowController::new(config, Instant::now())),
             rate_turn: Mutex::new(()),
+            answers: Notify::new(),
             concurrency: concurrency.map(Semaphore::new),
         }
     }
@@ -285,7 +289,12 @@ impl Pacer {
                 Err(not_until) => {
                     drop(in_flight);
                     let wake = give_up_at.map_or(not_until, |at| at.min(not_until));
-                    tokio::time::sleep_until(wake).await;
+                    // An answer may be what it waits for (a place in the window); a
+                    // notification sent since the last try is kept, so none is lost.
+                    tokio::select! {
+                        () = tokio::time::sleep_until(wake) => {}
+                        () = self.answers.notified() => {}
+                    }
                 }
             }
         }
@@ -322,6 +331,7 @@ impl Permits<'_> {
             provider
                 .flow()
                 .on_response(Instant::now(), signal, fastrand::f64());
+            provider.answers.notify_one();
         }
     }
 }
@@ -330,6 +340,7 @@ impl Drop for Permits<'_> {
     fn drop(&mut self) {
         if let Some(provider) = self.ticket.take() {
             provider.flow().on_abandoned();
+            provider.answers.notify_one();
         }
     }
 }
