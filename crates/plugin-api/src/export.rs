@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::std_types::RResult;
 
-use crate::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+use crate::{Auth, Feature, HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
 
 /// A provider plugin: three pure functions, no I/O, no state.
 ///
@@ -51,6 +51,69 @@ pub trait Provider {
         let _ = operation;
         Vec::new()
     }
+
+    /// How the host authenticates the provider's requests: a header (the
+    /// default, from the manifest's `auth` and `credential_env`), HTTP Basic,
+    /// AWS SigV4, OAuth 2.0 client credentials, or none. See [`Auth`].
+    ///
+    /// Added in plugin API 1.2. A plugin that returns a kind other than a header
+    /// needs a 1.2 host: [`export_provider!`](crate::export_provider) makes older
+    /// hosts refuse it (its manifest's `auth` then names the kind, which they
+    /// reject as a header name), and newer hosts read the feature it needs.
+    fn auth() -> Option<Auth> {
+        None
+    }
+
+    /// Host features the plugin needs besides its auth kind's (which is added
+    /// on its own): a host that lacks one refuses the plugin, naming it. None by
+    /// default.
+    ///
+    /// Added in plugin API 1.2.
+    fn requires() -> Vec<Feature> {
+        Vec::new()
+    }
+}
+
+/// The manifest as exported: `manifest`'s, with its `auth` and
+/// `credential_env` brought in line with `auth` (for a kind other than a
+/// header, `auth.header` names the kind so that a host older than plugin API
+/// 1.2, which checks it as a header name, refuses the plugin rather than send
+/// the credential the old way).
+#[doc(hidden)]
+pub fn exported_manifest(mut manifest: Manifest, auth: Option<&Auth>) -> Manifest {
+    manifest.panic_unwind = cfg!(panic = "unwind");
+    let Some(auth) = auth else {
+        return manifest;
+    };
+    if let Some(part) = auth.parts.first() {
+        manifest.credential_env = part.env.clone();
+    }
+    if auth.kind == "header" {
+        manifest.auth = crate::AuthScheme::new(
+            auth.setting("header").unwrap_or("Authorization"),
+            auth.setting("prefix").unwrap_or(""),
+        );
+    } else {
+        manifest.auth.header = format!(
+            "(needs a revoker host of plugin API 1.2 or later, for auth kind {})",
+            auth.kind
+        )
+        .into();
+        manifest.auth.prefix = abi_stable::std_types::RString::new();
+        if manifest.credential_env.is_empty() {
+            manifest.credential_env = "(none)".into();
+        }
+    }
+    manifest
+}
+
+/// The features exported: `auth`'s, then `requires`.
+#[doc(hidden)]
+pub fn exported_features(auth: Option<&Auth>, requires: Vec<Feature>) -> Vec<Feature> {
+    auth.and_then(Auth::feature)
+        .into_iter()
+        .chain(requires)
+        .collect()
 }
 
 /// Runs `f`, turning a panic into a [`PluginError`] of kind `Panicked`, so no
@@ -106,9 +169,30 @@ macro_rules! export_provider {
 
             extern "C" fn manifest() -> RResult<$crate::Manifest, $crate::PluginError> {
                 $crate::guard(|| {
-                    let mut manifest = <$provider as $crate::Provider>::manifest();
-                    manifest.panic_unwind = cfg!(panic = "unwind");
-                    Ok(manifest)
+                    Ok($crate::__private::exported_manifest(
+                        <$provider as $crate::Provider>::manifest(),
+                        <$provider as $crate::Provider>::auth().as_ref(),
+                    ))
+                })
+            }
+
+            extern "C" fn auth() -> RResult<
+                $crate::__private::abi_stable::std_types::ROption<$crate::Auth>,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| Ok(<$provider as $crate::Provider>::auth().into()))
+            }
+
+            extern "C" fn requires() -> RResult<
+                $crate::__private::abi_stable::std_types::RVec<$crate::Feature>,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| {
+                    Ok($crate::__private::exported_features(
+                        <$provider as $crate::Provider>::auth().as_ref(),
+                        <$provider as $crate::Provider>::requires(),
+                    )
+                    .into())
                 })
             }
 
@@ -155,6 +239,8 @@ macro_rules! export_provider {
                     plan,
                     interpret,
                     secret_params,
+                    auth,
+                    requires,
                 }
                 .leak_into_prefix()
             })
@@ -239,6 +325,31 @@ mod tests {
         let outcome =
             module.interpret()(RStr::from("boom"), &params, &HttpResponse::new(204, "")).unwrap();
         assert_eq!(outcome.kind, OutcomeKind::Revoked);
+    }
+
+    #[test]
+    fn a_manifest_with_another_auth_kind_is_refused_by_older_hosts() {
+        let manifest = Manifest::new("acme", "1.0.0", "https://acme.example");
+        let auth = crate::Auth::aws_sigv4("iam", "us-east-1");
+        let exported = exported_manifest(manifest.clone(), Some(&auth));
+        // Hosts before 1.2 parse `auth.header` as a header name: a space and
+        // parentheses are not token characters (RFC 9110 §5.6.2), so they refuse.
+        let header = exported.auth.header.as_str();
+        assert!(header.contains(' ') && header.contains('('), "{header}");
+        assert!(header.contains("aws-sigv4"));
+        assert_eq!(exported.credential_env, "AWS_ACCESS_KEY_ID");
+        let features = exported_features(Some(&auth), Vec::new());
+        assert_eq!(features[0].name, "auth:aws-sigv4");
+
+        let bearer = crate::Auth::header("X-Key", "", "ACME_KEY");
+        let exported = exported_manifest(manifest.clone(), Some(&bearer));
+        assert_eq!(exported.auth, crate::AuthScheme::new("X-Key", ""));
+        assert_eq!(exported.credential_env, "ACME_KEY");
+        assert!(exported_features(Some(&bearer), Vec::new()).is_empty());
+        assert_eq!(
+            exported_manifest(manifest.clone(), None).auth,
+            manifest.auth
+        );
     }
 
     #[test]

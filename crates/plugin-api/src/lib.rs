@@ -99,7 +99,9 @@
 //!   (the host sees `None` for them in older plugins and falls back to a default),
 //!   with a default method on [`Provider`] so that a plugin rebuilt without
 //!   change still compiles; new helper functions and methods on these types. They
-//!   bump this crate's minor version. 1.1 added [`Provider::secret_params`].
+//!   bump this crate's minor version. 1.1 added [`Provider::secret_params`];
+//!   1.2 added [`Provider::auth`] (auth kinds the host implements) and
+//!   [`Provider::requires`] (host features a plugin needs).
 //! * **Breaking** (bumps the plugin API version and this crate's major version):
 //!   any change to the fields of a type that crosses the boundary ([`Manifest`],
 //!   [`OperationSpec`], [`ParamSpec`], [`HttpRequest`], [`HttpResponse`],
@@ -110,6 +112,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod error;
 mod export;
 mod manifest;
@@ -120,12 +123,13 @@ mod params;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use auth::{Auth, CredentialPart, Feature, Setting};
 pub use error::{PluginError, PluginErrorKind};
 pub use export::{Provider, guard};
 pub use manifest::{
     AuthScheme, Manifest, OperationKind, OperationSpec, ParamKind, ParamSpec, RateLimit,
 };
-pub use message::{Header, HttpRequest, HttpResponse, Method, encode_path_segment};
+pub use message::{Header, HttpRequest, HttpResponse, Method, encode_path_segment, form_encode};
 pub use module::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModule, ProviderModuleRef};
 pub use outcome::{CreatedField, Outcome, OutcomeKind};
 pub use params::{Param, Params};
@@ -135,6 +139,6 @@ pub use abi_stable;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::ROOT_MODULE_LOADER_SYMBOL;
+    pub use crate::export::{ROOT_MODULE_LOADER_SYMBOL, exported_features, exported_manifest};
     pub use abi_stable;
 }

@@ -91,8 +91,35 @@ impl HttpRequest {
 
     /// Sets a JSON body and `Content-Type: application/json`.
     pub fn json_body(self, json: impl Into<String>) -> Self {
-        let mut request = self.header("Content-Type", "application/json");
-        request.body = ROption::RSome(json.into().into_bytes().into());
+        self.raw_body("application/json", json.into().into_bytes())
+    }
+
+    /// Appends `name=value` pairs to the path's query, each form-encoded
+    /// (`application/x-www-form-urlencoded`, as browsers and most APIs read a
+    /// query), after any query the path already has.
+    pub fn query<'p>(mut self, pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Self {
+        let encoded = form_encode(pairs);
+        if !encoded.is_empty() {
+            let sep = if self.path.contains('?') { '&' } else { '?' };
+            self.path.push(sep);
+            self.path.push_str(&encoded);
+        }
+        self
+    }
+
+    /// Sets a form body (`application/x-www-form-urlencoded`) of `name=value`
+    /// pairs, each encoded, and its `Content-Type`.
+    pub fn form_body<'p>(self, pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Self {
+        self.raw_body(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            form_encode(pairs).into_bytes(),
+        )
+    }
+
+    /// Sets `body` as it is, with `content_type` (e.g. `application/xml`).
+    pub fn raw_body(self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        let mut request = self.header("Content-Type", content_type);
+        request.body = ROption::RSome(body.into().into());
         request
     }
 
@@ -183,6 +210,37 @@ impl HttpResponse {
     }
 }
 
+/// `name=value` pairs joined with `&`, each name and value encoded as
+/// `application/x-www-form-urlencoded` does: unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`, and `*`) as they are, space as `+`, every other
+/// byte `%XX`.
+pub fn form_encode<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> String {
+    let mut out = String::new();
+    for (name, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        form_encode_into(&mut out, name);
+        out.push('=');
+        form_encode_into(&mut out, value);
+    }
+    out
+}
+
+fn form_encode_into(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'*' => {
+                out.push(byte as char);
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+}
+
 /// Percent-encodes `segment` for use as one path segment: every byte but the
 /// unreserved characters of RFC 3986 (`A-Z a-z 0-9 - . _ ~`) becomes `%XX`, so a
 /// value can never add a `/`, `?`, `#` or `..` segment to the path.
@@ -219,6 +277,34 @@ mod tests {
         assert_eq!(encode_path_segment(".."), "%2E%2E");
         assert_eq!(encode_path_segment("."), "%2E");
         assert_eq!(encode_path_segment("..a"), "..a");
+    }
+
+    #[test]
+    fn query_and_form_bodies_are_encoded() {
+        let request = HttpRequest::new(Method::Get, "/keys")
+            .query([("id", "a b&c=d"), ("é", "/")])
+            .query([("page", "2")]);
+        assert_eq!(
+            request.path.as_str(),
+            "/keys?id=a+b%26c%3Dd&%C3%A9=%2F&page=2"
+        );
+        let request = HttpRequest::new(Method::Post, "/")
+            .form_body([("Action", "UpdateAccessKey"), ("Status", "In active")]);
+        assert_eq!(
+            request.body_text(),
+            Some("Action=UpdateAccessKey&Status=In+active")
+        );
+        assert_eq!(
+            request.headers[0].value,
+            "application/x-www-form-urlencoded; charset=utf-8"
+        );
+        let request = HttpRequest::new(Method::Post, "/").raw_body("application/xml", "<a/>");
+        assert_eq!(request.headers[0].value, "application/xml");
+        assert_eq!(request.body_text(), Some("<a/>"));
+        assert_eq!(
+            HttpRequest::new(Method::Get, "/x").query([]).path.as_str(),
+            "/x"
+        );
     }
 
     #[test]

@@ -4,9 +4,9 @@ use abi_stable::StableAbi;
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RResult, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
 
-use crate::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+use crate::{Auth, Feature, HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
 
 /// The plugin API version this crate defines: the major version of
 /// `revoker-plugin-api`. The host refuses plugins built for another one.
@@ -59,6 +59,21 @@ pub struct ProviderModule {
     #[sabi(missing_field(option))]
     pub secret_params:
         for<'a> extern "C" fn(operation: RStr<'a>) -> RResult<RVec<RString>, PluginError>,
+
+    /// How the host authenticates the provider's requests; `None` for the
+    /// manifest's `auth` header.
+    ///
+    /// Added in 1.2: `None` for a plugin built against 1.0 or 1.1, whose
+    /// manifest's `auth` says it all.
+    #[sabi(missing_field(option))]
+    pub auth: extern "C" fn() -> RResult<ROption<Auth>, PluginError>,
+
+    /// The host features the plugin needs; a host without one refuses it.
+    ///
+    /// Added in 1.2: `None` for a plugin built against 1.0 or 1.1, which needs
+    /// none.
+    #[sabi(missing_field(option))]
+    pub requires: extern "C" fn() -> RResult<RVec<Feature>, PluginError>,
 }
 
 impl RootModule for ProviderModuleRef {
@@ -77,6 +92,50 @@ impl RootModule for ProviderModuleRef {
 /// Each minor version that appends a function to [`ProviderModule`] adds the
 /// layout it replaced here.
 pub mod earlier {
+    /// Plugin API 1.1: 1.0's functions and `secret_params`.
+    pub mod v1_1 {
+        use abi_stable::StableAbi;
+        use abi_stable::library::RootModule;
+        use abi_stable::sabi_types::VersionStrings;
+        use abi_stable::std_types::{RResult, RStr, RString, RVec};
+
+        use crate::{HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+
+        /// [`ProviderModule`](crate::ProviderModule) as of 1.1.
+        #[repr(C)]
+        #[derive(StableAbi, Debug)]
+        #[sabi(kind(Prefix(prefix_ref = ProviderModuleRef)))]
+        #[sabi(missing_field(panic))]
+        pub struct ProviderModule {
+            /// As in 1.0.
+            pub manifest: extern "C" fn() -> RResult<Manifest, PluginError>,
+            /// As in 1.0.
+            pub plan: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+            ) -> RResult<HttpRequest, PluginError>,
+            /// As in 1.0.
+            #[sabi(last_prefix_field)]
+            pub interpret: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+                response: &'a HttpResponse,
+            ) -> RResult<Outcome, PluginError>,
+            /// As in 1.1.
+            #[sabi(missing_field(option))]
+            pub secret_params:
+                for<'a> extern "C" fn(operation: RStr<'a>) -> RResult<RVec<RString>, PluginError>,
+        }
+
+        impl RootModule for ProviderModuleRef {
+            abi_stable::declare_root_module_statics! {ProviderModuleRef}
+
+            const BASE_NAME: &'static str = "revoker_provider";
+            const NAME: &'static str = "revoker provider plugin";
+            const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.1.0");
+        }
+    }
+
     /// Plugin API 1.0: `manifest`, `plan`, `interpret`.
     pub mod v1_0 {
         use abi_stable::StableAbi;
