@@ -20,10 +20,15 @@
 //! base_url = "https://api.pinata.cloud"   # REVOKER_PINATA_BASE_URL overrides it
 //! credential_env = "PINATA_ADMIN_JWT"     # default: the plugin's, e.g. PINATA_JWT
 //! credential_file = "/etc/revoker/pinata.jwt"  # mode 0600 or stricter; beats the variable
+//! # (credential_env and credential_file name the credential's first part; a
+//! # credential in several parts names the others under credential_parts)
 //! rate = "10/s"                           # N/s, N/m or N/h: a ceiling; default none, the pace is found from the answers
 //! concurrency = 8                         # requests in flight to this provider
 //! sha256 = "…"      # pin the plugin file; once one is pinned, only pinned plugins load
 //! isolate = true    # run the plugin in a child process
+//!
+//! [providers.aws-iam.credential_parts.secret-access-key]
+//! file = "/etc/revoker/aws-secret"        # or env = "MY_AWS_SECRET"
 //! ```
 
 use std::collections::BTreeMap;
@@ -100,6 +105,20 @@ pub struct ProviderConfig {
     /// Run the provider's plugin in a child process.
     #[serde(default)]
     pub isolate: bool,
+    /// Where each part of a credential in several parts comes from, by part
+    /// name (e.g. `secret-access-key`).
+    #[serde(default)]
+    pub credential_parts: BTreeMap<String, PartConfig>,
+}
+
+/// Where one part of a provider's credential comes from.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PartConfig {
+    /// The environment variable it is read from.
+    pub env: Option<String>,
+    /// A file holding it (mode 0600 or stricter); beats the variable.
+    pub file: Option<PathBuf>,
 }
 
 impl ProviderConfig {
@@ -113,8 +132,10 @@ impl ProviderConfig {
             credential_file,
             sha256: _,
             isolate,
+            credential_parts,
         } = self;
-        base_url.is_some()
+        !credential_parts.is_empty()
+            || base_url.is_some()
             || credential_env.is_some()
             || rate.is_some()
             || concurrency.is_some()

@@ -237,12 +237,23 @@ impl HostBuilder {
         self
     }
 
-    /// Uses `credential` for `provider`, whatever the environment says.
+    /// Uses `credential` for `provider`, whatever the environment says: its
+    /// first part, for a credential in several parts.
     #[must_use]
     pub fn credential(mut self, provider: &str, credential: SecretString) -> Self {
         self.overrides
             .credentials
             .insert(provider.to_owned(), credential);
+        self
+    }
+
+    /// Uses `value` for the part `part` of `provider`'s credential (e.g.
+    /// `secret-access-key`), whatever the environment says.
+    #[must_use]
+    pub fn credential_part(mut self, provider: &str, part: &str, value: SecretString) -> Self {
+        self.overrides
+            .credential_parts
+            .insert((provider.to_owned(), part.to_owned()), value);
         self
     }
 
@@ -439,7 +450,11 @@ impl HostBuilder {
         let named = [
             (
                 "a credential given to the host",
-                self.overrides.credentials.keys().collect::<Vec<_>>(),
+                self.overrides
+                    .credentials
+                    .keys()
+                    .chain(self.overrides.credential_parts.keys().map(|(p, _)| p))
+                    .collect::<Vec<_>>(),
             ),
             (
                 "a base URL given to the host",

@@ -14,6 +14,9 @@ pub(crate) enum TransportFailure {
     NotSent,
     /// The request may have reached the provider (timeout, reset, closed).
     MaybeSent,
+    /// The request was not sent: the provider refused the credential before
+    /// it (an OAuth2 token endpoint said no).
+    Refused,
 }
 
 /// What the exchange with the provider came to.
@@ -89,6 +92,10 @@ pub(crate) fn interpret(
                     result.detail = Some(error.to_string());
                 }
             }
+        }
+        Err((TransportFailure::Refused, message)) => {
+            result.outcome = OutcomeKind::Unauthorized;
+            result.detail = Some(message);
         }
         Err((failure, message)) => {
             result.outcome = if idempotent || failure == TransportFailure::NotSent {

@@ -42,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+mod auth;
 pub mod bulk;
 mod config;
 mod error;

@@ -120,14 +120,15 @@ pub(crate) fn check_base_url(text: &str) -> Result<Url, String> {
 }
 
 /// The plugin's headers as `reqwest` headers, refusing invalid ones and any that
-/// would set the credential (`credential_header`), the host or cookies.
+/// would set the credential (`Authorization`, and the headers its auth kind
+/// sets, `owned`), the host or cookies.
 ///
 /// # Errors
 ///
 /// The first header at fault.
 pub(crate) fn checked_headers(
     request: &HttpRequest,
-    credential_header: &HeaderName,
+    owned: &[HeaderName],
 ) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
     request
         .headers
@@ -139,7 +140,7 @@ pub(crate) fn checked_headers(
             // provider's own credential header.
             if HOST_HEADERS.contains(&name.as_str())
                 || name == reqwest::header::AUTHORIZATION
-                || name == *credential_header
+                || owned.contains(&name)
             {
                 return Err(format!("header {name} is set by the host, not by a plugin"));
             }
@@ -222,12 +223,16 @@ mod tests {
 
     #[test]
     fn plugins_cannot_set_credential_host_or_cookie_headers() {
-        let credential = HeaderName::from_static("x-dolfin-api-key");
+        let credential = [
+            HeaderName::from_static("x-dolfin-api-key"),
+            HeaderName::from_static("x-amz-date"),
+        ];
         for name in [
             "Authorization",
             "HOST",
             "cookie",
             "X-Dolfin-Api-Key",
+            "X-Amz-Date",
             "Content-Length",
         ] {
             let request = HttpRequest::new(Method::Get, "/").header(name, "x");

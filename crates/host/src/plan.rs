@@ -24,8 +24,8 @@ pub struct PlannedRequest {
     pub(crate) http: HttpRequest,
     pub(crate) url: Url,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
-    pub(crate) auth_header: HeaderName,
-    pub(crate) auth_prefix: Arc<str>,
+    /// The auth header as it may be shown (no secret in it), if there is one.
+    pub(crate) shown_auth: Option<Arc<(HeaderName, String)>>,
     /// The operation's secret parameters, if it has any.
     pub(crate) secret: Option<Arc<[String]>>,
 }
@@ -97,17 +97,20 @@ impl PlannedRequest {
     }
 
     /// Every header that will be sent besides those of the HTTP client, the
-    /// credential first, shown as `<prefix><redacted>`, secret parameters'
-    /// values `<redacted>` too.
+    /// credential first, shown without its secret (`<prefix><redacted>`,
+    /// `Basic <redacted>`, `signed with SigV4 (signature redacted)`), secret
+    /// parameters' values `<redacted>` too.
     pub fn redacted_headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
-        let credential = (
-            self.auth_header.as_str(),
-            Cow::Owned(format!("{}<redacted>", self.auth_prefix)),
-        );
-        std::iter::once(credential).chain(self.headers.iter().map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes());
-            (name.as_str(), self.redact_secrets(value))
-        }))
+        let credential = self
+            .shown_auth
+            .as_deref()
+            .map(|(name, value)| (name.as_str(), Cow::Borrowed(value.as_str())));
+        credential
+            .into_iter()
+            .chain(self.headers.iter().map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes());
+                (name.as_str(), self.redact_secrets(value))
+            }))
     }
 
     /// The URL as it may be shown: secret parameters' values `<redacted>`.
@@ -229,16 +232,27 @@ impl Serialize for PlannedJson<'_> {
 /// refuses to send.
 pub(crate) fn plan(
     provider: &ProviderRuntime,
-    request: Request,
+    mut request: Request,
 ) -> Result<PlannedRequest, Box<(Request, Error)>> {
+    // The credential's public parts (an account id, say) fill the parameters
+    // they are declared for, unless the request gives them.
+    for (param, value) in &provider.part_params {
+        if request.params.get(param).is_none()
+            && provider
+                .plugin()
+                .operation(&request.operation)
+                .is_some_and(|op| op.params.iter().any(|p| p.name == param.as_str()))
+        {
+            request.params.insert(param, value);
+        }
+    }
     match checked(provider, &request) {
         Ok((http, url, headers, idempotent)) => Ok(PlannedRequest {
             idempotent,
             http,
             url,
             headers,
-            auth_header: provider.auth_header.clone(),
-            auth_prefix: Arc::clone(&provider.auth_prefix),
+            shown_auth: provider.shown_auth.clone(),
             secret: provider.plugin().secret_params(&request.operation).cloned(),
             request,
         }),
@@ -301,7 +315,7 @@ fn checked(provider: &ProviderRuntime, request: &Request) -> Result<Checked> {
     };
     let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
     let headers =
-        outbound::checked_headers(&http, &provider.auth_header).map_err(unsafe_request)?;
+        outbound::checked_headers(&http, &provider.owned_headers).map_err(unsafe_request)?;
     Ok((http, url, headers, operation.idempotent))
 }
 
@@ -327,8 +341,10 @@ mod tests {
                 HeaderName::from_static("x-token"),
                 HeaderValue::from_str(token).unwrap(),
             )],
-            auth_header: HeaderName::from_static("authorization"),
-            auth_prefix: Arc::from("Bearer "),
+            shown_auth: Some(Arc::new((
+                HeaderName::from_static("authorization"),
+                "Bearer <redacted>".to_owned(),
+            ))),
             secret: Some(Arc::from(vec!["token".to_owned()])),
         }
     }

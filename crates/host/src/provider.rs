@@ -2,52 +2,18 @@
 //! (base URL, credential, concurrency) and its flow controller (the rate it is
 //! sent at, found from its answers, within the configured ceiling).
 
-use std::fmt;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::{HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::HeaderName;
 use tokio::sync::{Mutex, Notify, Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use crate::auth::{self, Authenticator};
 use crate::config::Rate;
 use crate::flow::{FlowConfig, FlowController, Signal};
 use crate::plugin::Plugin;
-
-/// A provider's credential, ready to send: the auth header's value, marked
-/// sensitive so that `http`'s own `Debug` hides it too.
-#[derive(Clone)]
-pub(crate) struct Credential(HeaderValue);
-
-impl Credential {
-    /// `prefix + secret` as a header value.
-    ///
-    /// # Errors
-    ///
-    /// If the secret holds characters a header cannot carry (the message does not
-    /// repeat it).
-    pub(crate) fn new(prefix: &str, secret: &SecretString) -> Result<Self, String> {
-        let mut value = HeaderValue::from_str(&format!("{prefix}{}", secret.expose_secret()))
-            .map_err(|_| {
-                "the credential holds characters an HTTP header cannot carry (a newline?)"
-                    .to_owned()
-            })?;
-        value.set_sensitive(true);
-        Ok(Self(value))
-    }
-
-    pub(crate) fn header_value(&self) -> &HeaderValue {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Credential(<redacted>)")
-    }
-}
 
 /// How a provider's requests are paced: the ceiling, the provider's
 /// documented rate, and how long a `Retry-After` is obeyed at most.
@@ -93,9 +59,16 @@ pub struct ProviderRuntime {
     /// Where the credential was looked for, in words, for the error when it
     /// was not found.
     pub(crate) credential_expected: String,
-    pub(crate) credential: Option<Credential>,
-    pub(crate) auth_header: HeaderName,
-    pub(crate) auth_prefix: Arc<str>,
+    /// How its requests are authenticated, credential included; `None` while
+    /// the credential (or a required part of it) is missing.
+    pub(crate) authenticator: Option<Authenticator>,
+    /// Headers its auth sets itself, which its plugin may not.
+    pub(crate) owned_headers: Arc<[HeaderName]>,
+    /// Its auth header as it may be shown (no secret in it).
+    pub(crate) shown_auth: Option<Arc<(HeaderName, String)>>,
+    /// Parameters filled from the credential's public parts when a request
+    /// does not give them: `(parameter, value)`.
+    pub(crate) part_params: Vec<(String, String)>,
     pub(crate) rate: Option<Rate>,
     pacer: Pacer,
 }
@@ -123,21 +96,21 @@ impl ProviderRuntime {
         plugin: Arc<Plugin>,
         base_url: Url,
         credential_env: String,
-        credential: Option<Credential>,
+        authenticator: Option<Authenticator>,
         pace: Pace,
         concurrency: Option<usize>,
     ) -> Self {
-        let auth_header = HeaderName::from_bytes(plugin.manifest().auth.header.as_bytes())
-            .expect("the loader checked the credential header name");
-        let auth_prefix = Arc::from(plugin.manifest().auth.prefix.as_str());
+        let owned_headers = auth::owned_headers(plugin.auth()).into();
+        let shown_auth = auth::shown(plugin.auth()).map(Arc::new);
         Self {
-            auth_prefix,
             plugin,
             base_url,
             credential_expected: String::new(),
             credential_env,
-            credential,
-            auth_header,
+            authenticator,
+            owned_headers,
+            shown_auth,
+            part_params: Vec::new(),
             rate: pace.ceiling,
             pacer: Pacer::new(pace, concurrency),
         }
@@ -164,8 +137,8 @@ impl ProviderRuntime {
     }
 
     /// The credential, or the error naming where it was expected from.
-    pub(crate) fn require_credential(&self) -> crate::error::Result<&Credential> {
-        self.credential
+    pub(crate) fn require_credential(&self) -> crate::error::Result<&Authenticator> {
+        self.authenticator
             .as_ref()
             .ok_or_else(|| crate::error::Error::MissingCredential {
                 provider: self.plugin.provider().to_owned(),
@@ -176,7 +149,7 @@ impl ProviderRuntime {
 
     /// Whether a credential is set.
     pub fn has_credential(&self) -> bool {
-        self.credential.is_some()
+        self.authenticator.is_some()
     }
 
     /// Whether requests to this provider may have to wait: always, as every

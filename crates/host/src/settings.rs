@@ -9,16 +9,19 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::auth::{Authenticator, Parts};
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
 use crate::load::Registry;
 use crate::outbound;
-use crate::provider::{Credential, Pace, ProviderRuntime};
+use crate::provider::{Pace, ProviderRuntime};
 
 /// What the embedder set itself, which beats every other source.
 #[derive(Debug, Default)]
 pub(crate) struct Overrides {
     pub credentials: HashMap<String, SecretString>,
+    /// Parts of credentials, by provider and part.
+    pub credential_parts: HashMap<(String, String), SecretString>,
     pub base_urls: HashMap<String, String>,
     pub rates: HashMap<String, Rate>,
     /// Whether the environment is read.
@@ -77,20 +80,9 @@ pub(crate) fn resolve(
             })
             .map_err(|e| Error::config(source, e))?;
 
-        let credential_env = settings
-            .credential_env
-            .clone()
-            .unwrap_or_else(|| manifest.credential_env.to_string());
-        let secret = match (overrides.credentials.get(name), &settings.credential_file) {
-            (Some(secret), _) => Some(secret.clone()),
-            (None, Some(file)) => Some(read_credential_file(name, file)?),
-            (None, None) => env(&credential_env)
-                .filter(|v| !v.is_empty())
-                .map(SecretString::from),
-        };
-        let credential = secret
-            .map(|secret| Credential::new(&manifest.auth.prefix, &secret))
-            .transpose()
+        let credential = read_parts(name, plugin.auth(), &settings, overrides, &env)?;
+        let credential_env = credential.primary_env.clone();
+        let authenticator = Authenticator::new(plugin.auth(), credential.parts, &base_url)
             .map_err(|e| Error::config(format!("credential for {name} ({credential_env})"), e))?;
 
         // The rate the user set is a ceiling; the plugin's is where the flow
@@ -110,30 +102,135 @@ pub(crate) fn resolve(
 
         // Where it was looked for, in the order looked: what to do about it.
         let file_hint = format!("a credential_file under [providers.{name}] in the config file");
-        let credential_expected = match (&settings.credential_file, overrides.env) {
-            (Some(file), _) => format!("the credential file {} gave none", file.display()),
-            (None, true) => format!(
-                "set the environment variable {credential_env} (or name another with \
-                 credential_env, or give {file_hint})"
-            ),
-            (None, false) => format!(
-                "this host does not read the environment: give the credential to the host \
-                 (HostBuilder::credential) or give {file_hint}"
-            ),
+        let credential_expected = if credential.missing.len() > 1
+            || credential.missing.first().is_some_and(|m| m.part_count > 1)
+        {
+            let list = credential
+                .missing
+                .iter()
+                .map(|m| match &m.file {
+                    Some(file) => format!("{} (the file {} gave none)", m.part, file.display()),
+                    None if overrides.env => format!("{} (set {})", m.part, m.env),
+                    None => format!(
+                        "{} (give it to the host: HostBuilder::credential_part)",
+                        m.part
+                    ),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(
+                "its credential is in parts, and these are missing: {list}; a part's variable \
+                 or file may be named under [providers.{name}.credential_parts.PART] in the \
+                 config file"
+            )
+        } else {
+            match (&settings.credential_file, overrides.env) {
+                (Some(file), _) => format!("the credential file {} gave none", file.display()),
+                (None, true) => format!(
+                    "set the environment variable {credential_env} (or name another with \
+                     credential_env, or give {file_hint})"
+                ),
+                (None, false) => format!(
+                    "this host does not read the environment: give the credential to the host \
+                     (HostBuilder::credential) or give {file_hint}"
+                ),
+            }
         };
         let mut runtime = ProviderRuntime::new(
             Arc::clone(plugin),
             base_url,
             credential_env,
-            credential,
+            authenticator,
             pace,
             settings.concurrency,
         );
         runtime.credential_expected = credential_expected;
+        runtime.part_params = credential.params;
         providers.insert(name.to_owned(), runtime);
     }
 
     Ok(providers)
+}
+
+/// A provider's credential as read: its parts, the variable of its first
+/// part (what `describe` shows), the parameters its public parts fill, and the
+/// required parts missing.
+struct ReadCredential {
+    parts: Parts,
+    primary_env: String,
+    params: Vec<(String, String)>,
+    missing: Vec<MissingPart>,
+}
+
+/// A required part not found, and where it was looked for.
+struct MissingPart {
+    part: String,
+    part_count: usize,
+    env: String,
+    file: Option<std::path::PathBuf>,
+}
+
+/// Reads each part of `provider`'s credential, most important source first:
+/// the embedding program's, a file, the environment. The first part's
+/// variable and file are the config's `credential_env` and `credential_file`;
+/// any part's are under `credential_parts`.
+fn read_parts(
+    provider: &str,
+    auth: &revoker_plugin_api::Auth,
+    settings: &crate::config::ProviderConfig,
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ReadCredential> {
+    let mut read = ReadCredential {
+        parts: Parts::default(),
+        primary_env: String::new(),
+        params: Vec::new(),
+        missing: Vec::new(),
+    };
+    for (index, part) in auth.parts.iter().enumerate() {
+        let configured = settings.credential_parts.get(part.name.as_str());
+        let first = index == 0;
+        let env_name = configured
+            .and_then(|c| c.env.clone())
+            .or_else(|| first.then(|| settings.credential_env.clone()).flatten())
+            .unwrap_or_else(|| part.env.to_string());
+        let file = configured
+            .and_then(|c| c.file.clone())
+            .or_else(|| first.then(|| settings.credential_file.clone()).flatten());
+        if first {
+            read.primary_env.clone_from(&env_name);
+        }
+        let given = overrides
+            .credential_parts
+            .get(&(provider.to_owned(), part.name.to_string()))
+            .or_else(|| first.then(|| overrides.credentials.get(provider)).flatten());
+        let value = match (given, &file) {
+            (Some(value), _) => Some(value.clone()),
+            (None, Some(file)) => Some(read_credential_file(provider, file)?),
+            (None, None) => env(&env_name)
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
+        };
+        match value {
+            Some(value) => {
+                if let Some(param) = part.param.as_ref().into_option()
+                    && !part.secret
+                {
+                    let value = secrecy::ExposeSecret::expose_secret(&value).to_owned();
+                    read.params.push((param.to_string(), value));
+                }
+                read.parts.insert(&part.name, value);
+            }
+            None if part.required => read.missing.push(MissingPart {
+                part: part.name.to_string(),
+                part_count: auth.parts.len(),
+                env: env_name,
+                file,
+            }),
+            None => {}
+        }
+    }
+    Ok(read)
 }
 
 /// Reads a credential from `path`, which only its owner may read or write.

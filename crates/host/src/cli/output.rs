@@ -234,15 +234,97 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
         "plugin_api": plugin.api_version(),
         "isolated": plugin.is_isolated(),
         "base_url": provider.base_url().as_str(),
-        "auth": {
-            "header": manifest.auth.header.as_str(),
-            "prefix": manifest.auth.prefix.as_str(),
-        },
+        "auth": auth_json(provider),
         "credential_env": provider.credential_env(),
         "credential_set": provider.has_credential(),
         "rate": provider.rate().map(|rate| rate.to_string()),
         "operations": operations,
     })
+}
+
+/// A provider's auth: its kind, the kind's settings, and each credential part
+/// with the variable it is read from (never a value).
+fn auth_json(provider: &ProviderRuntime) -> serde_json::Value {
+    let auth = provider.plugin().auth();
+    let settings: serde_json::Map<String, serde_json::Value> = auth
+        .settings
+        .iter()
+        .map(|s| (s.name.to_string(), json!(s.value.as_str())))
+        .collect();
+    let parts: Vec<_> = auth
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            json!({
+                "name": part.name.as_str(),
+                "env": if i == 0 { provider.credential_env() } else { part.env.as_str() },
+                "secret": part.secret,
+                "required": part.required,
+            })
+        })
+        .collect();
+    let mut value = json!({
+        "kind": auth.kind.as_str(),
+        "settings": settings,
+        "parts": parts,
+    });
+    if auth.kind == "header" {
+        // As before 1.2, for scripts that read them.
+        value["header"] = json!(auth.setting("header").unwrap_or_default());
+        value["prefix"] = json!(auth.setting("prefix").unwrap_or_default());
+    }
+    value
+}
+
+/// A provider's credential in one line: `Header: prefix<$VAR>`, or the auth
+/// kind and each part's variable.
+fn credential_line(provider: &ProviderRuntime) -> String {
+    let auth = provider.plugin().auth();
+    let set = if provider.has_credential() {
+        "set"
+    } else {
+        "not set"
+    };
+    let env = |i: usize, part: &revoker_plugin_api::CredentialPart| {
+        if i == 0 {
+            provider.credential_env().to_owned()
+        } else {
+            part.env.to_string()
+        }
+    };
+    match auth.kind.as_str() {
+        "header" => format!(
+            "{}: {}<${}> ({set})",
+            auth.setting("header").unwrap_or_default(),
+            auth.setting("prefix").unwrap_or_default(),
+            provider.credential_env()
+        ),
+        "none" => "none: no credential is sent".to_owned(),
+        kind => {
+            let parts: Vec<String> = auth
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let optional = if part.required { "" } else { ", optional" };
+                    format!("{} (${}{optional})", part.name, env(i, part))
+                })
+                .collect();
+            let settings: Vec<String> = auth
+                .settings
+                .iter()
+                .filter(|s| !s.value.is_empty())
+                .map(|s| format!("{} {}", s.name, s.value))
+                .collect();
+            let settings = if settings.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", settings.join(", "))
+            };
+            format!("{kind}{settings}; {} ({set})", parts.join(", "))
+        }
+    }
 }
 
 fn providers_sorted(host: &Host) -> Vec<&ProviderRuntime> {
@@ -345,20 +427,13 @@ pub(crate) fn describe(
         return Ok(json_line(&value));
     }
     let mut text = format!(
-        "{} {} — {}\n  plugin:     {}\n  base URL:   {}\n  credential: {}: {}<${}> ({})\n  rate limit: {}\n",
+        "{} {} — {}\n  plugin:     {}\n  base URL:   {}\n  credential: {}\n  rate limit: {}\n",
         manifest.provider,
         manifest.version,
         manifest.description,
         provider.plugin().path().display(),
         provider.base_url(),
-        manifest.auth.header,
-        manifest.auth.prefix,
-        provider.credential_env(),
-        if provider.has_credential() {
-            "set"
-        } else {
-            "not set"
-        },
+        credential_line(provider),
         provider
             .rate()
             .map_or_else(|| "none".to_owned(), |rate| rate.to_string()),

@@ -12,7 +12,9 @@ use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path
 use revoker_plugin_api::module::earlier;
 use revoker_plugin_api::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef};
 
-use super::info::{ManifestError, PluginInfo, check_manifest};
+use super::info::{
+    ManifestError, PluginInfo, auth_of_manifest, check_auth, check_features, check_manifest,
+};
 
 /// Why a library is not a plugin this host can load. It crosses the pipe from
 /// an isolated plugin's process, hence serializable.
@@ -60,6 +62,14 @@ pub enum ModuleError {
     /// Its `secret_params` function returned an error.
     #[error("its secret_params failed: {0}")]
     SecretParamsFailed(String),
+    /// Its `auth` or `requires` function returned an error.
+    #[error("its {function} failed: {why}")]
+    Failed {
+        /// The function.
+        function: String,
+        /// The error it returned.
+        why: String,
+    },
 }
 
 /// Loads the library at `path` and checks its plugin API version, its layout and
@@ -98,11 +108,12 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
         // the layout it was built with.
         Err(LibraryError::AbiInstability(details)) => {
             header
-                .ensure_layout::<earlier::v1_0::ProviderModuleRef>()
+                .ensure_layout::<earlier::v1_1::ProviderModuleRef>()
+                .or_else(|_| header.ensure_layout::<earlier::v1_0::ProviderModuleRef>())
                 .map_err(|_| layout_mismatch(&details))?;
-            // SAFETY: the module has 1.0's layout, which is the current one up to
-            // its last prefix field; the accessors of the fields added since read
-            // the module's own field count and return `None` for this one.
+            // SAFETY: the module has 1.1's or 1.0's layout, which is the current
+            // one up to its last prefix field; the accessors of the fields added
+            // since read the module's own field count and return `None` for them.
             unsafe { header.init_root_module_with_unchecked_layout::<ProviderModuleRef>() }
                 .map_err(|e| ModuleError::Interface(one_line(&e)))?
         }
@@ -112,7 +123,29 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
     let manifest = (module.manifest())()
         .into_result()
         .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
+    // Added in plugin API 1.2: what it needs of the host first (an older
+    // plugin needs nothing), then how its requests are authenticated (an older
+    // plugin's manifest says it).
+    if let Some(requires) = module.requires() {
+        let required = requires().into_result().map_err(|e| ModuleError::Failed {
+            function: "requires".to_owned(),
+            why: e.to_string(),
+        })?;
+        check_features(&required)?;
+    }
+    let declared = match module.auth() {
+        Some(auth) => auth()
+            .into_result()
+            .map_err(|e| ModuleError::Failed {
+                function: "auth".to_owned(),
+                why: e.to_string(),
+            })?
+            .into_option(),
+        None => None,
+    };
+    let auth = declared.unwrap_or_else(|| auth_of_manifest(&manifest));
     check_manifest(&manifest)?;
+    check_auth(&auth)?;
     let mut secret_params = BTreeMap::new();
     // Added in plugin API 1.1: a plugin built against 1.0 has no secret params.
     if let Some(declared) = module.secret_params() {
@@ -130,6 +163,7 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
         manifest,
         api_version: built_with.version.to_string(),
         secret_params,
+        auth,
     };
     Ok((module, info))
 }

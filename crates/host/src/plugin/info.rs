@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use revoker_plugin_api::Manifest;
+use revoker_plugin_api::{Auth, Feature, Manifest};
 
 /// What the host learns of a plugin when it loads it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -14,6 +14,46 @@ pub struct PluginInfo {
     pub api_version: String,
     /// Per operation, the parameters whose values are secrets.
     pub secret_params: BTreeMap<String, Vec<String>>,
+    /// How its provider's requests are authenticated: what the plugin
+    /// declared (1.2), else the manifest's header.
+    pub auth: Auth,
+}
+
+/// The host features this host has, with the plugin API version that brought
+/// each: a plugin that requires another is refused.
+pub(crate) const HOST_FEATURES: &[&str] = &[
+    "auth:basic",
+    "auth:aws-sigv4",
+    "auth:oauth2-client-credentials",
+    "auth:none",
+];
+
+/// The auth a plugin built before 1.2 has: its manifest's header, with the
+/// credential from its manifest's variable.
+pub(crate) fn auth_of_manifest(manifest: &Manifest) -> Auth {
+    Auth::header(
+        &manifest.auth.header,
+        &manifest.auth.prefix,
+        &manifest.credential_env,
+    )
+}
+
+/// Checks that this host has every feature `required`.
+///
+/// # Errors
+///
+/// The first feature it lacks.
+pub(crate) fn check_features(required: &[Feature]) -> Result<(), ManifestError> {
+    match required
+        .iter()
+        .find(|f| !HOST_FEATURES.contains(&f.name.as_str()))
+    {
+        Some(missing) => Err(ManifestError::MissingFeature {
+            feature: missing.name.to_string(),
+            since: missing.since.to_string(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Headers the host owns, which neither a plugin's request nor a manifest's
@@ -79,11 +119,140 @@ pub enum ManifestError {
     /// The default rate allows nothing.
     #[error("default rate must allow at least 1 request per second or more")]
     Rate,
+    /// It needs a host feature this host does not have.
+    #[error(
+        "it needs the host feature {feature}, which revoker hosts of plugin API {since} or \
+         later have; this one speaks plugin API {ours}: upgrade revoker, or use a build of the \
+         plugin that does not need it",
+        ours = revoker_plugin_api::PLUGIN_API_CRATE_VERSION
+    )]
+    MissingFeature {
+        /// The feature, e.g. `auth:aws-sigv4`.
+        feature: String,
+        /// The plugin API version that has it.
+        since: String,
+    },
+    /// Its auth kind is not one this host serves.
+    #[error("auth kind {0:?} is not one this revoker serves (it serves {kinds})", kinds = Auth::KINDS.join(", "))]
+    AuthKind(String),
+    /// Its auth lacks a setting, or one is invalid.
+    #[error("auth kind {kind}: {why}")]
+    AuthSetting {
+        /// The kind.
+        kind: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Checks that a plugin's auth can be served: a kind this host knows, with
+/// the settings it needs; a credential header that is a valid header and not
+/// one the host owns; parts with names and variables; only public parts given
+/// to the plugin as parameters.
+///
+/// # Errors
+///
+/// What is wrong with it.
+pub fn check_auth(auth: &Auth) -> Result<(), ManifestError> {
+    let kind = auth.kind.as_str();
+    if !Auth::KINDS.contains(&kind) {
+        return Err(ManifestError::AuthKind(kind.to_owned()));
+    }
+    let bad = |why: String| ManifestError::AuthSetting {
+        kind: kind.to_owned(),
+        why,
+    };
+    let setting = |name: &str| {
+        auth.setting(name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| bad(format!("setting {name:?} is missing")))
+    };
+    match kind {
+        "header" => {
+            let header = auth.setting("header").unwrap_or_default();
+            let Ok(name) = reqwest::header::HeaderName::from_bytes(header.as_bytes()) else {
+                return Err(ManifestError::InvalidCredentialHeader(header.to_owned()));
+            };
+            if HOST_HEADERS.contains(&name.as_str()) {
+                return Err(ManifestError::ForbiddenCredentialHeader(header.to_owned()));
+            }
+        }
+        "aws-sigv4" => {
+            for name in ["service", "region"] {
+                let value = setting(name)?;
+                if !value
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    return Err(bad(format!(
+                        "setting {name:?} must be lowercase letters, digits and '-'"
+                    )));
+                }
+            }
+        }
+        "oauth2-client-credentials" => {
+            let path = setting("token-path")?;
+            if !path.starts_with('/') || path.starts_with("//") || path.contains(['?', '#', '\\']) {
+                return Err(bad(format!(
+                    "token-path {path:?} must be a plain path on the base URL, like /oauth/token"
+                )));
+            }
+            if auth
+                .setting("scope")
+                .unwrap_or_default()
+                .chars()
+                .any(char::is_control)
+            {
+                return Err(bad("the scope holds control characters".to_owned()));
+            }
+        }
+        _ => {}
+    }
+    let required: &[&str] = match kind {
+        "header" => &["credential"],
+        "basic" => &["user", "password"],
+        "aws-sigv4" => &["access-key-id", "secret-access-key"],
+        "oauth2-client-credentials" => &["client-id", "client-secret"],
+        _ => &[],
+    };
+    for name in required {
+        if auth.part(name).is_none() {
+            return Err(bad(format!("credential part {name:?} is missing")));
+        }
+    }
+    let mut names = HashSet::new();
+    for part in auth.parts.iter() {
+        if !is_cli_name(&part.name) || !names.insert(part.name.as_str()) {
+            return Err(bad(format!(
+                "credential part {:?} is invalid or repeated",
+                part.name
+            )));
+        }
+        if part.env.is_empty() {
+            if kind == "header" {
+                return Err(ManifestError::NoCredentialEnv);
+            }
+            return Err(bad(format!(
+                "credential part {} has no variable",
+                part.name
+            )));
+        }
+        if let Some(param) = part.param.as_ref().into_option()
+            && part.secret
+        {
+            return Err(bad(format!(
+                "credential part {} is secret, so it cannot be given to the plugin as \
+                 parameter {param}",
+                part.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that a manifest can be served: names the CLI can use, a base URL that
-/// parses, a credential header that is a valid header and not one the host
-/// owns.
+/// parses, operations and parameters with valid, distinct names. (The auth is
+/// [`check_auth`]'s.)
 ///
 /// # Errors
 ///
@@ -102,16 +271,6 @@ pub fn check_manifest(manifest: &Manifest) -> Result<(), ManifestError> {
         return Err(ManifestError::BaseUrlScheme(
             manifest.default_base_url.to_string(),
         ));
-    }
-    let header = manifest.auth.header.as_str();
-    let Ok(name) = reqwest::header::HeaderName::from_bytes(header.as_bytes()) else {
-        return Err(ManifestError::InvalidCredentialHeader(header.to_owned()));
-    };
-    if HOST_HEADERS.contains(&name.as_str()) {
-        return Err(ManifestError::ForbiddenCredentialHeader(header.to_owned()));
-    }
-    if manifest.credential_env.is_empty() {
-        return Err(ManifestError::NoCredentialEnv);
     }
     if manifest.operations.is_empty() {
         return Err(ManifestError::NoOperations);
@@ -220,6 +379,69 @@ mod tests {
     }
 
     #[test]
+    fn every_auth_kind_of_the_sdk_is_served() {
+        for auth in [
+            Auth::bearer("ACME_TOKEN"),
+            Auth::basic("U", "P")
+                .public_part("user")
+                .part_as_param("user", "account"),
+            Auth::aws_sigv4("iam", "us-east-1"),
+            Auth::oauth2_client_credentials("/oauth/token", "keys:write", "ID", "SECRET"),
+            Auth::none(),
+        ] {
+            assert_eq!(check_auth(&auth), Ok(()), "{auth:?}");
+            check_features(&auth.feature().into_iter().collect::<Vec<_>>()).unwrap();
+        }
+    }
+
+    #[test]
+    fn unservable_auth_is_refused_with_a_reason() {
+        let mut unknown = Auth::none();
+        unknown.kind = "kerberos".into();
+        let cases = [
+            (
+                unknown,
+                "auth kind \"kerberos\" is not one this revoker serves",
+            ),
+            (
+                Auth::basic("U", "P").part_as_param("user", "account"),
+                "credential part user is secret, so it cannot be given to the plugin",
+            ),
+            (
+                Auth::aws_sigv4("IAM", "us-east-1"),
+                "setting \"service\" must be lowercase",
+            ),
+            (Auth::aws_sigv4("iam", ""), "setting \"region\" is missing"),
+            (
+                Auth::oauth2_client_credentials("https://evil.example/token", "", "I", "S"),
+                "must be a plain path on the base URL",
+            ),
+            (
+                Auth::oauth2_client_credentials("//evil.example/token", "", "I", "S"),
+                "must be a plain path on the base URL",
+            ),
+            (Auth::basic("", "P"), "credential part user has no variable"),
+            (Auth::header("Host", "", "X"), "one the host sets itself"),
+        ];
+        for (auth, expected) in cases {
+            let err = check_auth(&auth).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err:?} should say {expected:?}");
+        }
+    }
+
+    #[test]
+    fn a_feature_this_host_lacks_is_named_with_the_version_that_has_it() {
+        let err = check_features(&[Feature::new("batch:github", "1.3")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("host feature batch:github, which revoker hosts of plugin API 1.3"),
+            "{err}"
+        );
+        assert!(err.contains("upgrade revoker"), "{err}");
+    }
+
+    #[test]
     fn a_good_manifest_passes() {
         assert_eq!(check_manifest(&manifest()), Ok(()));
     }
@@ -323,7 +545,10 @@ mod tests {
             ),
         ];
         for (manifest, expected) in cases {
-            let err = check_manifest(&manifest).unwrap_err().to_string();
+            let err = check_manifest(&manifest)
+                .and_then(|()| check_auth(&auth_of_manifest(&manifest)))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(expected),
                 "{err:?} should mention {expected:?}"

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use revoker_plugin_api::abi_stable::std_types::{RResult, RStr};
 use revoker_plugin_api::{
-    HttpRequest, HttpResponse, Manifest, OperationSpec, Outcome, Params, PluginError,
+    Auth, HttpRequest, HttpResponse, Manifest, OperationSpec, Outcome, Params, PluginError,
     PluginErrorKind, ProviderModuleRef,
 };
 
@@ -46,6 +46,7 @@ pub struct Plugin {
     manifest: Manifest,
     api_version: String,
     secret_params: BTreeMap<String, Arc<[String]>>,
+    auth: Auth,
     backend: Backend,
     /// Set when an in-process plugin panicked or failed: it is not called again.
     disabled: OnceLock<String>,
@@ -84,6 +85,7 @@ impl Plugin {
             image,
             manifest: info.manifest,
             api_version: info.api_version,
+            auth: info.auth,
             secret_params: info
                 .secret_params
                 .into_iter()
@@ -97,6 +99,11 @@ impl Plugin {
     /// The `revoker-plugin-api` version the plugin was built against.
     pub fn api_version(&self) -> &str {
         &self.api_version
+    }
+
+    /// How its provider's requests are authenticated.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
     }
 
     /// The parameters of `operation` whose values are secrets.

@@ -20,12 +20,13 @@ use tokio::time::Instant;
 
 use self::retry::{AfterThrottle, RetryPolicy};
 use crate::audit::{Attempt, AuditLog, Phase};
+use crate::auth::{AuthFailure, Authenticator};
 use crate::error::{AuditError, Error, Result as HostResult};
 use crate::flow::{Signal, read_signal};
 use crate::interpret::{Exchange, TransportFailure, interpret};
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
-use crate::provider::{Credential, ProviderRuntime, Stalled};
+use crate::provider::{ProviderRuntime, Stalled};
 
 /// A step awaited just before a request is first sent.
 pub(crate) type BeforeSend<'a> = Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
@@ -225,7 +226,7 @@ impl Executor {
         &self,
         planned: &PlannedRequest,
         provider: &ProviderRuntime,
-        credential: &Credential,
+        credential: &Authenticator,
         mut gate: SendGate<'_>,
     ) -> Result<Exchange, Abandoned> {
         let policy = &self.policy;
@@ -284,7 +285,18 @@ impl Executor {
                     })
                     .map_err(Abandoned::Audit)?;
             }
-            let sent = self.send_once(client, planned, provider, credential).await;
+            let sent = self.send_once(client, planned, credential).await;
+            if let Err((TransportFailure::Refused, _)) = &sent {
+                // The credential itself was refused before the request went:
+                // sending again would be refused again.
+                drop(permits);
+                return Ok(Exchange {
+                    response: sent,
+                    attempts: sends,
+                    throttled,
+                    gave_up: None,
+                });
+            }
             let signal = match &sent {
                 Ok(response) => {
                     let signal = read_signal(
@@ -426,8 +438,7 @@ impl Executor {
         &self,
         client: &Client,
         planned: &PlannedRequest,
-        provider: &ProviderRuntime,
-        credential: &Credential,
+        credential: &Authenticator,
     ) -> Result<HttpResponse, (TransportFailure, String)> {
         let method = match planned.http.method {
             Method::Get => reqwest::Method::GET,
@@ -436,18 +447,28 @@ impl Executor {
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut builder = client.request(method, planned.url.clone()).header(
-            provider.auth_header.clone(),
-            credential.header_value().clone(),
-        );
+        let mut builder = client.request(method, planned.url.clone());
         for (name, value) in &planned.headers {
             builder = builder.header(name.clone(), value.clone());
         }
         if let Some(body) = planned.http.body.as_ref().into_option() {
             builder = builder.body(body.to_vec());
         }
-        let mut response = builder.send().await.map_err(|e| transport_failure(&e))?;
+        let mut request = builder.build().map_err(|e| transport_failure(&e))?;
+        // Last, so that a signature covers the request as it goes.
+        credential
+            .authorize(client, &mut request)
+            .await
+            .map_err(|failure| match failure {
+                AuthFailure::Refused(why) => (TransportFailure::Refused, why),
+                AuthFailure::Unavailable(why) => (TransportFailure::NotSent, why),
+            })?;
+        let mut response = client
+            .execute(request)
+            .await
+            .map_err(|e| transport_failure(&e))?;
         let status = response.status().as_u16();
+        credential.answered(status).await;
         let headers: RVec<Header> = response
             .headers()
             .iter()
