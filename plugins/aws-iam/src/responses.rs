@@ -417,4 +417,85 @@ mod tests {
             (OutcomeKind::ProviderError, "busy")
         );
     }
+
+    mod xml_shaped {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use proptest::test_runner::{Config, FileFailurePersistence};
+
+        use super::*;
+
+        /// Pieces of IAM answers, and of what breaks them.
+        const PIECES: &[&str] = &[
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">",
+            "</ErrorResponse>",
+            "<Error>",
+            "</Error>",
+            "<Type>Sender</Type>",
+            "<Code>",
+            "</Code>",
+            "<Message>",
+            "</Message>",
+            "<RequestId>",
+            "</RequestId>",
+            "<ResponseMetadata>",
+            "</ResponseMetadata>",
+            "<UpdateAccessKeyResponse>",
+            "</UpdateAccessKeyResponse>",
+            "<DeleteAccessKeyResponse/>",
+            "NoSuchEntity",
+            "AccessDenied",
+            "Throttling",
+            "&amp;",
+            "&bogus;",
+            "&#0;",
+            "&#x1F600;",
+            "&#xFFFFFFFF;",
+            "<![CDATA[x]]>",
+            "<!--c-->",
+            "<?xml version=\"1.0\"?>",
+            "<!DOCTYPE x [<!ENTITY e \"&e;\">]>",
+            "<a b=\"c\">",
+            "</a>",
+            "\n",
+            "<",
+            ">",
+            "\"",
+            "\u{0}",
+        ];
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: 1024,
+                failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
+                ..Config::default()
+            })]
+
+            #[test]
+            fn never_panic_and_succeed_only_on_a_whole_answer(
+                pieces in proptest::collection::vec(
+                    prop_oneof![
+                        select(PIECES).prop_map(str::to_owned),
+                        "[^<&]{0,12}",
+                    ],
+                    0..48,
+                ),
+                status in prop_oneof![Just(200_u16), any::<u16>()],
+            ) {
+                let body = pieces.concat();
+                let response = HttpResponse::new(status, body.as_str());
+                for (action, element) in [
+                    (Action::UpdateAccessKey, "UpdateAccessKeyResponse"),
+                    (Action::DeleteAccessKey, "DeleteAccessKeyResponse"),
+                ] {
+                    let outcome = interpret(action, &response);
+                    prop_assert!(outcome.detail.chars().count() <= MAX_DETAIL_CHARS + 1);
+                    if outcome.kind == OutcomeKind::Revoked {
+                        prop_assert_eq!(status, 200);
+                        prop_assert!(body.contains(element), "{}", body);
+                    }
+                }
+            }
+        }
+    }
 }
