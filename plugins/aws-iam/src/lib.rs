@@ -1,0 +1,222 @@
+//! Revoker provider plugin for [AWS IAM](https://docs.aws.amazon.com/IAM/latest/APIReference/)
+//! access keys.
+//!
+//! Sans-IO: it plans requests and interprets responses; the host sends them,
+//! and signs each one with AWS Signature Version 4 (service `iam`, region
+//! `us-east-1`: IAM is global) from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
+//! and, for temporary credentials, `AWS_SESSION_TOKEN`. The plugin never sees
+//! them.
+//!
+//! | operation               | params                       | HTTP (AWS Query protocol)                                                  |
+//! |-------------------------|------------------------------|----------------------------------------------------------------------------|
+//! | `deactivate-access-key` | access-key-id, user-name?    | `POST /`, form `Action=UpdateAccessKey&…&AccessKeyId=…&Status=Inactive`    |
+//! | `delete-access-key`     | access-key-id, user-name?    | `POST /`, form `Action=DeleteAccessKey&…&AccessKeyId=…`                    |
+//!
+//! Without `user-name` IAM acts on the keys of the user whose credential signs
+//! the request; a key of another user needs its owner's name. Deactivating is
+//! reversible and is the step AWS recommends before deleting. IAM is eventually
+//! consistent: a key just deactivated may still work for a few seconds.
+
+mod requests;
+mod responses;
+mod xml;
+
+use revoker_plugin_api::{
+    Auth, HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome, ParamKind,
+    ParamSpec, Params, PluginError, Provider,
+};
+
+/// Operation: deactivate an access key (`UpdateAccessKey`, `Status=Inactive`).
+pub const DEACTIVATE_ACCESS_KEY: &str = "deactivate-access-key";
+/// Operation: delete an access key (`DeleteAccessKey`).
+pub const DELETE_ACCESS_KEY: &str = "delete-access-key";
+
+/// Parameter: the access key's id, `AKIA…` or `ASIA…`.
+pub const ACCESS_KEY_ID: &str = "access-key-id";
+/// Parameter: the IAM user who owns the key.
+pub const USER_NAME: &str = "user-name";
+
+/// The AWS IAM provider.
+#[derive(Debug)]
+pub struct AwsIam;
+
+/// The IAM action an operation performs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// `UpdateAccessKey` with `Status=Inactive`.
+    UpdateAccessKey,
+    /// `DeleteAccessKey`.
+    DeleteAccessKey,
+}
+
+impl Action {
+    fn of(operation: &str) -> Result<Self, PluginError> {
+        match operation {
+            DEACTIVATE_ACCESS_KEY => Ok(Self::UpdateAccessKey),
+            DELETE_ACCESS_KEY => Ok(Self::DeleteAccessKey),
+            other => Err(PluginError::unknown_operation(other)),
+        }
+    }
+
+    /// The action's name in the `Action` form field.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::UpdateAccessKey => "UpdateAccessKey",
+            Self::DeleteAccessKey => "DeleteAccessKey",
+        }
+    }
+
+    /// The root element of its success answer, e.g. `DeleteAccessKeyResponse`.
+    pub(crate) fn response_element(self) -> &'static str {
+        match self {
+            Self::UpdateAccessKey => "UpdateAccessKeyResponse",
+            Self::DeleteAccessKey => "DeleteAccessKeyResponse",
+        }
+    }
+}
+
+fn key_params(operation: OperationSpec) -> OperationSpec {
+    operation
+        .param(ParamSpec::required(
+            ACCESS_KEY_ID,
+            ParamKind::String,
+            "the access key's id: 20 characters, AKIA… (long-term) or ASIA… (temporary)",
+        ))
+        .param(ParamSpec::optional(
+            USER_NAME,
+            ParamKind::String,
+            "the IAM user who owns the key; without it, the key must belong to the \
+             user whose credential signs the request",
+        ))
+}
+
+impl Provider for AwsIam {
+    fn manifest() -> Manifest {
+        Manifest::new(
+            "aws-iam",
+            env!("CARGO_PKG_VERSION"),
+            "https://iam.amazonaws.com",
+        )
+        .description("AWS IAM access keys (deactivate, delete), signed with SigV4")
+        .credential_env("AWS_ACCESS_KEY_ID")
+        .operation(key_params(
+            OperationSpec::new(DEACTIVATE_ACCESS_KEY, OperationKind::Revoke)
+                .summary(
+                    "Deactivate an access key (UpdateAccessKey, Status=Inactive): \
+                     reversible, the step AWS recommends before deleting",
+                )
+                .idempotent(true),
+        ))
+        .operation(key_params(
+            OperationSpec::new(DELETE_ACCESS_KEY, OperationKind::Revoke)
+                .summary("Delete an access key (DeleteAccessKey): irreversible")
+                .idempotent(true),
+        ))
+    }
+
+    fn auth() -> Option<Auth> {
+        Some(Auth::aws_sigv4("iam", "us-east-1"))
+    }
+
+    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
+        requests::plan(Action::of(operation)?, params)
+    }
+
+    fn interpret(
+        operation: &str,
+        _params: &Params,
+        response: &HttpResponse,
+    ) -> Result<Outcome, PluginError> {
+        Ok(responses::interpret(Action::of(operation)?, response))
+    }
+}
+
+revoker_plugin_api::export_provider!(AwsIam);
+
+#[cfg(test)]
+mod tests {
+    use revoker_plugin_api::OutcomeKind;
+
+    use super::*;
+
+    #[test]
+    fn manifest_describes_both_operations() {
+        let manifest = AwsIam::manifest();
+        assert_eq!(manifest.provider, "aws-iam");
+        assert_eq!(manifest.default_base_url, "https://iam.amazonaws.com");
+        assert!(!manifest.description.is_empty());
+        for name in [DEACTIVATE_ACCESS_KEY, DELETE_ACCESS_KEY] {
+            let op = manifest.find_operation(name).unwrap();
+            assert_eq!(op.kind, OperationKind::Revoke, "{name}");
+            assert!(op.idempotent, "{name}");
+            let params: Vec<(&str, bool)> = op
+                .params
+                .iter()
+                .map(|p| (p.name.as_str(), p.required))
+                .collect();
+            assert_eq!(params, [(ACCESS_KEY_ID, true), (USER_NAME, false)]);
+        }
+        assert_eq!(manifest.operations.len(), 2);
+    }
+
+    #[test]
+    fn the_host_signs_with_sigv4_for_iam_in_us_east_1() {
+        let auth = AwsIam::auth().unwrap();
+        assert_eq!(auth, Auth::aws_sigv4("iam", "us-east-1"));
+        assert_eq!(auth.part("access-key-id").unwrap().env, "AWS_ACCESS_KEY_ID");
+        assert_eq!(
+            auth.part("secret-access-key").unwrap().env,
+            "AWS_SECRET_ACCESS_KEY"
+        );
+        assert!(!auth.part("session-token").unwrap().required);
+        assert!(AwsIam::secret_params(DEACTIVATE_ACCESS_KEY).is_empty());
+    }
+
+    #[test]
+    fn the_exported_module_declares_its_auth_kind() {
+        let module = revoker_root_module();
+        let manifest = module.manifest()().unwrap();
+        assert_eq!(manifest.credential_env, "AWS_ACCESS_KEY_ID");
+        // A host older than plugin API 1.2 would refuse it rather than send the
+        // credential as a header.
+        assert!(manifest.auth.header.contains("aws-sigv4"));
+        let auth = module.auth().unwrap()().unwrap().into_option().unwrap();
+        assert_eq!(auth.kind, "aws-sigv4");
+        let features = module.requires().unwrap()().unwrap();
+        let names: Vec<&str> = features.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["auth:aws-sigv4"]);
+    }
+
+    #[test]
+    fn no_input_or_response_makes_it_panic() {
+        revoker_plugin_api::testing::fuzz_provider::<AwsIam>(512);
+    }
+
+    #[test]
+    fn unknown_operation_is_an_error() {
+        let err = AwsIam::plan("delete-user", &Params::new()).unwrap_err();
+        assert_eq!(err.message, "unknown operation \"delete-user\"");
+        let response = HttpResponse::new(200, "");
+        let err = AwsIam::interpret("delete-user", &Params::new(), &response).unwrap_err();
+        assert_eq!(err.message, "unknown operation \"delete-user\"");
+    }
+
+    #[test]
+    fn plan_and_interpret_meet_through_the_provider() {
+        let params = Params::from_pairs([(ACCESS_KEY_ID, "AKIAIOSFODNN7EXAMPLE")]);
+        let request = AwsIam::plan(DELETE_ACCESS_KEY, &params).unwrap();
+        assert!(
+            request
+                .body_text()
+                .unwrap()
+                .starts_with("Action=DeleteAccessKey&")
+        );
+        let response = HttpResponse::new(
+            200,
+            "<DeleteAccessKeyResponse><ResponseMetadata><RequestId>r-1</RequestId>\
+             </ResponseMetadata></DeleteAccessKeyResponse>",
+        );
+        let outcome = AwsIam::interpret(DELETE_ACCESS_KEY, &params, &response).unwrap();
+        assert_eq!(outcome.kind, OutcomeKind::Revoked);
+    }
+}
