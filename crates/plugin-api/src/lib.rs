@@ -111,6 +111,7 @@
 //!   misread.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 mod error;
@@ -118,9 +119,11 @@ mod export;
 mod manifest;
 mod message;
 pub mod module;
+mod operation;
 mod outcome;
 mod params;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use auth::{Auth, CredentialPart, Feature, Setting};
@@ -129,8 +132,11 @@ pub use export::{Provider, guard};
 pub use manifest::{
     AuthScheme, Manifest, OperationKind, OperationSpec, ParamKind, ParamSpec, RateLimit,
 };
-pub use message::{Header, HttpRequest, HttpResponse, Method, encode_path_segment, form_encode};
+pub use message::{
+    Header, HttpRequest, HttpResponse, Method, encode_path_segment, form_encode, join_detail,
+};
 pub use module::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModule, ProviderModuleRef};
+pub use operation::{InterpretFn, Operation, PlanFn};
 pub use outcome::{CreatedField, Outcome, OutcomeKind};
 pub use params::{Param, Params};
 
@@ -140,5 +146,7 @@ pub use abi_stable;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::export::{ROOT_MODULE_LOADER_SYMBOL, exported_features, exported_manifest};
+    pub use crate::message::check_path_template;
+    pub use crate::operation::check_operation_table;
     pub use abi_stable;
 }
