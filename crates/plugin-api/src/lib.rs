@@ -122,6 +122,7 @@ pub mod module;
 mod operation;
 mod outcome;
 mod params;
+mod standard_tests;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
