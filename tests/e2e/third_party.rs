@@ -7,19 +7,31 @@ use support::{
     workspace_dir,
 };
 
-/// Copies `dir` of the workspace to a temporary directory, with its path
-/// dependencies made absolute, as a plugin author's own checkout would be.
+/// The template's dependency on the plugin API, as the guide shows it: the
+/// repository at a release tag (the crate is not on crates.io).
+const TEMPLATE_DEPENDENCY: &str =
+    r#"git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0""#;
+
+/// Copies `dir` of the workspace to a temporary directory, as a plugin
+/// author's own checkout would be, with its dependency on the plugin API
+/// (the template's git dependency, or a path into the workspace) made a path
+/// dependency on this workspace's `crates/plugin-api`.
 fn copy_out(relative: &str) -> tempfile::TempDir {
     let from = workspace_dir().join(relative);
     let to = tempfile::tempdir().unwrap();
     copy_dir(&from, to.path());
     let manifest = to.path().join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let api = workspace_dir().join("crates/plugin-api");
-    let text = text.replace(
-        "\"../../crates/plugin-api\"",
-        &format!("{:?}", api.display().to_string()),
+    let api = format!(
+        "{:?}",
+        workspace_dir()
+            .join("crates/plugin-api")
+            .display()
+            .to_string()
     );
+    let text = text
+        .replace(TEMPLATE_DEPENDENCY, &format!("path = {api}"))
+        .replace("\"../../crates/plugin-api\"", &api);
     std::fs::write(&manifest, text).unwrap();
     to
 }
@@ -40,6 +52,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn the_template_builds_out_of_tree_and_revokes_keeping_its_secret_param_secret() {
     const TOKEN: &str = "SECRET-oauth-token-2c9d";
+    let template =
+        std::fs::read_to_string(workspace_dir().join("examples/plugin-template/Cargo.toml"))
+            .unwrap();
+    assert_eq!(
+        template.matches(TEMPLATE_DEPENDENCY).count(),
+        2,
+        "the template's dependency and dev-dependency are the guide's:\n{template}"
+    );
     let crate_dir = copy_out("examples/plugin-template");
     let built = build_out_of_tree(crate_dir.path(), true);
     let plugins = PluginDir::new().with(&built.join("librevoker_acme.so"), "acme");
