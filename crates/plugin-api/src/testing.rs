@@ -92,8 +92,9 @@ pub fn exported_manifest<P: Provider>() -> Manifest {
 /// there is a credential variable, at least one operation, and a default rate
 /// that allows something. Also that no *create* is idempotent (it must never
 /// be retried blindly), that every secret parameter is a parameter of its
-/// operation, and that the operation table, if any, and the manifest list the
-/// same operations.
+/// operation, that a credential part given as a parameter is public and names
+/// a parameter, and that the operation table, if any, and the manifest list
+/// the same operations.
 ///
 /// # Panics
 ///
@@ -178,6 +179,24 @@ pub fn check_manifest<P: Provider>() {
                 "{provider} {name}: secret parameter {secret:?} is not one of its parameters"
             );
         }
+    }
+    for part in auth.iter().flat_map(|auth| auth.parts.iter()) {
+        let Some(param) = part.param.as_ref().into_option() else {
+            continue;
+        };
+        assert!(
+            !part.secret,
+            "{provider}: credential part {:?} is secret, so the host never gives it as parameter {param:?}",
+            part.name
+        );
+        assert!(
+            manifest
+                .operations
+                .iter()
+                .any(|op| op.params.iter().any(|p| p.name == *param)),
+            "{provider}: credential part {:?} fills parameter {param:?}, which no operation has",
+            part.name
+        );
     }
     for op in P::OPERATIONS {
         assert!(
@@ -450,8 +469,42 @@ mod tests {
         }
     }
 
+    struct SecretParam;
+
+    impl Provider for SecretParam {
+        const OPERATIONS: &'static [Operation] = Good::OPERATIONS;
+
+        fn manifest() -> Manifest {
+            Good::manifest()
+        }
+
+        fn auth() -> Option<Auth> {
+            Some(Auth::basic("U", "P").part_as_param("password", "token"))
+        }
+    }
+
+    struct PublicParam;
+
+    impl Provider for PublicParam {
+        const OPERATIONS: &'static [Operation] = Good::OPERATIONS;
+
+        fn manifest() -> Manifest {
+            Good::manifest()
+        }
+
+        fn auth() -> Option<Auth> {
+            Some(
+                Auth::basic("U", "P")
+                    .public_part("user")
+                    .part_as_param("user", "token"),
+            )
+        }
+    }
+
     #[test]
     fn what_the_host_would_refuse_is_named() {
+        check_manifest::<PublicParam>();
+        assert!(refused(check_manifest::<SecretParam>).contains("is secret"));
         assert!(refused(check_manifest::<Mislisted>).contains("\"purge\""));
         assert!(refused(check_manifest::<Sloppy>).contains("a create must not be idempotent"));
         assert!(refused(check_unknown_operations::<Sloppy>).contains("is planned"));
