@@ -6,7 +6,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! revoker-plugin-api = { git = "https://example.invalid/revoker", tag = "v1.2.0", features = ["testing"] }
+//! revoker-plugin-api = { git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0", features = ["testing"] }
 //! ```
 //!
 //! and add the standard tests in one line:
