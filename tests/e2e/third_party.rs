@@ -7,19 +7,31 @@ use support::{
     workspace_dir,
 };
 
-/// Copies `dir` of the workspace to a temporary directory, with its path
-/// dependencies made absolute, as a plugin author's own checkout would be.
+/// The template's dependency on the plugin API, as the guide shows it: the
+/// repository at a release tag (the crate is not on crates.io).
+const TEMPLATE_DEPENDENCY: &str =
+    r#"git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0""#;
+
+/// Copies `dir` of the workspace to a temporary directory, as a plugin
+/// author's own checkout would be, with its dependency on the plugin API
+/// (the template's git dependency, or a path into the workspace) made a path
+/// dependency on this workspace's `crates/plugin-api`.
 fn copy_out(relative: &str) -> tempfile::TempDir {
     let from = workspace_dir().join(relative);
     let to = tempfile::tempdir().unwrap();
     copy_dir(&from, to.path());
     let manifest = to.path().join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let api = workspace_dir().join("crates/plugin-api");
-    let text = text.replace(
-        "\"../../crates/plugin-api\"",
-        &format!("{:?}", api.display().to_string()),
+    let api = format!(
+        "{:?}",
+        workspace_dir()
+            .join("crates/plugin-api")
+            .display()
+            .to_string()
     );
+    let text = text
+        .replace(TEMPLATE_DEPENDENCY, &format!("path = {api}"))
+        .replace("\"../../crates/plugin-api\"", &api);
     std::fs::write(&manifest, text).unwrap();
     to
 }
@@ -40,6 +52,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 #[test]
 fn the_template_builds_out_of_tree_and_revokes_keeping_its_secret_param_secret() {
     const TOKEN: &str = "SECRET-oauth-token-2c9d";
+    let template =
+        std::fs::read_to_string(workspace_dir().join("examples/plugin-template/Cargo.toml"))
+            .unwrap();
+    assert_eq!(
+        template.matches(TEMPLATE_DEPENDENCY).count(),
+        2,
+        "the template's dependency and dev-dependency are the guide's:\n{template}"
+    );
     let crate_dir = copy_out("examples/plugin-template");
     let built = build_out_of_tree(crate_dir.path(), true);
     let plugins = PluginDir::new().with(&built.join("librevoker_acme.so"), "acme");
@@ -217,6 +237,114 @@ fn the_template_builds_out_of_tree_and_revokes_keeping_its_secret_param_secret()
     ] {
         assert!(!text.contains(TOKEN), "the secret param leaked: {text}");
     }
+}
+
+/// Runs `cargo <args>` on the crate at `dir`, offline (the workspace's lock
+/// file goes along, so every dependency is one the workspace's build fetched),
+/// into the target directory the out-of-tree builds share.
+fn cargo_offline(dir: &std::path::Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    std::fs::copy(workspace_dir().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    let output = std::process::Command::new(cargo)
+        .args(args)
+        .arg("--offline")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(workspace_dir().join("target").join("out-of-tree"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo {args:?} of {} failed:\n{}",
+        dir.display(),
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_plugin_api_crate_builds_and_tests_alone_outside_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let sdk = dir.path().join("revoker-plugin-api");
+    copy_dir(&workspace_dir().join("crates/plugin-api"), &sdk);
+    // No `key.workspace = true`, `[lints] workspace = true` or the like.
+    fn inherited(value: &toml::Value, at: &str) -> Vec<String> {
+        let Some(table) = value.as_table() else {
+            return Vec::new();
+        };
+        table
+            .iter()
+            .flat_map(|(key, value)| {
+                let at = format!("{at}.{key}");
+                if key == "workspace" {
+                    vec![at]
+                } else {
+                    inherited(value, &at)
+                }
+            })
+            .collect()
+    }
+    let manifest: toml::Table = std::fs::read_to_string(sdk.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        inherited(&toml::Value::Table(manifest), ""),
+        Vec::<String>::new(),
+        "the plugin API inherits nothing from a workspace"
+    );
+    cargo_offline(&sdk, &["build"]);
+    cargo_offline(&sdk, &["test", "--lib", "--features", "testing"]);
+}
+
+#[test]
+fn the_plugin_api_crate_names_what_the_workspace_does() {
+    let read = |path: &str| -> toml::Table {
+        std::fs::read_to_string(workspace_dir().join(path))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (root, api) = (read("Cargo.toml"), read("crates/plugin-api/Cargo.toml"));
+    let workspace = &root["workspace"];
+    for key in ["edition", "rust-version", "license", "repository"] {
+        assert_eq!(
+            api["package"][key], workspace["package"][key],
+            "package.{key} of crates/plugin-api"
+        );
+    }
+    assert_eq!(
+        workspace["dependencies"]["revoker-plugin-api"]["version"].as_str(),
+        api["package"]["version"].as_str(),
+        "the workspace's revoker-plugin-api version"
+    );
+    let mut compared = 0;
+    for table in ["dependencies", "dev-dependencies"] {
+        for (name, spec) in api[table].as_table().unwrap() {
+            let Some(theirs) = workspace["dependencies"].get(name) else {
+                continue;
+            };
+            let field = |spec: &toml::Value, key: &str| match spec {
+                toml::Value::String(version) if key == "version" => {
+                    Some(toml::Value::String(version.clone()))
+                }
+                spec => spec.get(key).cloned(),
+            };
+            for key in ["version", "default-features"] {
+                assert_eq!(
+                    field(spec, key),
+                    field(theirs, key),
+                    "{key} of {name} in crates/plugin-api's {table} and the workspace's"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4, "abi_stable, serde, proptest, serde_json");
+    assert_eq!(
+        api["lints"], workspace["lints"],
+        "crates/plugin-api's lints and the workspace's"
+    );
 }
 
 #[test]

@@ -5,12 +5,30 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::std_types::RResult;
 
-use crate::{Auth, Feature, HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+use crate::{
+    Auth, Feature, HttpRequest, HttpResponse, Manifest, Operation, Outcome, Params, PluginError,
+};
 
 /// A provider plugin: three pure functions, no I/O, no state.
 ///
+/// Most plugins list their operations in [`Provider::OPERATIONS`], build the
+/// manifest's operations from it with [`Manifest::operations`], and leave
+/// `plan`, `interpret` and `secret_params` to their default implementations,
+/// which dispatch through it. A plugin may instead implement those three
+/// itself (and leave the table empty).
+///
 /// Export an implementation with [`export_provider!`](crate::export_provider).
 pub trait Provider {
+    /// The plugin's operations: what the default [`Provider::plan`],
+    /// [`Provider::interpret`] and [`Provider::secret_params`] dispatch
+    /// through, and what [`Manifest::operations`] lists. If it is not empty,
+    /// the exported manifest may list no other operation (the host refuses a
+    /// plugin whose manifest does). Empty by default.
+    ///
+    /// A Rust-side helper: it does not cross the ABI, so any host of plugin API
+    /// 1 loads a plugin that uses it.
+    const OPERATIONS: &'static [Operation] = &[];
+
     /// What the plugin is and what it can do. Called once, when the host loads it.
     fn manifest() -> Manifest;
 
@@ -20,15 +38,23 @@ pub trait Provider {
     /// [`ParamSpec`](crate::ParamSpec)s, but `plan` must not rely on that for
     /// safety: it validates what it uses and percent-encodes path segments.
     ///
+    /// By default, the plan of the operation of that name in
+    /// [`Provider::OPERATIONS`].
+    ///
     /// # Errors
     ///
     /// An unknown operation or an invalid parameter, named in the error.
-    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError>;
+    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
+        Operation::find(Self::OPERATIONS, operation)?.plan(params)
+    }
 
     /// Reads the provider's response to the request [`Provider::plan`] made.
     ///
     /// Every status and body must give an [`Outcome`]; an `Err` is for a bug in
     /// the plugin, never for a response the provider sent.
+    ///
+    /// By default, the interpretation of the operation of that name in
+    /// [`Provider::OPERATIONS`].
     ///
     /// # Errors
     ///
@@ -37,19 +63,23 @@ pub trait Provider {
         operation: &str,
         params: &Params,
         response: &HttpResponse,
-    ) -> Result<Outcome, PluginError>;
+    ) -> Result<Outcome, PluginError> {
+        Operation::find(Self::OPERATIONS, operation)?.interpret(params, response)
+    }
 
     /// The parameters of `operation` whose values are secrets: the host never
     /// shows, logs or records them (it writes `<redacted>` instead). Most
     /// revocation endpoints take a key's id, which is not secret; an endpoint
     /// that takes the key itself (as RFC 7009 token revocation does) declares it
-    /// here. None by default.
+    /// here. By default, those its entry in [`Provider::OPERATIONS`] declares
+    /// ([`Operation::secret_params`]); none for an operation not in it.
     ///
     /// Added in plugin API 1.1: a host reading a plugin built against 1.0 sees
     /// no secret parameters.
     fn secret_params(operation: &str) -> Vec<String> {
-        let _ = operation;
-        Vec::new()
+        Operation::find(Self::OPERATIONS, operation)
+            .map(|op| op.secrets().iter().map(|&name| name.to_owned()).collect())
+            .unwrap_or_default()
     }
 
     /// How the host authenticates the provider's requests: a header (the
@@ -153,7 +183,9 @@ pub const ROOT_MODULE_LOADER_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_blo
 ///
 /// It generates the `extern "C"` shims, each wrapped by [`guard`] so that a panic
 /// becomes an error value; records in the manifest whether the plugin was built
-/// with `panic = "unwind"`; and exports the root module the host loads. It also
+/// with `panic = "unwind"`; refuses (as an error from `manifest`) a manifest
+/// listing an operation that [`Provider::OPERATIONS`], if not empty, lacks; and
+/// exports the root module the host loads. It also
 /// defines `pub fn revoker_root_module() -> ProviderModuleRef`, which tests and
 /// benches may call to go through the ABI without loading the library.
 ///
@@ -169,10 +201,15 @@ macro_rules! export_provider {
 
             extern "C" fn manifest() -> RResult<$crate::Manifest, $crate::PluginError> {
                 $crate::guard(|| {
-                    Ok($crate::__private::exported_manifest(
+                    let manifest = $crate::__private::exported_manifest(
                         <$provider as $crate::Provider>::manifest(),
                         <$provider as $crate::Provider>::auth().as_ref(),
-                    ))
+                    );
+                    $crate::__private::check_operation_table(
+                        &manifest,
+                        <$provider as $crate::Provider>::OPERATIONS,
+                    )?;
+                    Ok(manifest)
                 })
             }
 
@@ -350,6 +387,51 @@ mod tests {
             exported_manifest(manifest.clone(), None).auth,
             manifest.auth
         );
+    }
+
+    mod mislisted {
+        use crate::*;
+
+        pub struct Mislisted;
+
+        impl Provider for Mislisted {
+            const OPERATIONS: &'static [Operation] = &[Operation::new(
+                "revoke",
+                OperationKind::Revoke,
+                |_| Ok(HttpRequest::new(Method::Delete, "/k")),
+                |_, _| Ok(Outcome::new(OutcomeKind::Revoked)),
+            )
+            .secret_params(&["token"])];
+
+            fn manifest() -> Manifest {
+                Manifest::new("mislisted", "0.0.0", "https://mislisted.example")
+                    .operations(Self::OPERATIONS)
+                    .operation(OperationSpec::new("purge", OperationKind::Revoke))
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_dispatch_goes_through_the_table() {
+        use mislisted::Mislisted;
+        let params = Params::new();
+        assert_eq!(Mislisted::plan("revoke", &params).unwrap().path, "/k");
+        let response = HttpResponse::new(200, "");
+        assert_eq!(
+            Mislisted::interpret("revoke", &params, &response)
+                .unwrap()
+                .kind,
+            OutcomeKind::Revoked
+        );
+        assert_eq!(Mislisted::secret_params("revoke"), ["token"]);
+        assert!(Mislisted::secret_params("purge").is_empty());
+        for err in [
+            Mislisted::plan("purge", &params).unwrap_err(),
+            Mislisted::interpret("purge", &params, &response).unwrap_err(),
+        ] {
+            assert_eq!(err.kind, PluginErrorKind::UnknownOperation);
+            assert_eq!(err.message, "unknown operation \"purge\"");
+        }
     }
 
     #[test]

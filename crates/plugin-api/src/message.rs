@@ -191,6 +191,26 @@ impl HttpResponse {
         String::from_utf8_lossy(&self.body)
     }
 
+    /// What an outcome's detail says of a failed request: `text`, the
+    /// provider's own error text as the plugin found it in the body (e.g. a
+    /// JSON `error` field); else, unless the body is empty, the body's
+    /// [snippet](HttpResponse::body_snippet); else `None`.
+    ///
+    /// ```
+    /// # use revoker_plugin_api::HttpResponse;
+    /// let response = HttpResponse::new(500, "<html>oops</html>");
+    /// assert_eq!(response.error_detail(Some("quota exceeded".into())).as_deref(), Some("quota exceeded"));
+    /// assert_eq!(response.error_detail(None).as_deref(), Some("<html>oops</html>"));
+    /// assert_eq!(HttpResponse::new(500, "").error_detail(None), None);
+    /// ```
+    pub fn error_detail(&self, text: Option<String>) -> Option<String> {
+        match text {
+            Some(text) => Some(text),
+            None if self.body.is_empty() => None,
+            None => Some(self.body_snippet()),
+        }
+    }
+
     /// The start of the body as one line of text, for an outcome's detail when the
     /// body is not in a shape the plugin knows: at most 200 characters, invalid
     /// UTF-8 and control characters replaced, `…` where it was cut.
@@ -207,6 +227,80 @@ impl HttpResponse {
             snippet.push('…');
         }
         snippet
+    }
+}
+
+/// `first: second`, or whichever of the two is there: the shape of most
+/// providers' error text (a code and a message, a title and a detail).
+///
+/// ```
+/// # use revoker_plugin_api::join_detail;
+/// assert_eq!(join_detail(Some("ApiKey.NotFound"), Some("no such key")).as_deref(), Some("ApiKey.NotFound: no such key"));
+/// assert_eq!(join_detail(None, Some("no such key")).as_deref(), Some("no such key"));
+/// assert_eq!(join_detail::<&str>(None, None), None);
+/// ```
+pub fn join_detail<S: Into<String>>(first: Option<S>, second: Option<S>) -> Option<String> {
+    match (first, second) {
+        (Some(first), Some(second)) => {
+            let mut text = first.into();
+            text.push_str(": ");
+            text.push_str(&second.into());
+            Some(text)
+        }
+        (Some(text), None) | (None, Some(text)) => Some(text.into()),
+        (None, None) => None,
+    }
+}
+
+/// A path with each `{}` filled by one argument percent-encoded as one path
+/// segment ([`encode_path_segment`]), so that no value can add a `/`, `?`, `#`
+/// or `..` segment to it.
+///
+/// The template must start with `/` and may hold only `{}` placeholders (and
+/// `{{`, `}}` for braces): a named or formatted placeholder such as `{id}`
+/// would skip the encoding, so it does not compile.
+///
+/// ```
+/// # use revoker_plugin_api::path;
+/// let (gateway, key) = ("g/1", "..");
+/// assert_eq!(
+///     path!("/v3/gateways/{}/access_tokens/{}", gateway, key),
+///     "/v3/gateways/g%2F1/access_tokens/%2E%2E"
+/// );
+/// ```
+///
+/// ```compile_fail,E0080
+/// # use revoker_plugin_api::path;
+/// let id = "a/b";
+/// let path = path!("/v1/keys/{id}"); // not encoded: refused
+/// ```
+#[macro_export]
+macro_rules! path {
+    ($template:literal $(, $segment:expr)* $(,)?) => {{
+        const _: () = $crate::__private::check_path_template($template);
+        ::std::format!($template $(, $crate::encode_path_segment(&$segment))*)
+    }};
+}
+
+/// Panics (at compile time, in [`path!`]) unless `template` starts with `/`
+/// and holds no placeholder but `{}`.
+#[doc(hidden)]
+pub const fn check_path_template(template: &str) {
+    let bytes = template.as_bytes();
+    if bytes.is_empty() || bytes[0] != b'/' {
+        panic!("path! needs a template that starts with `/`");
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' if i + 1 < bytes.len() && (bytes[i + 1] == b'}' || bytes[i + 1] == b'{') => i += 2,
+            b'}' if i + 1 < bytes.len() && bytes[i + 1] == b'}' => i += 2,
+            b'{' | b'}' => panic!(
+                "path! takes only `{{}}` placeholders, each filled with one encoded segment \
+                 (a named or formatted placeholder would not be encoded)"
+            ),
+            _ => i += 1,
+        }
     }
 }
 
@@ -305,6 +399,48 @@ mod tests {
             HttpRequest::new(Method::Get, "/x").query([]).path.as_str(),
             "/x"
         );
+    }
+
+    #[test]
+    fn path_encodes_each_segment() {
+        let id = String::from("k 1/2");
+        assert_eq!(crate::path!("/v1/keys/{}", id), "/v1/keys/k%201%2F2");
+        assert_eq!(
+            crate::path!("/v1/keys/{}/{}", &id, "."),
+            "/v1/keys/k%201%2F2/%2E"
+        );
+        assert_eq!(crate::path!("/{{literal}}/{}", "x",), "/{literal}/x");
+        assert_eq!(crate::path!("/v1/keys"), "/v1/keys");
+        check_path_template("/a/{}/b{{}}");
+    }
+
+    #[test]
+    fn path_templates_with_other_placeholders_are_refused() {
+        for bad in [
+            "", "v1/{}", "/v1/{id}", "/v1/{:?}", "/v1/{", "/v1/}", "/{0}",
+        ] {
+            let refused = std::panic::catch_unwind(|| check_path_template(bad)).is_err();
+            assert!(refused, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn error_detail_prefers_the_providers_text_then_the_body() {
+        let response = HttpResponse::new(502, "  <html>\n</html> ");
+        assert_eq!(
+            response.error_detail(Some("upstream".into())).as_deref(),
+            Some("upstream")
+        );
+        assert_eq!(
+            response.error_detail(None).as_deref(),
+            Some("<html> </html>")
+        );
+        assert_eq!(HttpResponse::new(404, "").error_detail(None), None);
+        assert_eq!(
+            join_detail(Some(String::from("a")), Some(String::from("b"))).as_deref(),
+            Some("a: b")
+        );
+        assert_eq!(join_detail(Some("a"), None).as_deref(), Some("a"));
     }
 
     #[test]

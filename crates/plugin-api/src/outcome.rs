@@ -168,6 +168,24 @@ impl Outcome {
         self
     }
 
+    /// Sets the detail to the provider's error text, else a snippet of the
+    /// body, keeping the detail it has if the body is empty: see
+    /// [`HttpResponse::error_detail`](crate::HttpResponse::error_detail).
+    ///
+    /// ```
+    /// # use revoker_plugin_api::{HttpResponse, Outcome};
+    /// let empty = HttpResponse::new(429, "");
+    /// assert_eq!(Outcome::from_status(429).error_detail(&empty, None).detail, "unexpected HTTP status 429");
+    /// let html = HttpResponse::new(503, "<html>busy</html>");
+    /// assert_eq!(Outcome::from_status(503).error_detail(&html, None).detail, "<html>busy</html>");
+    /// ```
+    pub fn error_detail(self, response: &crate::HttpResponse, text: Option<String>) -> Self {
+        match response.error_detail(text) {
+            Some(detail) => self.detail(detail),
+            None => self,
+        }
+    }
+
     /// Adds a field of a newly created key.
     pub fn created_field(mut self, name: &str, value: &str, secret: bool) -> Self {
         self.created.push(CreatedField {

@@ -3,7 +3,7 @@
 use abi_stable::StableAbi;
 use abi_stable::std_types::{RString, RVec};
 
-use crate::PluginError;
+use crate::{ParamKind, PluginError};
 
 /// One named parameter value.
 #[repr(C)]
@@ -76,6 +76,18 @@ impl Params {
         }
     }
 
+    /// The value of `name`, which must be given, non-empty and a valid value of
+    /// `kind` ([`ParamKind::check`]).
+    ///
+    /// # Errors
+    ///
+    /// An `InvalidParam` error naming `name` and saying what is wrong.
+    pub fn require_kind(&self, name: &str, kind: ParamKind) -> Result<&str, PluginError> {
+        let value = self.require(name)?;
+        kind.check(name, value)?;
+        Ok(value)
+    }
+
     /// These parameters, with the values of those named in `secret` replaced
     /// by `<redacted>`.
     pub fn redacted(&self, secret: &[impl AsRef<str>]) -> Self {
@@ -116,6 +128,22 @@ mod tests {
         let params = Params::from_pairs([("id", "a"), ("id", "b")]);
         assert_eq!(params.len(), 1);
         assert_eq!(params.get("id"), Some("b"));
+    }
+
+    #[test]
+    fn require_kind_checks_the_value() {
+        let params = Params::from_pairs([("id", "abc"), ("note", "a\nb")]);
+        assert_eq!(params.require_kind("id", ParamKind::String), Ok("abc"));
+        let err = params.require_kind("id", ParamKind::Uuid).unwrap_err();
+        assert!(err.message.contains("must be a UUID"), "{}", err.message);
+        let err = params.require_kind("note", ParamKind::String).unwrap_err();
+        assert!(
+            err.message.contains("control characters"),
+            "{}",
+            err.message
+        );
+        let err = params.require_kind("gone", ParamKind::String).unwrap_err();
+        assert_eq!(err.message, "parameter \"gone\" is required");
     }
 
     #[test]

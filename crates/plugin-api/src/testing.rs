@@ -1,18 +1,320 @@
-//! Testing a plugin without a network: feed it what a hostile world could.
+//! Testing a plugin without a network: check what the host will check, and
+//! feed it what a hostile world could.
 //!
-//! Enable the `testing` feature in the plugin's dev-dependencies:
+//! Enable the `testing` feature in the plugin's dev-dependencies (the same
+//! dependency as in `[dependencies]`, with the feature):
 //!
 //! ```toml
 //! [dev-dependencies]
-//! revoker-plugin-api = { version = "1", features = ["testing"] }
+//! revoker-plugin-api = { git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0", features = ["testing"] }
 //! ```
 //!
-//! and call [`fuzz_provider`] from a test.
+//! and add the standard tests in one line:
+//!
+//! ```ignore
+//! revoker_plugin_api::standard_tests!(MyProvider);
+//! ```
+//!
+//! They are [`check_manifest`], [`check_every_operation`],
+//! [`check_unknown_operations`] and [`fuzz_provider`], which a plugin may also
+//! call from tests of its own. The plugin's own tests then check what only it
+//! knows: the request each operation plans and the outcome each documented
+//! response gives.
+
+use std::collections::HashSet;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use crate::{HttpResponse, Params, PluginErrorKind, Provider};
+use crate::{
+    Auth, HttpResponse, Manifest, OperationKind, OperationSpec, ParamKind, Params, PluginError,
+    PluginErrorKind, Provider,
+};
+
+/// The names the `revoker` command line keeps for its own commands: no
+/// provider may take one.
+pub const RESERVED_PROVIDER_NAMES: &[&str] = &[
+    "providers",
+    "describe",
+    "bulk",
+    "help",
+    "completions",
+    "audit",
+    "version",
+];
+
+/// The names the `revoker` command line keeps for its own flags: no parameter
+/// may take one.
+pub const RESERVED_PARAM_NAMES: &[&str] = &[
+    "help",
+    "dry-run",
+    "max-attempts",
+    "output",
+    "config",
+    "plugin-dir",
+    "verbose",
+    "quiet",
+];
+
+/// Headers the host sets itself, which no credential header may name.
+const HOST_HEADERS: &[&str] = &[
+    "proxy-authorization",
+    "host",
+    "cookie",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+];
+
+/// The manifest `P` exports (as [`export_provider!`](crate::export_provider)
+/// makes it from [`Provider::manifest`] and [`Provider::auth`]).
+///
+/// # Panics
+///
+/// If the export refuses it: it lists an operation that
+/// [`Provider::OPERATIONS`] lacks.
+pub fn exported_manifest<P: Provider>() -> Manifest {
+    let manifest = crate::__private::exported_manifest(P::manifest(), P::auth().as_ref());
+    if let Err(error) = crate::__private::check_operation_table(&manifest, P::OPERATIONS) {
+        panic!("{error}");
+    }
+    manifest
+}
+
+/// Checks that `P`'s manifest is one the `revoker` host serves, so that it is
+/// not refused at load time: the provider, operation and parameter names are
+/// command-line names (lowercase letters, digits and inner `-`, starting with a
+/// letter), unique and none of the command line's own
+/// ([`RESERVED_PROVIDER_NAMES`], [`RESERVED_PARAM_NAMES`]); the base URL is
+/// http or https; a credential header is a header name the host does not own;
+/// there is a credential variable, at least one operation, and a default rate
+/// that allows something. Also that no *create* is idempotent (it must never
+/// be retried blindly), that every secret parameter is a parameter of its
+/// operation, that a credential part given as a parameter is public and names
+/// a parameter, and that the operation table, if any, and the manifest list
+/// the same operations.
+///
+/// # Panics
+///
+/// Naming the first thing wrong.
+pub fn check_manifest<P: Provider>() {
+    let manifest = exported_manifest::<P>();
+    let provider = manifest.provider.as_str();
+    assert!(
+        is_cli_name(provider),
+        "provider name {provider:?} must be lowercase letters, digits and inner '-', starting with a letter"
+    );
+    assert!(
+        !RESERVED_PROVIDER_NAMES.contains(&provider),
+        "provider name {provider:?} is one of revoker's own commands"
+    );
+    assert!(!manifest.version.is_empty(), "{provider}: no version");
+    let base = manifest.default_base_url.as_str();
+    let rest = base
+        .strip_prefix("https://")
+        .or_else(|| base.strip_prefix("http://"));
+    assert!(
+        rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')),
+        "{provider}: default base URL {base:?} must be an http or https URL"
+    );
+    let auth = P::auth();
+    if let Some(auth) = &auth {
+        assert!(
+            Auth::KINDS.contains(&auth.kind.as_str()),
+            "{provider}: auth kind {:?} is not one of {:?}",
+            auth.kind,
+            Auth::KINDS
+        );
+    }
+    if auth.as_ref().is_none_or(|auth| auth.kind == "header") {
+        let header = manifest.auth.header.as_str();
+        assert!(
+            !header.is_empty() && header.bytes().all(is_token_byte),
+            "{provider}: credential header {header:?} is not a valid header name"
+        );
+        assert!(
+            !HOST_HEADERS.contains(&header.to_ascii_lowercase().as_str()),
+            "{provider}: credential header {header:?} is one the host sets itself"
+        );
+    }
+    assert!(
+        !manifest.credential_env.is_empty(),
+        "{provider}: no credential environment variable"
+    );
+    if let Some(rate) = manifest.default_rate.as_ref().into_option() {
+        assert!(
+            rate.requests > 0 && rate.per_seconds > 0,
+            "{provider}: default rate must allow at least 1 request"
+        );
+    }
+    assert!(!manifest.operations.is_empty(), "{provider}: no operations");
+    let mut operations = HashSet::new();
+    for op in manifest.operations.iter() {
+        let name = op.name.as_str();
+        assert!(
+            is_cli_name(name) && operations.insert(name),
+            "{provider}: operation name {name:?} is invalid or repeated"
+        );
+        assert!(
+            op.kind != OperationKind::Create || !op.idempotent,
+            "{provider} {name}: a create must not be idempotent (it would be retried blindly)"
+        );
+        let mut params = HashSet::new();
+        for param in op.params.iter() {
+            let param = param.name.as_str();
+            assert!(
+                is_cli_name(param) && params.insert(param),
+                "{provider} {name}: parameter {param:?} is invalid or repeated"
+            );
+            assert!(
+                !RESERVED_PARAM_NAMES.contains(&param),
+                "{provider} {name}: parameter {param:?} is one of revoker's own flags"
+            );
+        }
+        for secret in P::secret_params(name) {
+            assert!(
+                params.contains(secret.as_str()),
+                "{provider} {name}: secret parameter {secret:?} is not one of its parameters"
+            );
+        }
+    }
+    for part in auth.iter().flat_map(|auth| auth.parts.iter()) {
+        let Some(param) = part.param.as_ref().into_option() else {
+            continue;
+        };
+        assert!(
+            !part.secret,
+            "{provider}: credential part {:?} is secret, so the host never gives it as parameter {param:?}",
+            part.name
+        );
+        assert!(
+            manifest
+                .operations
+                .iter()
+                .any(|op| op.params.iter().any(|p| p.name == *param)),
+            "{provider}: credential part {:?} fills parameter {param:?}, which no operation has",
+            part.name
+        );
+    }
+    for op in P::OPERATIONS {
+        assert!(
+            manifest.find_operation(op.name()).is_some(),
+            "{provider}: operation {:?} of the operation table is not in the manifest \
+             (add the table with Manifest::operations)",
+            op.name()
+        );
+    }
+}
+
+/// Parameters for every parameter of `spec`, each with a valid value of its
+/// kind: `x1` for a string, `5eb8b151-77b3-4e46-8243-5b6282131a9e` for a UUID.
+pub fn sample_params(spec: &OperationSpec) -> Params {
+    Params::from_pairs(spec.params.iter().map(|param| {
+        let value = match param.kind {
+            ParamKind::String => "x1",
+            ParamKind::Uuid => "5eb8b151-77b3-4e46-8243-5b6282131a9e",
+        };
+        (param.name.as_str(), value)
+    }))
+}
+
+/// Checks that every operation `P`'s manifest lists is one it handles: with
+/// [`sample_params`], it plans a request with a plain absolute path, and it
+/// reads responses of several statuses and bodies (including an empty 500)
+/// without an error.
+///
+/// # Panics
+///
+/// Naming the operation, if one is refused or fails.
+pub fn check_every_operation<P: Provider>() {
+    let manifest = exported_manifest::<P>();
+    let responses = [
+        HttpResponse::new(500, ""),
+        HttpResponse::new(200, ""),
+        HttpResponse::new(201, "{}"),
+        HttpResponse::new(204, ""),
+        HttpResponse::new(400, "{}"),
+        HttpResponse::new(401, ""),
+        HttpResponse::new(404, "not found"),
+        HttpResponse::new(429, ""),
+        HttpResponse::new(502, "<html>bad gateway</html>"),
+    ];
+    for op in manifest.operations.iter() {
+        let name = op.name.as_str();
+        let params = sample_params(op);
+        if let Err(error) = op.check_params(&params) {
+            panic!("{name}: {error}");
+        }
+        match P::plan(name, &params) {
+            Ok(request) => assert!(
+                request.path.starts_with('/') && !request.path.chars().any(char::is_control),
+                "{name}: path {:?}",
+                request.path
+            ),
+            Err(error) => panic!("{name} with {params:?} is not planned: {error}"),
+        }
+        for response in &responses {
+            if let Err(error) = P::interpret(name, &params, response) {
+                panic!(
+                    "{name} does not read a {} response: {error}",
+                    response.status
+                );
+            }
+        }
+    }
+}
+
+/// Checks that `plan` and `interpret` refuse an operation the manifest does not
+/// list (the empty name, `revoke`, `create`, `delete-everything`, and each
+/// operation's name in capitals, with a suffix, or after a space) with
+/// [`PluginError::unknown_operation`].
+///
+/// # Panics
+///
+/// Naming the operation, if one is not refused so.
+pub fn check_unknown_operations<P: Provider>() {
+    let manifest = exported_manifest::<P>();
+    let mut names: Vec<String> = ["", "revoke", "create", "delete-everything"]
+        .map(String::from)
+        .into();
+    for op in manifest.operations.iter() {
+        names.push(op.name.to_uppercase());
+        names.push(format!("{}-x", op.name));
+        names.push(format!(" {}", op.name));
+    }
+    let response = HttpResponse::new(200, "");
+    for name in names
+        .iter()
+        .filter(|name| manifest.find_operation(name).is_none())
+    {
+        let params = Params::new();
+        let expected = PluginError::unknown_operation(name);
+        match P::plan(name, &params) {
+            Err(error) => assert_eq!(error, expected, "plan {name:?}"),
+            Ok(request) => panic!("unknown operation {name:?} is planned: {request:?}"),
+        }
+        match P::interpret(name, &params, &response) {
+            Err(error) => assert_eq!(error, expected, "interpret {name:?}"),
+            Ok(outcome) => panic!("unknown operation {name:?} is interpreted: {outcome:?}"),
+        }
+    }
+}
+
+/// Lowercase ASCII letters, digits and inner `-`, starting with a letter.
+fn is_cli_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A `tchar` of RFC 9110 §5.6.2, of which header names are made.
+fn is_token_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+}
 
 /// Response bodies worth trying: random bytes, and JSON of shapes providers
 /// send (objects with nulls, strings, numbers, nested objects and arrays).
@@ -84,5 +386,136 @@ pub fn fuzz_provider<P: Provider>(cases: u32) {
             .unwrap_or_else(|failure| {
                 panic!("{} {}: {failure}", manifest.provider, operation.name)
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HttpRequest, Method, Operation, Outcome, OutcomeKind, ParamSpec};
+
+    struct Good;
+
+    impl Provider for Good {
+        const OPERATIONS: &'static [Operation] = &[Operation::new(
+            "revoke-key",
+            OperationKind::Revoke,
+            |params| {
+                let id = params.require_kind("id", ParamKind::Uuid)?;
+                Ok(HttpRequest::new(
+                    Method::Delete,
+                    crate::path!("/keys/{}", id),
+                ))
+            },
+            |_, response| {
+                Ok(match response.status {
+                    204 => Outcome::new(OutcomeKind::Revoked),
+                    status => Outcome::from_status(status).error_detail(response, None),
+                })
+            },
+        )
+        .describe(|op| {
+            op.idempotent(true)
+                .param(ParamSpec::required("id", ParamKind::Uuid, "the id"))
+                .param(ParamSpec::optional("token", ParamKind::String, "a token"))
+        })
+        .secret_params(&["token"])];
+
+        fn manifest() -> Manifest {
+            Manifest::new("good", "1.0.0", "https://good.example").operations(Self::OPERATIONS)
+        }
+    }
+
+    crate::standard_tests!(Good, fuzz_cases = 64);
+
+    fn refused(check: fn()) -> String {
+        let payload = std::panic::catch_unwind(check).unwrap_err();
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    }
+
+    struct Mislisted;
+
+    impl Provider for Mislisted {
+        const OPERATIONS: &'static [Operation] = Good::OPERATIONS;
+
+        fn manifest() -> Manifest {
+            Manifest::new("mislisted", "1.0.0", "https://m.example")
+                .operation(OperationSpec::new("revoke-key", OperationKind::Revoke))
+                .operation(OperationSpec::new("purge", OperationKind::Revoke))
+        }
+    }
+
+    struct Sloppy;
+
+    impl Provider for Sloppy {
+        fn manifest() -> Manifest {
+            Manifest::new("sloppy", "1.0.0", "https://s.example").operation(
+                OperationSpec::new("rotate", OperationKind::Create)
+                    .idempotent(true)
+                    .param(ParamSpec::required("output", ParamKind::String, "")),
+            )
+        }
+
+        fn plan(_: &str, _: &Params) -> Result<HttpRequest, PluginError> {
+            Ok(HttpRequest::new(Method::Post, "/rotate"))
+        }
+
+        fn interpret(_: &str, _: &Params, _: &HttpResponse) -> Result<Outcome, PluginError> {
+            Ok(Outcome::new(OutcomeKind::Created))
+        }
+    }
+
+    struct SecretParam;
+
+    impl Provider for SecretParam {
+        const OPERATIONS: &'static [Operation] = Good::OPERATIONS;
+
+        fn manifest() -> Manifest {
+            Good::manifest()
+        }
+
+        fn auth() -> Option<Auth> {
+            Some(Auth::basic("U", "P").part_as_param("password", "token"))
+        }
+    }
+
+    struct PublicParam;
+
+    impl Provider for PublicParam {
+        const OPERATIONS: &'static [Operation] = Good::OPERATIONS;
+
+        fn manifest() -> Manifest {
+            Good::manifest()
+        }
+
+        fn auth() -> Option<Auth> {
+            Some(
+                Auth::basic("U", "P")
+                    .public_part("user")
+                    .part_as_param("user", "token"),
+            )
+        }
+    }
+
+    #[test]
+    fn what_the_host_would_refuse_is_named() {
+        check_manifest::<PublicParam>();
+        assert!(refused(check_manifest::<SecretParam>).contains("is secret"));
+        assert!(refused(check_manifest::<Mislisted>).contains("\"purge\""));
+        assert!(refused(check_manifest::<Sloppy>).contains("a create must not be idempotent"));
+        assert!(refused(check_unknown_operations::<Sloppy>).contains("is planned"));
+        check_every_operation::<Sloppy>();
+    }
+
+    #[test]
+    fn sample_params_are_valid_for_their_kind() {
+        let spec = Good::OPERATIONS[0].spec();
+        let params = sample_params(&spec);
+        assert_eq!(params.len(), 2);
+        assert_eq!(spec.check_params(&params), Ok(()));
     }
 }

@@ -10,72 +10,102 @@
 //! Sans-IO: the plugin plans requests and reads responses; Revoker sends them.
 
 use revoker_plugin_api::{
-    AuthScheme, HttpRequest, HttpResponse, Manifest, Method, OperationKind, OperationSpec,
-    Outcome, OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider, RateLimit,
-    encode_path_segment,
+    AuthScheme, HttpRequest, HttpResponse, Manifest, Method, Operation, OperationKind, Outcome,
+    OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider, RateLimit, path,
 };
 
 /// The Acme provider.
 pub struct Acme;
 
 impl Provider for Acme {
-    fn manifest() -> Manifest {
-        Manifest::new("acme", env!("CARGO_PKG_VERSION"), "https://api.acme.example")
-            .description("Acme API keys and OAuth tokens")
-            .auth(AuthScheme::new("Authorization", "Bearer "))
-            .credential_env("ACME_TOKEN")
-            .default_rate(RateLimit { requests: 10, per_seconds: 1 })
-            .operation(
-                OperationSpec::new("revoke-key", OperationKind::Revoke)
-                    .summary("Revoke an API key by its id")
-                    .idempotent(true)
-                    .param(ParamSpec::required("id", ParamKind::String, "the key's id")),
-            )
-            .operation(
-                OperationSpec::new("revoke-token", OperationKind::Revoke)
-                    .summary("Revoke an OAuth token (RFC 7009)")
-                    .idempotent(true)
-                    .param(ParamSpec::required("token", ParamKind::String, "the token itself")),
-            )
-    }
-
-    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
-        match operation {
-            "revoke-key" => {
-                let id = encode_path_segment(params.require("id")?);
-                Ok(HttpRequest::new(Method::Delete, format!("/v1/keys/{id}")))
-            }
-            "revoke-token" => {
-                let token = params.require("token")?;
-                Ok(HttpRequest::new(Method::Post, "/oauth/revoke")
-                    .json_body(format!("{{\"token\":{}}}", json_string(token))))
-            }
-            other => Err(PluginError::unknown_operation(other)),
-        }
-    }
-
-    fn interpret(
-        operation: &str,
-        _params: &Params,
-        response: &HttpResponse,
-    ) -> Result<Outcome, PluginError> {
-        Ok(match (operation, response.status) {
-            ("revoke-key", 204) | ("revoke-token", 200) => Outcome::new(OutcomeKind::Revoked),
-            ("revoke-key", 409) => Outcome::new(OutcomeKind::AlreadyRevoked),
-            (_, status) => Outcome::from_status(status).detail(response.body_snippet()),
+    // One entry per operation: the manifest lists them, and plan, interpret and
+    // secret_params dispatch through them (an unknown operation is refused).
+    const OPERATIONS: &'static [Operation] = &[
+        Operation::new(
+            "revoke-key",
+            OperationKind::Revoke,
+            plan_revoke_key,
+            read_revoke_key,
+        )
+        .describe(|op| {
+            op.summary("Revoke an API key by its id")
+                .idempotent(true)
+                .param(ParamSpec::required("id", ParamKind::String, "the key's id"))
+        }),
+        Operation::new(
+            "revoke-token",
+            OperationKind::Revoke,
+            plan_revoke_token,
+            read_revoke_token,
+        )
+        .describe(|op| {
+            op.summary("Revoke an OAuth token (RFC 7009)")
+                .idempotent(true)
+                .param(ParamSpec::required(
+                    "token",
+                    ParamKind::String,
+                    "the token itself",
+                ))
         })
-    }
-
-    fn secret_params(operation: &str) -> Vec<String> {
         // The token is the secret itself: Revoker never shows or records it.
-        match operation {
-            "revoke-token" => vec!["token".into()],
-            _ => Vec::new(),
-        }
+        .secret_params(&["token"]),
+    ];
+
+    fn manifest() -> Manifest {
+        Manifest::new(
+            "acme",
+            env!("CARGO_PKG_VERSION"),
+            "https://api.acme.example",
+        )
+        .description("Acme API keys and OAuth tokens")
+        .auth(AuthScheme::new("Authorization", "Bearer "))
+        .credential_env("ACME_TOKEN")
+        .default_rate(RateLimit {
+            requests: 10,
+            per_seconds: 1,
+        })
+        .operations(Self::OPERATIONS)
     }
 }
 
 revoker_plugin_api::export_provider!(Acme);
+
+/// `DELETE /v1/keys/{id}`, the id one encoded path segment.
+fn plan_revoke_key(params: &Params) -> Result<HttpRequest, PluginError> {
+    let id = params.require_kind("id", ParamKind::String)?;
+    Ok(HttpRequest::new(Method::Delete, path!("/v1/keys/{}", id)))
+}
+
+/// 204 revoked, 409 already revoked.
+fn read_revoke_key(_params: &Params, response: &HttpResponse) -> Result<Outcome, PluginError> {
+    Ok(match response.status {
+        204 => Outcome::new(OutcomeKind::Revoked),
+        409 => Outcome::new(OutcomeKind::AlreadyRevoked),
+        status => failure(status, response),
+    })
+}
+
+/// `POST /oauth/revoke` with `{"token": …}`.
+fn plan_revoke_token(params: &Params) -> Result<HttpRequest, PluginError> {
+    let token = params.require_kind("token", ParamKind::String)?;
+    Ok(HttpRequest::new(Method::Post, "/oauth/revoke")
+        .json_body(format!("{{\"token\":{}}}", json_string(token))))
+}
+
+/// 200 revoked (RFC 7009 answers 200 for an unknown token too).
+fn read_revoke_token(_params: &Params, response: &HttpResponse) -> Result<Outcome, PluginError> {
+    Ok(match response.status {
+        200 => Outcome::new(OutcomeKind::Revoked),
+        status => failure(status, response),
+    })
+}
+
+/// Any other status: its usual reading, with a snippet of the body as the
+/// detail. (A real plugin reads its provider's error text from the body, e.g.
+/// with serde_json, and passes it instead of `None`.)
+fn failure(status: u16, response: &HttpResponse) -> Outcome {
+    Outcome::from_status(status).error_detail(response, None)
+}
 
 /// `text` as a JSON string (a plugin may use serde_json instead).
 fn json_string(text: &str) -> String {
@@ -91,6 +121,10 @@ fn json_string(text: &str) -> String {
     out.push('"');
     out
 }
+
+// The manifest is one Revoker serves, every operation plans and interprets, an
+// unknown operation is refused, and no input or response makes it panic.
+revoker_plugin_api::standard_tests!(Acme, fuzz_cases = 256);
 
 #[cfg(test)]
 mod tests {
@@ -114,7 +148,11 @@ mod tests {
     #[test]
     fn documented_answers_are_read() {
         let params = Params::new();
-        let read = |op, status| Acme::interpret(op, &params, &HttpResponse::new(status, "")).unwrap().kind;
+        let read = |op, status| {
+            Acme::interpret(op, &params, &HttpResponse::new(status, ""))
+                .unwrap()
+                .kind
+        };
         assert_eq!(read("revoke-key", 204), OutcomeKind::Revoked);
         assert_eq!(read("revoke-key", 409), OutcomeKind::AlreadyRevoked);
         assert_eq!(read("revoke-key", 404), OutcomeKind::NotFound);
@@ -123,13 +161,16 @@ mod tests {
     }
 
     #[test]
-    fn the_token_is_secret() {
-        assert_eq!(Acme::secret_params("revoke-token"), ["token"]);
-        assert!(Acme::secret_params("revoke-key").is_empty());
+    fn an_error_body_is_the_detail() {
+        let response = HttpResponse::new(500, "<html>down</html>");
+        let outcome = Acme::interpret("revoke-key", &Params::new(), &response).unwrap();
+        assert_eq!(outcome.kind, OutcomeKind::ProviderError);
+        assert_eq!(outcome.detail, "<html>down</html>");
     }
 
     #[test]
-    fn no_input_or_response_makes_it_panic() {
-        revoker_plugin_api::testing::fuzz_provider::<Acme>(256);
+    fn the_token_is_secret() {
+        assert_eq!(Acme::secret_params("revoke-token"), ["token"]);
+        assert!(Acme::secret_params("revoke-key").is_empty());
     }
 }

@@ -12,8 +12,7 @@ mod requests;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome,
-    ParamKind, ParamSpec, Params, PluginError, Provider,
+    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: revoke an API key.
@@ -24,6 +23,22 @@ pub const REVOKE_API_KEY: &str = "revoke-api-key";
 pub struct Dolfin;
 
 impl Provider for Dolfin {
+    const OPERATIONS: &'static [Operation] = &[Operation::new(
+        REVOKE_API_KEY,
+        OperationKind::Revoke,
+        requests::revoke_api_key,
+        |_, response| Ok(responses::revoke_api_key(response)),
+    )
+    .describe(|op| {
+        op.summary("Revoke an active API key so it can no longer be used")
+            .idempotent(true)
+            .param(ParamSpec::required(
+                "id",
+                ParamKind::Uuid,
+                "the API key's id (a UUID)",
+            ))
+    })];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "dolfin",
@@ -33,38 +48,12 @@ impl Provider for Dolfin {
         .description("Dolfin (AR & AP) API keys")
         .auth(AuthScheme::new("x-dolfin-api-key", ""))
         .credential_env("DOLFIN_API_KEY")
-        .operation(
-            OperationSpec::new(REVOKE_API_KEY, OperationKind::Revoke)
-                .summary("Revoke an active API key so it can no longer be used")
-                .idempotent(true)
-                .param(ParamSpec::required(
-                    "id",
-                    ParamKind::Uuid,
-                    "the API key's id (a UUID)",
-                )),
-        )
-    }
-
-    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
-        match operation {
-            REVOKE_API_KEY => requests::revoke_api_key(params),
-            other => Err(PluginError::unknown_operation(other)),
-        }
-    }
-
-    fn interpret(
-        operation: &str,
-        _params: &Params,
-        response: &HttpResponse,
-    ) -> Result<Outcome, PluginError> {
-        match operation {
-            REVOKE_API_KEY => Ok(responses::revoke_api_key(response)),
-            other => Err(PluginError::unknown_operation(other)),
-        }
+        .operations(Self::OPERATIONS)
     }
 }
 
 revoker_plugin_api::export_provider!(Dolfin);
+revoker_plugin_api::standard_tests!(Dolfin);
 
 #[cfg(test)]
 mod tests {
@@ -79,16 +68,5 @@ mod tests {
         let op = manifest.find_operation(REVOKE_API_KEY).unwrap();
         assert!(op.idempotent);
         assert_eq!(op.params[0].kind, ParamKind::Uuid);
-    }
-
-    #[test]
-    fn no_input_or_response_makes_it_panic() {
-        revoker_plugin_api::testing::fuzz_provider::<Dolfin>(512);
-    }
-
-    #[test]
-    fn unknown_operation_is_an_error() {
-        let err = Dolfin::plan("delete-everything", &Params::new()).unwrap_err();
-        assert_eq!(err.message, "unknown operation \"delete-everything\"");
     }
 }

@@ -1,16 +1,13 @@
 //! The requests Dolfin's API documents.
 
-use revoker_plugin_api::{
-    HttpRequest, Method, ParamKind, Params, PluginError, encode_path_segment,
-};
+use revoker_plugin_api::{HttpRequest, Method, ParamKind, Params, PluginError, path};
 
 /// `POST /api-keys/{id}/revoke`, no body.
 pub(crate) fn revoke_api_key(params: &Params) -> Result<HttpRequest, PluginError> {
-    let id = params.require("id")?;
-    ParamKind::Uuid.check("id", id)?;
+    let id = params.require_kind("id", ParamKind::Uuid)?;
     Ok(HttpRequest::new(
         Method::Post,
-        format!("/api-keys/{}/revoke", encode_path_segment(id)),
+        path!("/api-keys/{}/revoke", id),
     ))
 }
 

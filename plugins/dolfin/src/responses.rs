@@ -1,6 +1,6 @@
 //! Reading Dolfin's responses: 204 on success, RFC 7807 problem details otherwise.
 
-use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind};
+use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind, join_detail};
 use serde::Deserialize;
 
 /// `application/problem+json`, every field optional and nullable.
@@ -25,21 +25,13 @@ pub(crate) fn revoke_api_key(response: &HttpResponse) -> Outcome {
         }
         status => Outcome::from_status(status),
     };
-    match problem_text(response) {
-        Some(text) => outcome.detail(text),
-        None if response.body.is_empty() => outcome,
-        None => outcome.detail(response.body_snippet()),
-    }
+    outcome.error_detail(response, problem_text(response))
 }
 
 /// `title: detail` from a problem body, or whichever of the two is there.
 fn problem_text(response: &HttpResponse) -> Option<String> {
     let problem: ProblemDetails = serde_json::from_slice(&response.body).ok()?;
-    match (problem.title, problem.detail) {
-        (Some(title), Some(detail)) => Some(format!("{title}: {detail}")),
-        (Some(text), None) | (None, Some(text)) => Some(text),
-        (None, None) => None,
-    }
+    join_detail(problem.title, problem.detail)
 }
 
 #[cfg(test)]

@@ -14,8 +14,7 @@ mod requests;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome,
-    ParamKind, ParamSpec, Params, PluginError, Provider,
+    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: revoke a gateway virtual key.
@@ -26,6 +25,22 @@ pub const REVOKE_VIRTUAL_KEY: &str = "revoke-virtual-key";
 pub struct LangWatch;
 
 impl Provider for LangWatch {
+    const OPERATIONS: &'static [Operation] = &[Operation::new(
+        REVOKE_VIRTUAL_KEY,
+        OperationKind::Revoke,
+        requests::revoke_virtual_key,
+        |_, response| Ok(responses::revoke_virtual_key(response)),
+    )
+    .describe(|op| {
+        op.summary("Mark a virtual key as revoked; clients using it get 401 within ~60s")
+            .idempotent(true)
+            .param(ParamSpec::required(
+                "id",
+                ParamKind::String,
+                "the virtual key's id",
+            ))
+    })];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "langwatch",
@@ -35,38 +50,12 @@ impl Provider for LangWatch {
         .description("LangWatch AI gateway virtual keys")
         .auth(AuthScheme::new("X-Auth-Token", ""))
         .credential_env("LANGWATCH_API_KEY")
-        .operation(
-            OperationSpec::new(REVOKE_VIRTUAL_KEY, OperationKind::Revoke)
-                .summary("Mark a virtual key as revoked; clients using it get 401 within ~60s")
-                .idempotent(true)
-                .param(ParamSpec::required(
-                    "id",
-                    ParamKind::String,
-                    "the virtual key's id",
-                )),
-        )
-    }
-
-    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
-        match operation {
-            REVOKE_VIRTUAL_KEY => requests::revoke_virtual_key(params),
-            other => Err(PluginError::unknown_operation(other)),
-        }
-    }
-
-    fn interpret(
-        operation: &str,
-        _params: &Params,
-        response: &HttpResponse,
-    ) -> Result<Outcome, PluginError> {
-        match operation {
-            REVOKE_VIRTUAL_KEY => Ok(responses::revoke_virtual_key(response)),
-            other => Err(PluginError::unknown_operation(other)),
-        }
+        .operations(Self::OPERATIONS)
     }
 }
 
 revoker_plugin_api::export_provider!(LangWatch);
+revoker_plugin_api::standard_tests!(LangWatch);
 
 #[cfg(test)]
 mod tests {
@@ -85,17 +74,5 @@ mod tests {
                 .unwrap()
                 .idempotent
         );
-    }
-
-    #[test]
-    fn no_input_or_response_makes_it_panic() {
-        revoker_plugin_api::testing::fuzz_provider::<LangWatch>(512);
-    }
-
-    #[test]
-    fn unknown_operation_is_an_error() {
-        let response = HttpResponse::new(200, "");
-        let err = LangWatch::interpret("revoke", &Params::new(), &response).unwrap_err();
-        assert_eq!(err.message, "unknown operation \"revoke\"");
     }
 }

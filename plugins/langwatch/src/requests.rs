@@ -1,19 +1,13 @@
 //! The requests LangWatch's API documents.
 
-use revoker_plugin_api::{
-    HttpRequest, Method, ParamKind, Params, PluginError, encode_path_segment,
-};
+use revoker_plugin_api::{HttpRequest, Method, ParamKind, Params, PluginError, path};
 
 /// `POST /api/gateway/v1/virtual-keys/{id}/revoke`, no body.
 pub(crate) fn revoke_virtual_key(params: &Params) -> Result<HttpRequest, PluginError> {
-    let id = params.require("id")?;
-    ParamKind::String.check("id", id)?;
+    let id = params.require_kind("id", ParamKind::String)?;
     Ok(HttpRequest::new(
         Method::Post,
-        format!(
-            "/api/gateway/v1/virtual-keys/{}/revoke",
-            encode_path_segment(id)
-        ),
+        path!("/api/gateway/v1/virtual-keys/{}/revoke", id),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! Reading LangWatch's responses: the revoked key on 200, `{error, message}`
 //! otherwise.
 
-use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind};
+use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind, join_detail};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -35,18 +35,10 @@ pub(crate) fn revoke_virtual_key(response: &HttpResponse) -> Outcome {
                 500 => OutcomeKind::ProviderError,
                 _ => Outcome::from_status(status).kind,
             };
-            let detail = match error {
-                Some(ErrorBody {
-                    error,
-                    message: Some(message),
-                }) => format!("{error}: {message}"),
-                Some(ErrorBody {
-                    error,
-                    message: None,
-                }) => error,
-                None if response.body.is_empty() => format!("HTTP status {status}"),
-                None => response.body_snippet(),
-            };
+            let text = error.and_then(|body| join_detail(Some(body.error), body.message));
+            let detail = response
+                .error_detail(text)
+                .unwrap_or_else(|| format!("HTTP status {status}"));
             Outcome::new(kind).detail(detail)
         }
     }

@@ -1,42 +1,32 @@
 //! The requests Pinata's API documents.
 
-use revoker_plugin_api::{
-    HttpRequest, Method, ParamKind, Params, PluginError, encode_path_segment,
-};
+use revoker_plugin_api::{HttpRequest, Method, ParamKind, Params, PluginError, path};
 
 /// `DELETE /v3/gateways/{gateway-id}/access_tokens/{key-id}`, no body.
 pub(crate) fn revoke_gateway_key(params: &Params) -> Result<HttpRequest, PluginError> {
-    let gateway_id = segment(params, "gateway-id")?;
-    let key_id = segment(params, "key-id")?;
+    let gateway_id = params.require_kind("gateway-id", ParamKind::String)?;
+    let key_id = params.require_kind("key-id", ParamKind::String)?;
     Ok(HttpRequest::new(
         Method::Delete,
-        format!("/v3/gateways/{gateway_id}/access_tokens/{key_id}"),
+        path!("/v3/gateways/{}/access_tokens/{}", gateway_id, key_id),
     ))
 }
 
 /// `POST /v3/gateways/{gateway-id}/access_tokens`; the document defines no body,
 /// so none is sent.
 pub(crate) fn create_gateway_key(params: &Params) -> Result<HttpRequest, PluginError> {
-    let gateway_id = segment(params, "gateway-id")?;
+    let gateway_id = params.require_kind("gateway-id", ParamKind::String)?;
     Ok(HttpRequest::new(
         Method::Post,
-        format!("/v3/gateways/{gateway_id}/access_tokens"),
+        path!("/v3/gateways/{}/access_tokens", gateway_id),
     ))
 }
 
 /// `PUT /users/revokeApiKey` with the JSON body `{"apiKey": …}`.
 pub(crate) fn revoke_api_key(params: &Params) -> Result<HttpRequest, PluginError> {
-    let api_key = params.require("api-key")?;
-    ParamKind::String.check("api-key", api_key)?;
+    let api_key = params.require_kind("api-key", ParamKind::String)?;
     let body = serde_json::json!({ "apiKey": api_key });
     Ok(HttpRequest::new(Method::Put, "/users/revokeApiKey").json_body(body.to_string()))
-}
-
-/// The required string parameter `name`, percent-encoded as one path segment.
-fn segment(params: &Params, name: &str) -> Result<String, PluginError> {
-    let value = params.require(name)?;
-    ParamKind::String.check(name, value)?;
-    Ok(encode_path_segment(value))
 }
 
 #[cfg(test)]

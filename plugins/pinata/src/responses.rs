@@ -6,7 +6,7 @@
 //! status, with Pinata's error text (`{"error": "…"}`, `{"error": {"reason",
 //! "details"}}` or `{"message": "…"}`) as the detail.
 
-use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind};
+use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind, join_detail};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -81,14 +81,10 @@ fn unexpected_body(response: &HttpResponse) -> Outcome {
     ))
 }
 
-/// A non-200 status: its usual reading, with Pinata's error text.
+/// A non-200 status: its usual reading, with Pinata's error text (else a
+/// snippet of the body).
 fn failure(response: &HttpResponse) -> Outcome {
-    let outcome = Outcome::from_status(response.status);
-    match error_text(&response.body) {
-        Some(text) => outcome.detail(text),
-        None if response.body.is_empty() => outcome,
-        None => outcome.detail(response.body_snippet()),
-    }
+    Outcome::from_status(response.status).error_detail(response, error_text(&response.body))
 }
 
 /// Pinata's error text from `{"error": "…"}`, `{"error": {"reason", "details"}}`
@@ -101,11 +97,7 @@ fn error_text(body: &[u8]) -> Option<String> {
         Some(Value::String(error)) => Some(error.clone()),
         Some(Value::Object(error)) => {
             let field = |name| error.get(name).and_then(Value::as_str);
-            match (field("reason"), field("details")) {
-                (Some(reason), Some(details)) => Some(format!("{reason}: {details}")),
-                (Some(text), None) | (None, Some(text)) => Some(text.to_owned()),
-                (None, None) => None,
-            }
+            join_detail(field("reason"), field("details"))
         }
         _ => body
             .get("message")
