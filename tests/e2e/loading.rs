@@ -32,7 +32,7 @@ fn operations(list: &Value, provider: &str) -> Vec<String> {
 }
 
 #[test]
-fn three_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
+fn the_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
     let (list, stderr) = providers(None);
     assert!(stderr.is_empty(), "{stderr}");
     let names: Vec<&str> = list
@@ -41,7 +41,11 @@ fn three_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
         .iter()
         .map(|p| p["provider"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["dolfin", "langwatch", "pinata"]);
+    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"]);
+    assert_eq!(
+        operations(&list, "aws-iam"),
+        ["deactivate-access-key", "delete-access-key"]
+    );
     assert_eq!(operations(&list, "dolfin"), ["revoke-api-key"]);
     assert_eq!(operations(&list, "langwatch"), ["revoke-virtual-key"]);
     assert_eq!(
@@ -51,7 +55,8 @@ fn three_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
     for entry in list.as_array().unwrap() {
         let file = entry["file"].as_str().unwrap();
         let provider = entry["provider"].as_str().unwrap();
-        assert!(file.ends_with(&format!("revoker_{provider}.so")), "{file}");
+        let stem = provider.replace('-', "_");
+        assert!(file.ends_with(&format!("revoker_{stem}.so")), "{file}");
     }
 }
 
@@ -61,7 +66,7 @@ fn plugin_for_another_api_version_is_refused_naming_both_versions() {
     let (list, stderr) = providers(Some(&dir));
     assert_eq!(
         list.as_array().unwrap().len(),
-        3,
+        4,
         "the bundled plugins still load"
     );
     let line = stderr
@@ -82,7 +87,7 @@ fn plugin_for_another_api_version_is_refused_naming_both_versions() {
 fn plugin_with_another_layout_is_refused() {
     let dir = PluginDir::new().with(&fixture_file("wrong-layout"), "odd");
     let (list, stderr) = providers(Some(&dir));
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
     let line = stderr
         .lines()
         .find(|l| l.contains("librevoker_odd.so"))
@@ -96,7 +101,7 @@ fn a_file_that_is_not_a_plugin_and_a_duplicate_provider_are_refused() {
     let dir = PluginDir::new().with(&plugin_file("dolfin"), "dolfin-copy");
     std::fs::write(dir.path().join("librevoker_garbage.so"), b"not a library").unwrap();
     let (list, stderr) = providers(Some(&dir));
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
     assert!(
         stderr.contains("librevoker_garbage.so: cannot load the library"),
         "{stderr}"

@@ -7,10 +7,10 @@ use support::{
     workspace_dir,
 };
 
-/// The template's dependency on the plugin API, as the guide shows it: the
-/// repository at a release tag (the crate is not on crates.io).
-const TEMPLATE_DEPENDENCY: &str =
-    r#"git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0""#;
+/// The template's dependency on the plugin API: a path, which its comment
+/// tells a plugin author to point at their copy (the crate is not on
+/// crates.io).
+const TEMPLATE_DEPENDENCY: &str = r#"path = "../../crates/plugin-api""#;
 
 /// Copies `dir` of the workspace to a temporary directory, as a plugin
 /// author's own checkout would be, with its dependency on the plugin API
