@@ -295,3 +295,47 @@ fn aws_keys_revoke_in_bulk_and_a_bad_id_is_refused_unsent() {
         verify_sigv4(request, SECRET);
     }
 }
+
+#[test]
+fn one_part_comes_from_stdin_and_no_part_stays_in_the_environment() {
+    use std::io::Write as _;
+    use support::fault_server::Latch;
+    let latch = Latch::new();
+    let server = FaultServer::start({
+        let latch = latch.clone();
+        move |_| xml(200, UPDATE_OK).held_until(&latch)
+    });
+    let mut child = std::process::Command::new(support::revoker_bin())
+        .env_clear()
+        .env("REVOKER_AWS_IAM_BASE_URL", server.uri())
+        .env("AWS_ACCESS_KEY_ID", KEY_ID)
+        .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
+        .args(["--credential-stdin", "aws-iam.secret-access-key"])
+        .args([
+            "aws-iam",
+            "deactivate-access-key",
+            "--access-key-id",
+            LEAKED,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{SECRET}").unwrap();
+    drop(stdin);
+    support::wait_until("the request", || !server.received().is_empty());
+    // While the request is held, the process's environment as the kernel
+    // shows it holds none of the credential's parts.
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    for part in [KEY_ID, SESSION_TOKEN, SECRET] {
+        assert!(!environ.contains(part), "{part} left in the environment");
+    }
+    latch.open();
+    let output = support::wait_with_output_within(child, "a held revocation");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let fields = verify_sigv4(&server.received()[0], SECRET);
+    assert!(fields["Credential"].starts_with(KEY_ID));
+}

@@ -69,6 +69,8 @@ pub struct ProviderRuntime {
     /// Parameters filled from the credential's public parts when a request
     /// does not give them: `(parameter, value)`.
     pub(crate) part_params: Vec<(String, String)>,
+    /// The variable of each part of its credential, the first part's first.
+    pub(crate) credential_envs: Vec<String>,
     pub(crate) rate: Option<Rate>,
     pacer: Pacer,
 }
@@ -111,6 +113,7 @@ impl ProviderRuntime {
             owned_headers,
             shown_auth,
             part_params: Vec::new(),
+            credential_envs: Vec::new(),
             rate: pace.ceiling,
             pacer: Pacer::new(pace, concurrency),
         }
@@ -134,6 +137,13 @@ impl ProviderRuntime {
     /// The environment variable its credential is read from.
     pub fn credential_env(&self) -> &str {
         &self.credential_env
+    }
+
+    /// The variables each part of its credential is read from, the first
+    /// part's (`credential_env`) first: all of them hold secrets or account
+    /// names, to be cleared from the environment once read.
+    pub fn credential_envs(&self) -> &[String] {
+        &self.credential_envs
     }
 
     /// The credential, or the error naming where it was expected from.

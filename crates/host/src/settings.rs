@@ -146,6 +146,7 @@ pub(crate) fn resolve(
         );
         runtime.credential_expected = credential_expected;
         runtime.part_params = credential.params;
+        runtime.credential_envs = credential.envs;
         providers.insert(name.to_owned(), runtime);
     }
 
@@ -159,6 +160,7 @@ struct ReadCredential {
     parts: Parts,
     primary_env: String,
     params: Vec<(String, String)>,
+    envs: Vec<String>,
     missing: Vec<MissingPart>,
 }
 
@@ -185,8 +187,33 @@ fn read_parts(
         parts: Parts::default(),
         primary_env: String::new(),
         params: Vec::new(),
+        envs: Vec::new(),
         missing: Vec::new(),
     };
+    // A part named that the credential does not have is a mistake that would
+    // otherwise leave the real part unset, or set from somewhere else.
+    let named = overrides
+        .credential_parts
+        .keys()
+        .filter(|(p, _)| p == provider)
+        .map(|(_, part)| part.as_str())
+        .chain(settings.credential_parts.keys().map(String::as_str));
+    for part in named {
+        if auth.part(part).is_none() {
+            let known: Vec<&str> = auth.parts.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::config(
+                format!("credential part {part:?} of {provider}"),
+                format!(
+                    "its credential has no such part (it has: {})",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
     for (index, part) in auth.parts.iter().enumerate() {
         let configured = settings.credential_parts.get(part.name.as_str());
         let first = index == 0;
@@ -200,6 +227,7 @@ fn read_parts(
         if first {
             read.primary_env.clone_from(&env_name);
         }
+        read.envs.push(env_name.clone());
         let given = overrides
             .credential_parts
             .get(&(provider.to_owned(), part.name.to_string()))

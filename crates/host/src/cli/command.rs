@@ -127,9 +127,12 @@ pub(crate) fn build(registry: &Registry) -> Command {
         .arg(
             Arg::new("credential-stdin")
                 .long("credential-stdin")
-                .value_name("PROVIDER")
+                .value_name("PROVIDER[.PART]")
                 .global(true)
-                .help("Read PROVIDER's credential from the first line of stdin"),
+                .help(
+                    "Read PROVIDER's credential (or one PART of it, e.g. \
+                     aws-iam.secret-access-key) from the first line of stdin",
+                ),
         )
         .subcommand(
             Command::new("providers")

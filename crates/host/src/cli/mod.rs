@@ -178,7 +178,13 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
                 "--credential-stdin and `bulk -` both read stdin: give the input as a file",
             ));
         }
-        Some(provider) => builder.credential(provider, read_credential_from_stdin(provider)?),
+        // `PROVIDER.PART` for one part of a credential in several parts.
+        Some(named) => match named.split_once('.') {
+            Some((provider, part)) => {
+                builder.credential_part(provider, part, read_credential_from_stdin(named)?)
+            }
+            None => builder.credential(named, read_credential_from_stdin(named)?),
+        },
         None => builder,
     };
 
@@ -490,7 +496,7 @@ pub(crate) fn build_host(builder: HostBuilder) -> Result<Host, Fatal> {
         .plugins()
         .iter()
         .filter_map(|plugin| host.provider(plugin.provider()))
-        .map(|provider| provider.credential_env().to_owned())
+        .flat_map(|provider| provider.credential_envs().to_vec())
         .collect();
     for name in names {
         // SAFETY: this runs on the main thread before any async runtime is
