@@ -69,6 +69,8 @@ pub struct ProviderRuntime {
     /// Parameters filled from the credential's public parts when a request
     /// does not give them: `(parameter, value)`.
     pub(crate) part_params: Vec<(String, String)>,
+    /// The variable each part of its credential is read from.
+    pub(crate) credential_vars: Vec<String>,
     pub(crate) rate: Option<Rate>,
     pacer: Pacer,
 }
@@ -111,6 +113,7 @@ impl ProviderRuntime {
             owned_headers,
             shown_auth,
             part_params: Vec::new(),
+            credential_vars: Vec::new(),
             rate: pace.ceiling,
             pacer: Pacer::new(pace, concurrency),
         }
@@ -134,6 +137,12 @@ impl ProviderRuntime {
     /// The environment variable its credential is read from.
     pub fn credential_env(&self) -> &str {
         &self.credential_env
+    }
+
+    /// The environment variables its credential's parts are read from, in
+    /// the order of its parts: none for auth kind `none`.
+    pub fn credential_vars(&self) -> &[String] {
+        &self.credential_vars
     }
 
     /// The credential, or the error naming where it was expected from.
