@@ -9,7 +9,7 @@ use support::{
 
 /// Copies `dir` of the workspace to a temporary directory, with its path
 /// dependencies made absolute, as a plugin author's own checkout would be.
-fn copy_out(relative: &str) -> tempfile::TempDir {
+pub(crate) fn copy_out(relative: &str) -> tempfile::TempDir {
     let from = workspace_dir().join(relative);
     let to = tempfile::tempdir().unwrap();
     copy_dir(&from, to.path());
