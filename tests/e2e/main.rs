@@ -3,6 +3,7 @@
 //!
 //! Build the workspace first: `cargo build --workspace && cargo test --workspace`.
 
+mod auth_kinds;
 mod aws_iam;
 mod bad_input;
 mod bulk;

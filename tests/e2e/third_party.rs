@@ -12,11 +12,9 @@ use support::{
 /// crates.io).
 const TEMPLATE_DEPENDENCY: &str = r#"path = "../../crates/plugin-api""#;
 
-/// Copies `dir` of the workspace to a temporary directory, as a plugin
-/// author's own checkout would be, with its dependency on the plugin API
-/// (the template's git dependency, or a path into the workspace) made a path
-/// dependency on this workspace's `crates/plugin-api`.
-fn copy_out(relative: &str) -> tempfile::TempDir {
+/// Copies `dir` of the workspace to a temporary directory, with its path
+/// dependencies made absolute, as a plugin author's own checkout would be.
+pub(crate) fn copy_out(relative: &str) -> tempfile::TempDir {
     let from = workspace_dir().join(relative);
     let to = tempfile::tempdir().unwrap();
     copy_dir(&from, to.path());

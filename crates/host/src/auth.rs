@@ -194,7 +194,8 @@ impl Authenticator {
         }))
     }
 
-    /// Authenticates `request`, about to be sent with `client`.
+    /// Authenticates `request`, about to be sent with `client`; the OAuth2
+    /// token it carries, if it does, to give [`Authenticator::answered`].
     ///
     /// # Errors
     ///
@@ -203,7 +204,7 @@ impl Authenticator {
         &self,
         client: &Client,
         request: &mut reqwest::Request,
-    ) -> Result<(), AuthFailure> {
+    ) -> Result<Option<SentToken>, AuthFailure> {
         match self {
             Self::Header { name, value } => {
                 request.headers_mut().insert(name.clone(), value.clone());
@@ -217,26 +218,46 @@ impl Authenticator {
                 }
             }
             Self::OAuth2(oauth) => {
-                let value = oauth.bearer(client).await?;
-                request.headers_mut().insert(AUTHORIZATION, value);
+                let sent = oauth.bearer(client).await?;
+                request
+                    .headers_mut()
+                    .insert(AUTHORIZATION, sent.bearer.clone());
+                return Ok(Some(sent));
             }
             Self::None => {
                 request.headers_mut().remove(AUTHORIZATION);
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Tells it that the provider answered `status` to a request it
-    /// authenticated: a cached OAuth2 token the provider no longer takes (401)
-    /// is dropped, so the next request fetches another.
-    pub(crate) async fn answered(&self, status: u16) {
-        if let Self::OAuth2(oauth) = self
-            && status == 401
-        {
-            *oauth.token.lock().await = None;
+    /// authenticated, with `sent` the OAuth2 token it carried: a token the
+    /// provider no longer takes (401) is dropped, unless another has replaced
+    /// it already, so the next request fetches another. Whether the request
+    /// is worth sending again: its token was cached before it (revoked or
+    /// rotated since, perhaps), so a new one may be taken; a token fetched for
+    /// it and refused at once would be refused again.
+    pub(crate) async fn answered(&self, status: u16, sent: Option<&SentToken>) -> bool {
+        let (Self::OAuth2(oauth), Some(sent)) = (self, sent) else {
+            return false;
+        };
+        if status != 401 {
+            return false;
         }
+        let mut cached = oauth.token.lock().await;
+        if cached.as_ref().is_some_and(|t| t.bearer == sent.bearer) {
+            *cached = None;
+        }
+        sent.cached
     }
+}
+
+/// The OAuth2 token a request was sent with.
+pub(crate) struct SentToken {
+    bearer: HeaderValue,
+    /// Whether it was cached before the request (not fetched for it).
+    cached: bool,
 }
 
 /// `Basic base64(user:password)`.
@@ -372,18 +393,24 @@ const TOKEN_BODY_LIMIT: usize = 64 * 1024;
 
 impl OAuth2 {
     /// `Bearer <token>`: the cached token, or a new one.
-    async fn bearer(&self, client: &Client) -> Result<HeaderValue, AuthFailure> {
+    async fn bearer(&self, client: &Client) -> Result<SentToken, AuthFailure> {
         // One fetch at a time: requests waiting for it use its token.
         let mut cached = self.token.lock().await;
         if let Some(token) = cached.as_ref()
             && Instant::now() < token.renew_at
         {
-            return Ok(token.bearer.clone());
+            return Ok(SentToken {
+                bearer: token.bearer.clone(),
+                cached: true,
+            });
         }
         let token = self.fetch(client).await?;
         let bearer = token.bearer.clone();
         *cached = Some(token);
-        Ok(bearer)
+        Ok(SentToken {
+            bearer,
+            cached: false,
+        })
     }
 
     async fn fetch(&self, client: &Client) -> Result<Token, AuthFailure> {
@@ -711,6 +738,53 @@ mod tests {
         );
         assert_eq!(shown(&AuthSpec::none()), None);
         assert!(owned_headers(&spec).contains(&HeaderName::from_static("x-amz-date")));
+    }
+
+    #[tokio::test]
+    async fn a_refused_cached_token_is_dropped_and_its_request_worth_sending_again() {
+        let bearer = |t: &str| sensitive(format!("Bearer {t}")).unwrap();
+        let oauth = |cached: Option<&str>| {
+            Authenticator::OAuth2(Box::new(OAuth2 {
+                token_url: Url::parse("http://127.0.0.1:9/oauth/token").unwrap(),
+                scope: String::new(),
+                client: basic("id", "secret").unwrap(),
+                token: Mutex::new(cached.map(|t| Token {
+                    bearer: bearer(t),
+                    renew_at: Instant::now() + Duration::from_secs(3600),
+                })),
+            }))
+        };
+        let sent = |t: &str, cached| SentToken {
+            bearer: bearer(t),
+            cached,
+        };
+        let cached = |auth: &Authenticator| match auth {
+            Authenticator::OAuth2(oauth) => oauth
+                .token
+                .try_lock()
+                .unwrap()
+                .as_ref()
+                .map(|t| t.bearer.clone()),
+            _ => None,
+        };
+        // Cached before the request, refused: dropped, and sent again.
+        let auth = oauth(Some("one"));
+        assert!(auth.answered(401, Some(&sent("one", true))).await);
+        assert_eq!(cached(&auth), None);
+        // Another request has replaced it already: that one is kept.
+        let auth = oauth(Some("two"));
+        assert!(auth.answered(401, Some(&sent("one", true))).await);
+        assert_eq!(cached(&auth), Some(bearer("two")));
+        // Fetched for the request and refused at once: dropped, not resent.
+        let auth = oauth(Some("three"));
+        assert!(!auth.answered(401, Some(&sent("three", false))).await);
+        assert_eq!(cached(&auth), None);
+        // Any other answer keeps it.
+        let auth = oauth(Some("four"));
+        assert!(!auth.answered(403, Some(&sent("four", true))).await);
+        assert_eq!(cached(&auth), Some(bearer("four")));
+        // No token, nothing to renew.
+        assert!(!Authenticator::None.answered(401, None).await);
     }
 
     #[test]

@@ -69,8 +69,8 @@ pub struct ProviderRuntime {
     /// Parameters filled from the credential's public parts when a request
     /// does not give them: `(parameter, value)`.
     pub(crate) part_params: Vec<(String, String)>,
-    /// The variable of each part of its credential, the first part's first.
-    pub(crate) credential_envs: Vec<String>,
+    /// The variable each part of its credential is read from.
+    pub(crate) credential_vars: Vec<String>,
     pub(crate) rate: Option<Rate>,
     pacer: Pacer,
 }
@@ -113,7 +113,7 @@ impl ProviderRuntime {
             owned_headers,
             shown_auth,
             part_params: Vec::new(),
-            credential_envs: Vec::new(),
+            credential_vars: Vec::new(),
             rate: pace.ceiling,
             pacer: Pacer::new(pace, concurrency),
         }
@@ -139,11 +139,10 @@ impl ProviderRuntime {
         &self.credential_env
     }
 
-    /// The variables each part of its credential is read from, the first
-    /// part's (`credential_env`) first: all of them hold secrets or account
-    /// names, to be cleared from the environment once read.
-    pub fn credential_envs(&self) -> &[String] {
-        &self.credential_envs
+    /// The environment variables its credential's parts are read from, in
+    /// the order of its parts: none for auth kind `none`.
+    pub fn credential_vars(&self) -> &[String] {
+        &self.credential_vars
     }
 
     /// The credential, or the error naming where it was expected from.

@@ -146,7 +146,7 @@ pub(crate) fn resolve(
         );
         runtime.credential_expected = credential_expected;
         runtime.part_params = credential.params;
-        runtime.credential_envs = credential.envs;
+        runtime.credential_vars = credential.vars;
         providers.insert(name.to_owned(), runtime);
     }
 
@@ -154,13 +154,13 @@ pub(crate) fn resolve(
 }
 
 /// A provider's credential as read: its parts, the variable of its first
-/// part (what `describe` shows), the parameters its public parts fill, and the
-/// required parts missing.
+/// part (what `describe` shows) and of each part, the parameters its public
+/// parts fill, and the required parts missing.
 struct ReadCredential {
     parts: Parts,
     primary_env: String,
+    vars: Vec<String>,
     params: Vec<(String, String)>,
-    envs: Vec<String>,
     missing: Vec<MissingPart>,
 }
 
@@ -186,8 +186,8 @@ fn read_parts(
     let mut read = ReadCredential {
         parts: Parts::default(),
         primary_env: String::new(),
+        vars: Vec::new(),
         params: Vec::new(),
-        envs: Vec::new(),
         missing: Vec::new(),
     };
     // A part named that the credential does not have is a mistake that would
@@ -227,7 +227,7 @@ fn read_parts(
         if first {
             read.primary_env.clone_from(&env_name);
         }
-        read.envs.push(env_name.clone());
+        read.vars.push(env_name.clone());
         let given = overrides
             .credential_parts
             .get(&(provider.to_owned(), part.name.to_string()))
@@ -291,4 +291,52 @@ fn read_credential_file(provider: &str, path: &Path) -> Result<SecretString> {
         return Err(Error::config(source(), "it is empty"));
     }
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{PartConfig, ProviderConfig};
+    use revoker_plugin_api::Auth;
+
+    #[test]
+    fn every_part_names_the_variable_it_is_read_from_and_none_names_none() {
+        let auth = Auth::basic("SID", "TOKEN").public_part("user");
+        let mut settings = ProviderConfig::default();
+        settings.credential_parts.insert(
+            "password".into(),
+            PartConfig {
+                env: Some("MY_TOKEN".into()),
+                ..PartConfig::default()
+            },
+        );
+        let overrides = Overrides {
+            env: true,
+            ..Overrides::default()
+        };
+        let env = |name: &str| (name == "SID").then(|| "AC1".to_owned());
+        let read = read_parts("twilly", &auth, &settings, &overrides, &env).unwrap();
+        assert_eq!(read.vars, ["SID", "MY_TOKEN"]);
+        assert_eq!(read.primary_env, "SID");
+        assert_eq!(read.missing.len(), 1);
+        assert_eq!(read.missing[0].env, "MY_TOKEN");
+
+        let none = read_parts(
+            "open",
+            &Auth::none(),
+            &ProviderConfig::default(),
+            &overrides,
+            &env,
+        )
+        .unwrap();
+        assert!(none.vars.is_empty());
+        // A part the credential does not have is refused, not ignored.
+        let err = read_parts("open", &Auth::none(), &settings, &overrides, &env)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("has no such part"), "{err}");
+        assert!(none.vars.is_empty());
+        assert!(none.missing.is_empty());
+    }
 }

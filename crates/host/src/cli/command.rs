@@ -3,7 +3,7 @@
 
 use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
 use revoker_host::Registry;
-use revoker_plugin_api::{OperationSpec, ParamKind};
+use revoker_plugin_api::{Auth, OperationSpec, ParamKind};
 
 /// Names a provider may not take, because they are the CLI's own commands.
 pub(crate) const RESERVED_NAMES: &[&str] = &[
@@ -187,7 +187,7 @@ pub(crate) fn build(registry: &Registry) -> Command {
             let secret = plugin
                 .secret_params(&operation.name)
                 .map_or(&[][..], |secret| &secret[..]);
-            provider = provider.subcommand(operation_command(operation, secret));
+            provider = provider.subcommand(operation_command(operation, secret, plugin.auth()));
         }
         command = command.subcommand(provider);
     }
@@ -199,7 +199,7 @@ pub(crate) fn build(registry: &Registry) -> Command {
 pub(crate) const SECRET_SOURCES: [(&str, &str); 3] =
     [("env", "VAR"), ("file", "FILE"), ("stdin", "")];
 
-fn operation_command(operation: &OperationSpec, secret: &[String]) -> Command {
+fn operation_command(operation: &OperationSpec, secret: &[String], auth: &Auth) -> Command {
     let kind = if operation.idempotent {
         format!("{}, retried when safe", operation.kind.as_str())
     } else {
@@ -222,12 +222,19 @@ fn operation_command(operation: &OperationSpec, secret: &[String]) -> Command {
             ParamKind::Uuid => "UUID",
         };
         let name = param.name.as_str();
+        // A parameter a public credential part fills (an account id) may be
+        // left out: the host fills it when the request does not give it.
+        let filled = auth
+            .parts
+            .iter()
+            .any(|p| !p.secret && p.param.as_ref().into_option().is_some_and(|p| p == name));
+        let required = param.required && !filled;
         if !secret.iter().any(|s| s == name) {
             command = command.arg(
                 Arg::new(name.to_owned())
                     .long(name.to_owned())
                     .value_name(value_name)
-                    .required(param.required)
+                    .required(required)
                     .help(param.help.to_string()),
             );
             continue;
@@ -246,7 +253,7 @@ fn operation_command(operation: &OperationSpec, secret: &[String]) -> Command {
         );
         let mut group = ArgGroup::new(format!("{name}-source"))
             .arg(name.to_owned())
-            .required(param.required)
+            .required(required)
             .multiple(false);
         for (source, value) in SECRET_SOURCES {
             let id = format!("{name}-{source}");
@@ -277,5 +284,37 @@ mod tests {
     #[test]
     fn static_command_is_valid() {
         build(&Registry::default()).debug_assert();
+    }
+
+    #[test]
+    fn a_parameter_a_public_part_fills_may_be_left_out() {
+        let operation = OperationSpec::new("revoke", revoker_plugin_api::OperationKind::Revoke)
+            .param(revoker_plugin_api::ParamSpec::required(
+                "account-sid",
+                ParamKind::String,
+                "the account",
+            ))
+            .param(revoker_plugin_api::ParamSpec::required(
+                "key-sid",
+                ParamKind::String,
+                "the key",
+            ));
+        let auth = Auth::basic("SID", "TOKEN")
+            .public_part("user")
+            .part_as_param("user", "account-sid");
+        let command = || operation_command(&operation, &[], &auth);
+        command().debug_assert();
+        let matches = command()
+            .try_get_matches_from(["revoke", "--key-sid", "SK1"])
+            .unwrap();
+        assert_eq!(matches.get_one::<String>("account-sid"), None);
+        // Without the part, it is required as declared; the key always is.
+        let plain = operation_command(&operation, &[], &Auth::basic("SID", "TOKEN"));
+        assert!(
+            plain
+                .try_get_matches_from(["revoke", "--key-sid", "SK1"])
+                .is_err()
+        );
+        assert!(command().try_get_matches_from(["revoke"]).is_err());
     }
 }

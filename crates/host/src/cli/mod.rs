@@ -496,7 +496,9 @@ pub(crate) fn build_host(builder: HostBuilder) -> Result<Host, Fatal> {
         .plugins()
         .iter()
         .filter_map(|plugin| host.provider(plugin.provider()))
-        .flat_map(|provider| provider.credential_envs().to_vec())
+        // Every part's variable: a password or client secret is rarely the
+        // first part. A kind with no credential (`none`) has none.
+        .flat_map(|provider| provider.credential_vars().iter().cloned())
         .collect();
     for name in names {
         // SAFETY: this runs on the main thread before any async runtime is
@@ -517,6 +519,10 @@ pub(crate) fn build_host(builder: HostBuilder) -> Result<Host, Fatal> {
 ///
 /// No other thread may read or change the environment meanwhile.
 unsafe fn remove_credential_var(name: &str) {
+    // No variable can have such a name (and `remove_var` would panic).
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return;
+    }
     #[cfg(unix)]
     if let Ok(c_name) = std::ffi::CString::new(name) {
         // SAFETY: a valid C string; the caller ensures no one else uses the
@@ -550,4 +556,18 @@ fn binary_dir() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let exe = exe.canonicalize().unwrap_or(exe);
     exe.parent().map(PathBuf::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_no_variable_can_have_is_left_alone() {
+        // `std::env::remove_var` panics on these; auth kind `none` has "".
+        for name in ["", "A=B", "A\0B"] {
+            // SAFETY: each returns before touching the environment.
+            unsafe { remove_credential_var(name) };
+        }
+    }
 }

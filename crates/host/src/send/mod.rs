@@ -234,6 +234,8 @@ impl Executor {
         let since = Instant::now();
         // Every send; those that were throttled; those that count as attempts.
         let (mut sends, mut throttled, mut attempt) = (0, 0, 0);
+        // Whether it was sent again for a new OAuth2 token (once at most).
+        let mut renewed = false;
         let mut last: Option<Result<HttpResponse, (TransportFailure, String)>> = None;
         loop {
             let ready = provider
@@ -285,7 +287,10 @@ impl Executor {
                     })
                     .map_err(Abandoned::Audit)?;
             }
-            let sent = self.send_once(client, planned, credential).await;
+            let mut token_refused = false;
+            let sent = self
+                .send_once(client, planned, credential, &mut token_refused)
+                .await;
             if let Err((TransportFailure::Refused, _)) = &sent {
                 // The credential itself was refused before the request went:
                 // sending again would be refused again.
@@ -360,6 +365,14 @@ impl Executor {
                 }
                 // Throttled: resent once the flow controller allows.
                 Some(None) => None,
+                // A cached OAuth2 token the provider stopped taking (it
+                // answered 401): resent at once with a new one, using up no
+                // attempt. A 401 did nothing, but only what is safe to
+                // repeat is ever sent twice.
+                None if token_refused && planned.idempotent && !renewed => {
+                    renewed = true;
+                    None
+                }
                 None => {
                     attempt += 1;
                     let wait = match &sent {
@@ -434,11 +447,14 @@ impl Executor {
         }
     }
 
+    /// Sends `planned` once; `token_refused` is set if the provider refused
+    /// an OAuth2 token cached before it, which is dropped.
     async fn send_once(
         &self,
         client: &Client,
         planned: &PlannedRequest,
         credential: &Authenticator,
+        token_refused: &mut bool,
     ) -> Result<HttpResponse, (TransportFailure, String)> {
         let method = match planned.http.method {
             Method::Get => reqwest::Method::GET,
@@ -456,7 +472,7 @@ impl Executor {
         }
         let mut request = builder.build().map_err(|e| transport_failure(&e))?;
         // Last, so that a signature covers the request as it goes.
-        credential
+        let token = credential
             .authorize(client, &mut request)
             .await
             .map_err(|failure| match failure {
@@ -468,7 +484,7 @@ impl Executor {
             .await
             .map_err(|e| transport_failure(&e))?;
         let status = response.status().as_u16();
-        credential.answered(status).await;
+        *token_refused = credential.answered(status, token.as_ref()).await;
         let headers: RVec<Header> = response
             .headers()
             .iter()
