@@ -8,6 +8,8 @@
 /// revoker_plugin_api::standard_tests!(Acme);
 /// // or, with another number of fuzzing cases per operation (512 by default):
 /// revoker_plugin_api::standard_tests!(Acme, fuzz_cases = 256);
+/// // or with sample values for parameters whose form the plugin checks:
+/// revoker_plugin_api::standard_tests!(Acme, samples = [("key-id", "AKIAIOSFODNN7EXAMPLE")]);
 /// ```
 ///
 /// | test | checks |
@@ -24,9 +26,19 @@
 #[macro_export]
 macro_rules! standard_tests {
     ($provider:ty) => {
-        $crate::standard_tests!($provider, fuzz_cases = 512);
+        $crate::standard_tests!($provider, fuzz_cases = 512, samples = []);
     };
     ($provider:ty, fuzz_cases = $cases:expr $(,)?) => {
+        $crate::standard_tests!($provider, fuzz_cases = $cases, samples = []);
+    };
+    ($provider:ty, samples = [$(($name:expr, $value:expr)),* $(,)?] $(,)?) => {
+        $crate::standard_tests!($provider, fuzz_cases = 512, samples = [$(($name, $value)),*]);
+    };
+    (
+        $provider:ty,
+        fuzz_cases = $cases:expr,
+        samples = [$(($name:expr, $value:expr)),* $(,)?] $(,)?
+    ) => {
         #[cfg(test)]
         mod standard_tests {
             #[allow(unused_imports)]
@@ -39,7 +51,9 @@ macro_rules! standard_tests {
 
             #[test]
             fn every_operation_plans_and_interprets() {
-                $crate::testing::check_every_operation::<$provider>();
+                $crate::testing::check_every_operation_with::<$provider>(&[
+                    $(($name, $value)),*
+                ]);
             }
 
             #[test]

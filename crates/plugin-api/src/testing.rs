@@ -211,11 +211,23 @@ pub fn check_manifest<P: Provider>() {
 /// Parameters for every parameter of `spec`, each with a valid value of its
 /// kind: `x1` for a string, `5eb8b151-77b3-4e46-8243-5b6282131a9e` for a UUID.
 pub fn sample_params(spec: &OperationSpec) -> Params {
+    sample_params_with(spec, &[])
+}
+
+/// [`sample_params`], with the values `samples` gives by parameter name
+/// instead (for a plugin that checks a parameter's form, an AWS key id say).
+pub fn sample_params_with(spec: &OperationSpec, samples: &[(&str, &str)]) -> Params {
     Params::from_pairs(spec.params.iter().map(|param| {
-        let value = match param.kind {
-            ParamKind::String => "x1",
-            ParamKind::Uuid => "5eb8b151-77b3-4e46-8243-5b6282131a9e",
-        };
+        let value = samples
+            .iter()
+            .find(|(name, _)| *name == param.name.as_str())
+            .map_or_else(
+                || match param.kind {
+                    ParamKind::String => "x1",
+                    ParamKind::Uuid => "5eb8b151-77b3-4e46-8243-5b6282131a9e",
+                },
+                |(_, value)| value,
+            );
         (param.name.as_str(), value)
     }))
 }
@@ -229,6 +241,16 @@ pub fn sample_params(spec: &OperationSpec) -> Params {
 ///
 /// Naming the operation, if one is refused or fails.
 pub fn check_every_operation<P: Provider>() {
+    check_every_operation_with::<P>(&[]);
+}
+
+/// [`check_every_operation`], with the sample values `samples` gives by
+/// parameter name (see [`sample_params_with`]).
+///
+/// # Panics
+///
+/// Naming the operation, if one is refused or fails.
+pub fn check_every_operation_with<P: Provider>(samples: &[(&str, &str)]) {
     let manifest = exported_manifest::<P>();
     let responses = [
         HttpResponse::new(500, ""),
@@ -243,7 +265,7 @@ pub fn check_every_operation<P: Provider>() {
     ];
     for op in manifest.operations.iter() {
         let name = op.name.as_str();
-        let params = sample_params(op);
+        let params = sample_params_with(op, samples);
         if let Err(error) = op.check_params(&params) {
             panic!("{name}: {error}");
         }

@@ -22,8 +22,7 @@ mod responses;
 mod xml;
 
 use revoker_plugin_api::{
-    Auth, HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome, ParamKind,
-    ParamSpec, Params, PluginError, Provider,
+    Auth, Manifest, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: deactivate an access key (`UpdateAccessKey`, `Status=Inactive`).
@@ -50,14 +49,6 @@ pub(crate) enum Action {
 }
 
 impl Action {
-    fn of(operation: &str) -> Result<Self, PluginError> {
-        match operation {
-            DEACTIVATE_ACCESS_KEY => Ok(Self::UpdateAccessKey),
-            DELETE_ACCESS_KEY => Ok(Self::DeleteAccessKey),
-            other => Err(PluginError::unknown_operation(other)),
-        }
-    }
-
     /// The action's name in the `Action` form field.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -91,6 +82,36 @@ fn key_params(operation: OperationSpec) -> OperationSpec {
 }
 
 impl Provider for AwsIam {
+    const OPERATIONS: &'static [Operation] = &[
+        Operation::new(
+            DEACTIVATE_ACCESS_KEY,
+            OperationKind::Revoke,
+            |params| requests::plan(Action::UpdateAccessKey, params),
+            |_, response| Ok(responses::interpret(Action::UpdateAccessKey, response)),
+        )
+        .describe(|op| {
+            key_params(
+                op.summary(
+                    "Deactivate an access key (UpdateAccessKey, Status=Inactive): \
+                     reversible, the step AWS recommends before deleting",
+                )
+                .idempotent(true),
+            )
+        }),
+        Operation::new(
+            DELETE_ACCESS_KEY,
+            OperationKind::Revoke,
+            |params| requests::plan(Action::DeleteAccessKey, params),
+            |_, response| Ok(responses::interpret(Action::DeleteAccessKey, response)),
+        )
+        .describe(|op| {
+            key_params(
+                op.summary("Delete an access key (DeleteAccessKey): irreversible")
+                    .idempotent(true),
+            )
+        }),
+    ];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "aws-iam",
@@ -99,43 +120,26 @@ impl Provider for AwsIam {
         )
         .description("AWS IAM access keys (deactivate, delete), signed with SigV4")
         .credential_env("AWS_ACCESS_KEY_ID")
-        .operation(key_params(
-            OperationSpec::new(DEACTIVATE_ACCESS_KEY, OperationKind::Revoke)
-                .summary(
-                    "Deactivate an access key (UpdateAccessKey, Status=Inactive): \
-                     reversible, the step AWS recommends before deleting",
-                )
-                .idempotent(true),
-        ))
-        .operation(key_params(
-            OperationSpec::new(DELETE_ACCESS_KEY, OperationKind::Revoke)
-                .summary("Delete an access key (DeleteAccessKey): irreversible")
-                .idempotent(true),
-        ))
+        .operations(Self::OPERATIONS)
     }
 
     fn auth() -> Option<Auth> {
         Some(Auth::aws_sigv4("iam", "us-east-1"))
     }
-
-    fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
-        requests::plan(Action::of(operation)?, params)
-    }
-
-    fn interpret(
-        operation: &str,
-        _params: &Params,
-        response: &HttpResponse,
-    ) -> Result<Outcome, PluginError> {
-        Ok(responses::interpret(Action::of(operation)?, response))
-    }
 }
 
 revoker_plugin_api::export_provider!(AwsIam);
+revoker_plugin_api::standard_tests!(
+    AwsIam,
+    samples = [
+        (ACCESS_KEY_ID, "AKIAIOSFODNN7EXAMPLE"),
+        (USER_NAME, "alice")
+    ]
+);
 
 #[cfg(test)]
 mod tests {
-    use revoker_plugin_api::OutcomeKind;
+    use revoker_plugin_api::{HttpResponse, OutcomeKind, Params};
 
     use super::*;
 
@@ -185,20 +189,6 @@ mod tests {
         let features = module.requires().unwrap()().unwrap();
         let names: Vec<&str> = features.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["auth:aws-sigv4"]);
-    }
-
-    #[test]
-    fn no_input_or_response_makes_it_panic() {
-        revoker_plugin_api::testing::fuzz_provider::<AwsIam>(512);
-    }
-
-    #[test]
-    fn unknown_operation_is_an_error() {
-        let err = AwsIam::plan("delete-user", &Params::new()).unwrap_err();
-        assert_eq!(err.message, "unknown operation \"delete-user\"");
-        let response = HttpResponse::new(200, "");
-        let err = AwsIam::interpret("delete-user", &Params::new(), &response).unwrap_err();
-        assert_eq!(err.message, "unknown operation \"delete-user\"");
     }
 
     #[test]
