@@ -345,23 +345,90 @@ fn the_plugin_api_crate_names_what_the_workspace_does() {
     );
 }
 
-#[test]
-fn a_plugin_built_against_plugin_api_1_0_keeps_loading() {
-    let crate_dir = copy_out("tests/compat/plugin-v1-0");
-    // Its dependency is the 1.0.0 snapshot beside it in the workspace.
+/// Builds the compatibility plugin in `tests/compat/<plugin>` out of tree,
+/// against the plugin API snapshot `tests/compat/<snapshot>` beside it.
+fn build_compat(plugin: &str, snapshot: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let crate_dir = copy_out(&format!("tests/compat/{plugin}"));
     let manifest = crate_dir.path().join("Cargo.toml");
     let text = std::fs::read_to_string(&manifest).unwrap().replace(
-        "\"../plugin-api-1.0.0\"",
+        &format!("\"../{snapshot}\""),
         &format!(
             "{:?}",
             workspace_dir()
-                .join("tests/compat/plugin-api-1.0.0")
+                .join("tests/compat")
+                .join(snapshot)
                 .display()
                 .to_string()
         ),
     );
     std::fs::write(&manifest, text).unwrap();
     let built = build_out_of_tree(crate_dir.path(), false);
+    (crate_dir, built)
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() {
+    const TOKEN: &str = "tok-1.1-SECRET-made-up";
+    let (_crate_dir, built) = build_compat("plugin-v1-1", "plugin-api-1.1.0");
+    let plugins = PluginDir::new().with(&built.join("librevoker_secretive.so"), "secretive");
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .args(["providers", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    let providers = stdout_json(&output);
+    let secretive = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "secretive")
+        .expect("the 1.1 plugin loads");
+    assert_eq!(secretive["plugin_api"], "1.1.0");
+    assert_eq!(
+        secretive["auth"]["kind"], "header",
+        "1.1's auth is its manifest's"
+    );
+
+    let server = FaultServer::start(|_| Action::status(200));
+    for dry_run in [true, false] {
+        let mut command = revoker();
+        command
+            .arg("--plugin-dir")
+            .arg(plugins.path())
+            .env("SECRETIVE_API_KEY", "made-up")
+            .env("REVOKER_SECRETIVE_BASE_URL", server.uri())
+            .args([
+                "--output",
+                "json",
+                "secretive",
+                "revoke-token",
+                "--token",
+                TOKEN,
+            ]);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let shown = stdout(&output) + &stderr(&output);
+        assert!(
+            !shown.contains(TOKEN),
+            "its 1.1 secret param is kept secret: {shown}"
+        );
+        assert!(shown.contains("<redacted>"), "{shown}");
+    }
+    let received = server.received();
+    assert_eq!(received.len(), 1, "the dry run sent nothing");
+    assert_eq!(received[0].headers["x-secretive-key"], "made-up");
+    assert!(String::from_utf8_lossy(&received[0].body).contains(TOKEN));
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_1_0_keeps_loading() {
+    let (_crate_dir, built) = build_compat("plugin-v1-0", "plugin-api-1.0.0");
     let plugins = PluginDir::new().with(&built.join("librevoker_oldtimer.so"), "oldtimer");
 
     let output = revoker()
