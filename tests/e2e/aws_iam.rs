@@ -339,3 +339,36 @@ fn one_part_comes_from_stdin_and_no_part_stays_in_the_environment() {
     let fields = verify_sigv4(&server.received()[0], SECRET);
     assert!(fields["Credential"].starts_with(KEY_ID));
 }
+
+#[test]
+fn a_throttling_error_in_the_body_is_a_throttle_resent_without_using_an_attempt() {
+    const THROTTLING: &str = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+        <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>\
+        <RequestId>t-EXAMPLE</RequestId></ErrorResponse>";
+    // Five throttled answers, more than --max-attempts 2 would allow as
+    // failed attempts, then success.
+    let server = FaultServer::start(|request| {
+        if request.attempt < 5 {
+            xml(400, THROTTLING)
+        } else {
+            xml(200, UPDATE_OK)
+        }
+    });
+    let mut uri = String::new();
+    let output = revoker()
+        .envs(env(&server, &mut uri))
+        .args(["--output", "json", "aws-iam", "deactivate-access-key"])
+        .args(["--access-key-id", LEAKED, "--max-attempts", "2"])
+        .output()
+        .unwrap();
+    let result = stdout_json(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{result} {}",
+        stderr(&output)
+    );
+    assert_eq!(result["outcome"], "revoked", "{result}");
+    assert_eq!(result["throttled"], 5, "{result}");
+    assert_eq!(server.received().len(), 6);
+}

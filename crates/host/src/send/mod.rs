@@ -304,7 +304,7 @@ impl Executor {
             }
             let signal = match &sent {
                 Ok(response) => {
-                    let signal = read_signal(
+                    let mut signal = read_signal(
                         response.status,
                         response
                             .headers
@@ -312,6 +312,9 @@ impl Executor {
                             .map(|h| (h.name.as_str(), h.value.as_str())),
                         SystemTime::now(),
                     );
+                    if !signal.throttled && stated_throttle(provider, planned, response) {
+                        signal.throttled = true;
+                    }
                     permits.answered(&signal);
                     signal
                 }
@@ -520,6 +523,27 @@ impl Executor {
             body: body.into(),
         })
     }
+}
+
+/// Whether the provider said, in the body of an error answer its headers and
+/// status do not mark as throttled, that it throttled the request (AWS's
+/// `Throttling` comes as a 400): the plugin reads the body, and says
+/// `rate-limited`. The plugin is asked only about error answers, so a success
+/// costs nothing.
+fn stated_throttle(
+    provider: &ProviderRuntime,
+    planned: &PlannedRequest,
+    response: &HttpResponse,
+) -> bool {
+    response.status >= 400
+        && provider
+            .plugin
+            .interpret(
+                &planned.request.operation,
+                &planned.request.params,
+                response,
+            )
+            .is_ok_and(|outcome| outcome.kind == revoker_plugin_api::OutcomeKind::RateLimited)
 }
 
 /// Why a request was given up: its provider throttled with no progress.
