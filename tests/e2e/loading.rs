@@ -93,6 +93,94 @@ fn plugin_with_another_layout_is_refused() {
         .find(|l| l.contains("librevoker_odd.so"))
         .expect(&stderr);
     assert!(line.contains("layout does not match"), "{line}");
+    // Its root module is its own type, not the plugin API's.
+    assert!(
+        line.contains(
+            "first difference: type ProviderModule: expected ProviderModule from package \
+             revoker-plugin-api, found one from fixture-wrong-layout"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("run with -vv for the full comparison"),
+        "{line}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+
+    // -vv has abi_stable's whole comparison.
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .args(["-vv", "providers"])
+        .output()
+        .unwrap();
+    let verbose = support::stderr(&output);
+    assert!(verbose.contains("layout mismatch"), "{verbose}");
+    assert!(verbose.lines().count() > 20, "{verbose}");
+}
+
+/// Replaces each `(from, to)` in the file at `path`, every `from` being there.
+fn edit(path: &std::path::Path, replacements: &[(&str, &str)]) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{from:?} is not in {}", path.display());
+        text = text.replace(from, to);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_plugin_built_against_a_changed_interface_is_refused_naming_the_type_and_field() {
+    // The plugin API with a variant added to `OutcomeKind`, which changes the
+    // layout of `Outcome`: the breaking change a plugin author may make in a
+    // copy of the crate. The template is built against that copy.
+    let work = tempfile::tempdir().unwrap();
+    let api = work.path().join("plugin-api");
+    support::copy_dir(&support::workspace_dir().join("crates/plugin-api"), &api);
+    edit(
+        &api.join("src/outcome.rs"),
+        &[
+            (
+                "    Unknown,\n}",
+                "    Unknown,\n    /// Not this revoker's.\n    Extra,\n}",
+            ),
+            (
+                "Self::Unknown => \"unknown\",",
+                "Self::Unknown => \"unknown\",\n            Self::Extra => \"extra\",",
+            ),
+        ],
+    );
+    let plugin = work.path().join("plugin");
+    support::copy_dir(
+        &support::workspace_dir().join("examples/plugin-template"),
+        &plugin,
+    );
+    let api_path = format!("path = {:?}", api.display().to_string());
+    edit(
+        &plugin.join("Cargo.toml"),
+        &[
+            // Not the template's own file name, which another test builds.
+            ("name = \"revoker-acme\"", "name = \"revoker-skewed\""),
+            ("path = \"../../crates/plugin-api\"", &api_path),
+        ],
+    );
+    let built = support::build_out_of_tree(&plugin, false);
+    let dir = PluginDir::new().with(&built.join("librevoker_skewed.so"), "skewed");
+
+    let (list, stderr) = providers(Some(&dir));
+    assert_eq!(list.as_array().unwrap().len(), 4, "the others load");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("librevoker_skewed.so"))
+        .expect(&stderr);
+    let variants = revoker_host::OutcomeKind::ALL.len();
+    let expected = format!(
+        "first difference: type Outcome, field `kind`: expected OutcomeKind with {variants} \
+         variants, found {}",
+        variants + 1
+    );
+    assert!(line.contains(&expected), "{line}");
+    assert!(line.contains("rebuild the plugin"), "{line}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
 

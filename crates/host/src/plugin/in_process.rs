@@ -8,13 +8,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use revoker_plugin_api::abi_stable::StableAbi;
 use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path};
+use revoker_plugin_api::abi_stable::sabi_types::VersionStrings;
+use revoker_plugin_api::abi_stable::type_layout::TypeLayout;
 use revoker_plugin_api::module::earlier;
 use revoker_plugin_api::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef};
 
 use super::info::{
     ManifestError, PluginInfo, auth_of_manifest, check_auth, check_features, check_manifest,
 };
+use super::layout::first_difference;
 
 /// Why a library is not a plugin this host can load. It crosses the pipe from
 /// an isolated plugin's process, hence serializable.
@@ -44,12 +48,17 @@ pub enum ModuleError {
     /// Its interface's layout is not this host's.
     #[error(
         "its plugin interface layout does not match this revoker's (plugin API version \
-         {ours}, revoker-plugin-api {ours_crate}): rebuild the plugin against that version \
-         (run with -vv for the details)",
+         {ours}, revoker-plugin-api {ours_crate}){}; rebuild the plugin against that version \
+         (run with -vv for the full comparison)",
+        first_difference.as_ref().map_or(String::new(), |d| format!("; first difference: {d}")),
         ours = PLUGIN_API_VERSION,
         ours_crate = PLUGIN_API_CRATE_VERSION,
     )]
-    IncompatibleLayout,
+    IncompatibleLayout {
+        /// The first type and field that differ, e.g. ``type Outcome, field
+        /// `kind`: expected OutcomeKind with 11 variants, found 12``.
+        first_difference: Option<String>,
+    },
     /// Another failure of the plugin interface (one line).
     #[error("{0}")]
     Interface(String),
@@ -100,7 +109,11 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
 
     let layout_mismatch = |details: &dyn std::fmt::Display| {
         tracing::debug!(plugin = %path.display(), "layout mismatch:\n{details}");
-        ModuleError::IncompatibleLayout
+        ModuleError::IncompatibleLayout {
+            first_difference: header
+                .layout()
+                .and_then(|found| first_difference(expected_layout(&built_with), found)),
+        }
     };
     let module = match header.init_root_module::<ProviderModuleRef>() {
         Ok(module) => module,
@@ -166,6 +179,16 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
         auth,
     };
     Ok((module, info))
+}
+
+/// The root module's layout as of the minor version a plugin was built for:
+/// the one it is checked against.
+fn expected_layout(built_with: &VersionStrings) -> &'static TypeLayout {
+    match built_with.version.split('.').nth(1).map(str::parse::<u32>) {
+        Some(Ok(0)) => <earlier::v1_0::ProviderModuleRef as StableAbi>::LAYOUT,
+        Some(Ok(1)) => <earlier::v1_1::ProviderModuleRef as StableAbi>::LAYOUT,
+        _ => <ProviderModuleRef as StableAbi>::LAYOUT,
+    }
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {

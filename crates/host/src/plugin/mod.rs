@@ -15,6 +15,7 @@ pub(crate) mod image;
 pub(crate) mod in_process;
 pub(crate) mod info;
 pub mod isolated;
+mod layout;
 
 use self::info::PluginInfo;
 use self::isolated::{Answer, Call, Runner};
