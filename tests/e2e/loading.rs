@@ -213,7 +213,7 @@ async fn a_panicking_plan_is_an_error_outcome_and_the_host_survives() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let result = stdout_json(&output);
-    assert_eq!(result["outcome"], "provider-error");
+    assert_eq!(result["outcome"], "plugin-error");
     assert_eq!(result["attempts"], 0);
     let detail = result["detail"].as_str().unwrap();
     assert!(
@@ -249,7 +249,8 @@ async fn a_panicking_interpret_is_an_error_outcome_and_the_host_survives() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let result = stdout_json(&output);
-    assert_eq!(result["outcome"], "provider-error");
+    // The provider answered; its plugin failed reading the answer.
+    assert_eq!(result["outcome"], "plugin-error");
     assert_eq!(result["status"], 204);
     assert!(
         result["detail"]

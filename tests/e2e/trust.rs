@@ -313,7 +313,7 @@ fn the_isolated_child_is_given_the_checked_bytes_never_the_path() {
             .map(|r| r["outcome"].as_str().unwrap().to_owned())
     };
     assert_eq!(outcome(1).as_deref(), Some("revoked"), "{err}");
-    assert_eq!(outcome(2).as_deref(), Some("provider-error"), "{err}");
+    assert_eq!(outcome(2).as_deref(), Some("plugin-error"), "{err}");
     assert_eq!(outcome(3).as_deref(), Some("revoked"), "{err}");
     let mut paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
     paths.sort();

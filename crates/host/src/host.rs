@@ -7,14 +7,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use revoker_plugin_api::OutcomeKind;
 use secrecy::SecretString;
 
 use crate::audit::AuditLog;
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
 use crate::load::{CredentialSource, Isolation, LoadOptions, Registry};
-use crate::model::{Request, RequestResult};
+use crate::model::{Outcome, Request, RequestResult};
 use crate::plan::{self, PlannedRequest};
 use crate::plugin::info::Reserved;
 use crate::provider::{FlowStatus, ProviderRuntime};
@@ -611,8 +610,8 @@ impl Host {
     /// Plans and sends `request`, retrying as the policy allows, and has the
     /// plugin interpret the answer.
     ///
-    /// A plugin that fails is not an error here: it gives a `provider-error`
-    /// result, like any other failure at the provider's end.
+    /// A plugin that fails, or plans a request the host refuses to send, is not
+    /// an error here: it gives a `plugin-error` result, nothing sent.
     ///
     /// # Errors
     ///
@@ -625,11 +624,13 @@ impl Host {
                 let result = self.send_gated(planned, SendGate::default()).await?;
                 Ok(result.expect("an ungated request is never abandoned"))
             }
-            Err(Error::PluginFailed { message, .. }) => Ok(RequestResult::unsent(
-                &self.redact(request.clone()),
-                OutcomeKind::ProviderError,
-                message,
-            )),
+            Err(error) if error.outcome() == Some(Outcome::PluginError) => {
+                Ok(RequestResult::unsent(
+                    &self.redact(request.clone()),
+                    Outcome::PluginError,
+                    error.to_string(),
+                ))
+            }
             Err(error) => Err(error),
         }
     }

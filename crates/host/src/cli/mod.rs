@@ -319,9 +319,7 @@ fn single_operation(
     let request = Request::new(provider, operation, params);
 
     if op_matches.get_flag("dry-run") {
-        let planned = host.plan(&request)?;
-        print(&output::dry_run(&planned, format));
-        return Ok(Exit::Success);
+        return output::dry_run_command(&host, &request, format);
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()
