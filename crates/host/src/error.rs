@@ -98,6 +98,18 @@ pub enum Error {
         message: String,
     },
 
+    /// The provider's plugin file was refused at load (another interface, a
+    /// host feature missing, an untrusted file, …).
+    #[error("provider {provider} is not loaded: its plugin {} was refused: {reason}", path.display())]
+    PluginRefused {
+        /// The provider.
+        provider: String,
+        /// The plugin file.
+        path: PathBuf,
+        /// Why it was refused, in one line.
+        reason: String,
+    },
+
     /// No plugin was loaded from any of the directories searched.
     #[error(
         "no provider plugin loaded (searched: {}{}): put the plugin files (librevoker_*.so) \
@@ -240,6 +252,7 @@ impl Error {
             | Self::ConfigRead { .. }
             | Self::ConfigUntrusted { .. }
             | Self::PluginFailed { .. }
+            | Self::PluginRefused { .. }
             | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
             Self::Record(_) | Self::Audit(_) => ErrorCategory::Record,
@@ -260,7 +273,7 @@ impl Error {
             Self::UnknownProvider { .. }
             | Self::UnknownOperation { .. }
             | Self::InvalidParams { .. } => Some(Outcome::InvalidRequest),
-            Self::PluginFailed { .. } => Some(Outcome::PluginError),
+            Self::PluginFailed { .. } | Self::PluginRefused { .. } => Some(Outcome::PluginError),
             _ => None,
         }
     }

@@ -583,7 +583,8 @@ impl Host {
     /// # Errors
     ///
     /// [`Error::UnknownProvider`], [`Error::UnknownOperation`] or
-    /// [`Error::InvalidParams`] for a bad request; [`Error::PluginFailed`] if the
+    /// [`Error::InvalidParams`] for a bad request; [`Error::PluginRefused`] for
+    /// a provider whose plugin file was refused; [`Error::PluginFailed`] if the
     /// plugin failed or planned a request the host refuses to send.
     pub fn plan(&self, request: &Request) -> Result<PlannedRequest> {
         self.plan_request(request.clone())
@@ -598,10 +599,14 @@ impl Host {
         match self.0.providers.get(&request.provider) {
             Some(provider) => plan::plan(provider, request),
             None => {
-                let error = Error::UnknownProvider {
-                    provider: request.provider.clone(),
-                    loaded: self.0.registry.provider_names(),
-                };
+                let registry = &self.0.registry;
+                let error =
+                    registry
+                        .refused(&request.provider)
+                        .unwrap_or_else(|| Error::UnknownProvider {
+                            provider: request.provider.clone(),
+                            loaded: registry.provider_names(),
+                        });
                 Err(Box::new((request, error)))
             }
         }
@@ -615,8 +620,8 @@ impl Host {
     ///
     /// # Errors
     ///
-    /// A bad request (see [`Host::plan`]) or [`Error::MissingCredential`]: in
-    /// either case nothing was sent.
+    /// A bad request or a refused plugin (see [`Host::plan`]), or
+    /// [`Error::MissingCredential`]: in either case nothing was sent.
     #[tracing::instrument(skip_all, fields(provider = %request.provider, operation = %request.operation))]
     pub async fn execute(&self, request: &Request) -> Result<RequestResult> {
         match self.plan(request) {
@@ -624,13 +629,11 @@ impl Host {
                 let result = self.send_gated(planned, SendGate::default()).await?;
                 Ok(result.expect("an ungated request is never abandoned"))
             }
-            Err(error) if error.outcome() == Some(Outcome::PluginError) => {
-                Ok(RequestResult::unsent(
-                    &self.redact(request.clone()),
-                    Outcome::PluginError,
-                    error.to_string(),
-                ))
-            }
+            Err(error @ Error::PluginFailed { .. }) => Ok(RequestResult::unsent(
+                &self.redact(request.clone()),
+                Outcome::PluginError,
+                error.to_string(),
+            )),
             Err(error) => Err(error),
         }
     }

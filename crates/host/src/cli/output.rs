@@ -151,7 +151,7 @@ pub(crate) fn dry_run_command(
             super::print(&dry_run(&planned, format));
             Ok(Exit::Success)
         }
-        Err(error) if error.outcome() == Some(Outcome::PluginError) => {
+        Err(error @ revoker_host::Error::PluginFailed { .. }) => {
             let refused = RequestResult::unsent(
                 &host.redact(request.clone()),
                 Outcome::PluginError,
@@ -425,10 +425,13 @@ pub(crate) fn describe(
     format: OutputFormat,
 ) -> Result<String, Fatal> {
     let provider = host.provider(provider_name).ok_or_else(|| {
-        Fatal::usage(format!(
-            "unknown provider {provider_name:?} (loaded providers: {})",
-            host.registry().provider_names()
-        ))
+        match host.registry().refused(provider_name) {
+            Some(refused) => Fatal::from(refused),
+            None => Fatal::usage(format!(
+                "unknown provider {provider_name:?} (loaded providers: {})",
+                host.registry().provider_names()
+            )),
+        }
     })?;
     let manifest = provider.plugin().manifest();
     let operations: Vec<_> = match operation {

@@ -13,7 +13,9 @@ use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path
 use revoker_plugin_api::abi_stable::sabi_types::VersionStrings;
 use revoker_plugin_api::abi_stable::type_layout::TypeLayout;
 use revoker_plugin_api::module::earlier;
-use revoker_plugin_api::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef};
+use revoker_plugin_api::{
+    Manifest, PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef,
+};
 
 use super::info::{
     ManifestError, PluginInfo, auth_of_manifest, check_auth, check_features, check_manifest,
@@ -81,13 +83,50 @@ pub enum ModuleError {
     },
 }
 
+/// Why a library is refused, and the provider its manifest names if it was
+/// read that far: someone calling that provider is told why it is not there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ModuleRefusal {
+    /// Why.
+    pub(crate) error: ModuleError,
+    /// The provider it said it was, if it said.
+    pub(crate) provider: Option<String>,
+}
+
+impl From<ModuleError> for ModuleRefusal {
+    fn from(error: ModuleError) -> Self {
+        Self {
+            error,
+            provider: None,
+        }
+    }
+}
+
 /// Loads the library at `path` and checks its plugin API version, its layout and
 /// its manifest; returns its root module and what it says of itself.
 ///
 /// # Errors
 ///
 /// Why the library is refused.
-pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), ModuleError> {
+pub(crate) fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), ModuleRefusal> {
+    let (module, api_version) = open_module(path)?;
+    let manifest = (module.manifest())()
+        .into_result()
+        .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
+    let provider = manifest.provider.to_string();
+    match describe_module(module, manifest, api_version) {
+        Ok(info) => Ok((module, info)),
+        Err(error) => Err(ModuleRefusal {
+            error,
+            provider: Some(provider),
+        }),
+    }
+}
+
+/// Opens the library at `path` and checks its plugin API version and its
+/// layout; returns its root module and the `revoker-plugin-api` version it
+/// was built against.
+fn open_module(path: &Path) -> Result<(ProviderModuleRef, String), ModuleError> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { .. } => ModuleError::NotALibrary(one_line(&e)),
         LibraryError::GetSymbolError { .. } => ModuleError::NotAPlugin,
@@ -132,10 +171,15 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
         }
         Err(other) => return Err(ModuleError::Interface(one_line(&other))),
     };
+    Ok((module, built_with.version.to_string()))
+}
 
-    let manifest = (module.manifest())()
-        .into_result()
-        .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
+/// Checks what the module says of itself, from its `manifest`.
+fn describe_module(
+    module: ProviderModuleRef,
+    manifest: Manifest,
+    api_version: String,
+) -> Result<PluginInfo, ModuleError> {
     // Added in plugin API 1.2: what it needs of the host first (an older
     // plugin needs nothing), then how its requests are authenticated (an older
     // plugin's manifest says it).
@@ -172,13 +216,12 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
             }
         }
     }
-    let info = PluginInfo {
+    Ok(PluginInfo {
         manifest,
-        api_version: built_with.version.to_string(),
+        api_version,
         secret_params,
         auth,
-    };
-    Ok((module, info))
+    })
 }
 
 /// The root module's layout as of the minor version a plugin was built for:
