@@ -93,6 +93,94 @@ fn plugin_with_another_layout_is_refused() {
         .find(|l| l.contains("librevoker_odd.so"))
         .expect(&stderr);
     assert!(line.contains("layout does not match"), "{line}");
+    // Its root module is its own type, not the plugin API's.
+    assert!(
+        line.contains(
+            "first difference: type ProviderModule: expected ProviderModule from package \
+             revoker-plugin-api, found one from fixture-wrong-layout"
+        ),
+        "{line}"
+    );
+    assert!(
+        line.contains("run with -vv for the full comparison"),
+        "{line}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+
+    // -vv has abi_stable's whole comparison.
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .args(["-vv", "providers"])
+        .output()
+        .unwrap();
+    let verbose = support::stderr(&output);
+    assert!(verbose.contains("layout mismatch"), "{verbose}");
+    assert!(verbose.lines().count() > 20, "{verbose}");
+}
+
+/// Replaces each `(from, to)` in the file at `path`, every `from` being there.
+fn edit(path: &std::path::Path, replacements: &[(&str, &str)]) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{from:?} is not in {}", path.display());
+        text = text.replace(from, to);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_plugin_built_against_a_changed_interface_is_refused_naming_the_type_and_field() {
+    // The plugin API with a variant added to `OutcomeKind`, which changes the
+    // layout of `Outcome`: the breaking change a plugin author may make in a
+    // copy of the crate. The template is built against that copy.
+    let work = tempfile::tempdir().unwrap();
+    let api = work.path().join("plugin-api");
+    support::copy_dir(&support::workspace_dir().join("crates/plugin-api"), &api);
+    edit(
+        &api.join("src/outcome.rs"),
+        &[
+            (
+                "    Unknown,\n}",
+                "    Unknown,\n    /// Not this revoker's.\n    Extra,\n}",
+            ),
+            (
+                "Self::Unknown => \"unknown\",",
+                "Self::Unknown => \"unknown\",\n            Self::Extra => \"extra\",",
+            ),
+        ],
+    );
+    let plugin = work.path().join("plugin");
+    support::copy_dir(
+        &support::workspace_dir().join("examples/plugin-template"),
+        &plugin,
+    );
+    let api_path = format!("path = {:?}", api.display().to_string());
+    edit(
+        &plugin.join("Cargo.toml"),
+        &[
+            // Not the template's own file name, which another test builds.
+            ("name = \"revoker-acme\"", "name = \"revoker-skewed\""),
+            ("path = \"../../crates/plugin-api\"", &api_path),
+        ],
+    );
+    let built = support::build_out_of_tree(&plugin, false);
+    let dir = PluginDir::new().with(&built.join("librevoker_skewed.so"), "skewed");
+
+    let (list, stderr) = providers(Some(&dir));
+    assert_eq!(list.as_array().unwrap().len(), 4, "the others load");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("librevoker_skewed.so"))
+        .expect(&stderr);
+    let variants = revoker_host::OutcomeKind::ALL.len();
+    let expected = format!(
+        "first difference: type Outcome, field `kind`: expected OutcomeKind with {variants} \
+         variants, found {}",
+        variants + 1
+    );
+    assert!(line.contains(&expected), "{line}");
+    assert!(line.contains("rebuild the plugin"), "{line}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
 
@@ -125,7 +213,7 @@ async fn a_panicking_plan_is_an_error_outcome_and_the_host_survives() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let result = stdout_json(&output);
-    assert_eq!(result["outcome"], "provider-error");
+    assert_eq!(result["outcome"], "plugin-error");
     assert_eq!(result["attempts"], 0);
     let detail = result["detail"].as_str().unwrap();
     assert!(
@@ -161,7 +249,8 @@ async fn a_panicking_interpret_is_an_error_outcome_and_the_host_survives() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let result = stdout_json(&output);
-    assert_eq!(result["outcome"], "provider-error");
+    // The provider answered; its plugin failed reading the answer.
+    assert_eq!(result["outcome"], "plugin-error");
     assert_eq!(result["status"], 204);
     assert!(
         result["detail"]
@@ -248,4 +337,155 @@ fn a_missing_plugin_directory_and_settings_for_a_provider_not_loaded_are_refused
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn calling_a_provider_whose_plugin_was_refused_says_why_not_that_it_is_unknown() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = PluginDir::new()
+        // Refused before its manifest is read: known by its file's name.
+        .with(&fixture_file("wrong-layout"), "odd")
+        .with(&fixture_file("wrong-version"), "future_proof")
+        .with(&fixture_file("panicky"), "panicky")
+        // Refused after: known by the provider its manifest names, `needy`.
+        .with(&fixture_file("needy"), "wants_more");
+    let untrusted = dir.path().join("librevoker_panicky.so");
+    std::fs::set_permissions(&untrusted, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let cases: [(&[&str], &str, &str, &str); 5] = [
+        (
+            &["odd", "revoke", "--id", "1"],
+            "odd",
+            "librevoker_odd.so",
+            "its plugin interface layout does not match this revoker's",
+        ),
+        (
+            &["future-proof", "revoke"],
+            "future-proof",
+            "librevoker_future_proof.so",
+            "built for plugin API version 2",
+        ),
+        (
+            &["panicky", "ok", "--id", "1", "--dry-run"],
+            "panicky",
+            "librevoker_panicky.so",
+            "it is writable by group or others (mode 0666)",
+        ),
+        (
+            &["needy", "revoke", "--output", "json"],
+            "needy",
+            "librevoker_wants_more.so",
+            "it needs the host feature test:no-host-has-this",
+        ),
+        (
+            &["describe", "needy"],
+            "needy",
+            "librevoker_wants_more.so",
+            "it needs the host feature test:no-host-has-this",
+        ),
+    ];
+    for (args, provider, file, why) in cases {
+        let output = revoker()
+            .arg("--plugin-dir")
+            .arg(dir.path())
+            .env("PANICKY_API_KEY", "made-up")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        // A plugin or config error, as for a binary without its plugins.
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {err}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let errors: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("revoker: error: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {err}");
+        let expected = format!("revoker: error: provider {provider} is not loaded: its plugin ");
+        assert!(errors[0].starts_with(&expected), "{args:?}: {err}");
+        assert!(
+            errors[0].contains(&format!("{file} was refused: {why}")),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("unknown"), "{args:?}: {err}");
+    }
+
+    // The manifest named `needy`: the file's name says nothing then.
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(dir.path())
+        .args(["wants-more", "revoke"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("unknown command or provider \"wants-more\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_bulk_line_for_a_provider_whose_plugin_was_refused_is_a_plugin_error_saying_why() {
+    use support::fault_server::{Action, FaultServer};
+    let server = FaultServer::start(|_| Action::status(204));
+    let dir = PluginDir::new().with(&fixture_file("wrong-layout"), "odd");
+    let work = support::private_dir();
+    let input = work.path().join("keys.jsonl");
+    let lines = [
+        support::bulk_line("dolfin", "revoke-api-key", &[("id", &support::uuid(1))]),
+        support::bulk_line("odd", "revoke", &[("id", "k2")]),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let report = work.path().join("report.jsonl");
+    let run = |extra: &[&str]| {
+        revoker()
+            .arg("--plugin-dir")
+            .arg(dir.path())
+            .env("DOLFIN_API_KEY", support::DOLFIN_KEY)
+            .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+            .args(["bulk", "--yes"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let refused = |result: &Value| {
+        assert_eq!(result["line"], 2, "{result}");
+        assert_eq!(result["provider"], "odd", "{result}");
+        assert_eq!(result["outcome"], "plugin-error", "{result}");
+        assert_eq!(result["attempts"], 0, "{result}");
+        let detail = result["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("provider odd is not loaded: its plugin "),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("librevoker_odd.so was refused: its plugin interface layout"),
+            "{detail}"
+        );
+    };
+
+    // A real run: the other line goes on; this one fails (exit 1).
+    let output = run(&["--report", report.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let results = support::read_jsonl(&report);
+    let line = |n: u64| results.iter().find(|r| r["line"] == n).unwrap();
+    assert_eq!(line(1)["outcome"], "revoked", "{results:?}");
+    refused(line(2));
+    assert!(
+        err.contains("line 2: plugin-error odd revoke id=k2: provider odd is not loaded"),
+        "{err}"
+    );
+    assert_eq!(server.received().len(), 1);
+
+    // A dry run says the same of it.
+    let output = run(&["--dry-run", "--output", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed: Vec<Value> = support::stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    refused(printed.iter().find(|r| r["line"] == 2).unwrap());
+    assert_eq!(server.received().len(), 1, "a dry run sends nothing");
 }

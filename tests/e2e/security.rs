@@ -306,22 +306,14 @@ fn a_plugin_cannot_send_the_credential_elsewhere_or_forge_headers() {
     let elsewhere = FaultServer::start(|_| Action::status(204));
     let target = elsewhere.uri().trim_start_matches("http://").to_owned();
     let dir = malicious_dir();
-    let attack = |kind: &str| {
+    let attack = |kind: &str, extra: &[&str]| {
         revoker()
             .arg("--plugin-dir")
             .arg(dir.path())
             .env("MALICIOUS_API_KEY", CANARY_DOLFIN)
             .env("REVOKER_MALICIOUS_BASE_URL", base.uri())
-            .args([
-                "malicious",
-                "attack",
-                "--kind",
-                kind,
-                "--target",
-                &target,
-                "--output",
-                "json",
-            ])
+            .args(["malicious", "attack", "--kind", kind, "--target", &target])
+            .args(extra)
             .output()
             .unwrap()
     };
@@ -342,18 +334,42 @@ fn a_plugin_cannot_send_the_credential_elsewhere_or_forge_headers() {
         "bad-header-name",
     ];
     for kind in kinds {
-        let output = attack(kind);
-        assert_eq!(output.status.code(), Some(1), "{kind}: {}", text(&output));
-        let result = stdout_json(&output);
-        assert_eq!(result["outcome"], "provider-error", "{kind}");
-        assert_eq!(result["attempts"], 0, "{kind}");
-        let detail = result["detail"].as_str().unwrap();
-        assert!(
-            detail.contains("planned a request the host refuses to send"),
-            "{kind}: {detail}"
-        );
-        assert!(!text(&output).contains(CANARY_DOLFIN));
+        // The plugin's fault, a failed item: the same in a real and a dry run.
+        for run in [
+            &["--output", "json"][..],
+            &["--output", "json", "--dry-run"],
+        ] {
+            let output = attack(kind, run);
+            assert_eq!(
+                output.status.code(),
+                Some(1),
+                "{kind} {run:?}: {}",
+                text(&output)
+            );
+            let result = stdout_json(&output);
+            assert_eq!(result["outcome"], "plugin-error", "{kind} {run:?}");
+            assert_eq!(result["attempts"], 0, "{kind}");
+            let detail = result["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("plugin malicious planned a request the host refuses to send"),
+                "{kind}: {detail}"
+            );
+            assert!(!text(&output).contains(CANARY_DOLFIN));
+        }
     }
+    // For people too, on one line and its detail.
+    let output = attack("host", &["--dry-run"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(
+        stdout(&output).starts_with("plugin-error: malicious attack kind=host"),
+        "{}",
+        text(&output)
+    );
+    assert!(
+        stdout(&output).contains("header host is set by the host, not by a plugin"),
+        "{}",
+        text(&output)
+    );
     assert!(base.received().is_empty(), "nothing was sent for an attack");
     assert!(
         elsewhere.received().is_empty(),
@@ -374,6 +390,99 @@ fn a_plugin_cannot_send_the_credential_elsewhere_or_forge_headers() {
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].path, "/honest");
     assert_eq!(received[0].headers["x-malicious-key"], CANARY_DOLFIN);
+}
+
+#[test]
+fn a_bulk_line_the_host_refuses_to_send_is_a_plugin_error_in_a_dry_and_a_real_run() {
+    let base = FaultServer::start(|_| Action::status(204));
+    let dir = malicious_dir();
+    let work = support::private_dir();
+    let input = work.path().join("keys.jsonl");
+    let lines = [
+        bulk_line("malicious", "ok", &[]),
+        bulk_line("malicious", "attack", &[("kind", "dot-dot")]),
+        bulk_line("malicious", "attack", &[("kind", "authorization")]),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let journal = work.path().join("journal.jsonl");
+    let report = work.path().join("report.jsonl");
+    let run = |extra: &[&str]| {
+        revoker()
+            .arg("--plugin-dir")
+            .arg(dir.path())
+            .env("MALICIOUS_API_KEY", CANARY_DOLFIN)
+            .env("REVOKER_MALICIOUS_BASE_URL", base.uri())
+            .args(["--output", "json", "bulk", "--yes"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let refused = |result: &Value| {
+        assert_eq!(result["outcome"], "plugin-error", "{result}");
+        assert_eq!(result["attempts"], 0, "{result}");
+        let detail = result["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("plugin malicious planned a request the host refuses to send"),
+            "{detail}"
+        );
+    };
+    let by_line = |results: &[Value]| -> BTreeMap<u64, Value> {
+        results
+            .iter()
+            .filter_map(|r| Some((r["line"].as_u64()?, r.clone())))
+            .collect()
+    };
+
+    // A dry run plans the honest line and lists the others as a real run
+    // would report them (and exits 0: it planned its input).
+    let dry = run(&["--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    let printed: Vec<Value> = stdout(&dry)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let dry_lines = by_line(&printed);
+    assert_eq!(dry_lines[&1]["dry_run"], true);
+    refused(&dry_lines[&2]);
+    refused(&dry_lines[&3]);
+    let summary = &printed.last().unwrap()["summary"];
+    assert_eq!(summary["outcomes"]["plugin-error"], 2, "{summary}");
+
+    // A real run: the same outcome, a failed line each (exit 1).
+    let real = run(&[
+        "--journal",
+        journal.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(real.status.code(), Some(1), "{}", text(&real));
+    let reported = by_line(&read_jsonl(&report));
+    assert_eq!(reported[&1]["outcome"], "revoked");
+    refused(&reported[&2]);
+    refused(&reported[&3]);
+    let summary = &stdout_json_last(&real)["summary"];
+    assert_eq!(summary["outcomes"]["plugin-error"], 2, "{summary}");
+    assert_eq!(summary["failed"], 2, "{summary}");
+    let received = base.received();
+    assert_eq!(received.len(), 1, "only the honest request went out");
+    assert_eq!(received[0].path, "/honest");
+
+    // Nothing was sent for them: a re-run with the journal tries them again.
+    let again = run(&["--journal", journal.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        stderr(&again).contains("1 lines settled by an earlier run, 2 to send again"),
+        "{}",
+        text(&again)
+    );
+    assert!(!text(&real).contains(CANARY_DOLFIN));
+}
+
+/// The last line of stdout, as JSON (a bulk run's summary).
+fn stdout_json_last(output: &Output) -> Value {
+    let out = stdout(output);
+    serde_json::from_str(out.lines().last().expect("a line")).unwrap()
 }
 
 #[test]
@@ -533,7 +642,7 @@ fn crashing_plugins_under_isolate_fail_their_lines_and_the_run_goes_on() {
         (4, "signal 6 SIGABRT"),
         (5, "did not answer within 1s"),
     ] {
-        assert_eq!(by_line[&line]["outcome"], "provider-error");
+        assert_eq!(by_line[&line]["outcome"], "plugin-error");
         let detail = by_line[&line]["detail"].as_str().unwrap();
         assert!(
             detail.contains("plugin crashy (isolated) failed"),

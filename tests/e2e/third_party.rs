@@ -3,7 +3,7 @@
 
 use support::fault_server::{Action, FaultServer};
 use support::{
-    PluginDir, build_out_of_tree, read_jsonl, revoker, stderr, stdout, stdout_json, uuid,
+    PluginDir, build_out_of_tree, copy_dir, read_jsonl, revoker, stderr, stdout, stdout_json, uuid,
     workspace_dir,
 };
 
@@ -32,19 +32,6 @@ pub(crate) fn copy_out(relative: &str) -> tempfile::TempDir {
         .replace("\"../../crates/plugin-api\"", &api);
     std::fs::write(&manifest, text).unwrap();
     to
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else if entry.file_name() != "Cargo.lock" {
-            std::fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

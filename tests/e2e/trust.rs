@@ -313,7 +313,7 @@ fn the_isolated_child_is_given_the_checked_bytes_never_the_path() {
             .map(|r| r["outcome"].as_str().unwrap().to_owned())
     };
     assert_eq!(outcome(1).as_deref(), Some("revoked"), "{err}");
-    assert_eq!(outcome(2).as_deref(), Some("provider-error"), "{err}");
+    assert_eq!(outcome(2).as_deref(), Some("plugin-error"), "{err}");
     assert_eq!(outcome(3).as_deref(), Some("revoked"), "{err}");
     let mut paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
     paths.sort();
@@ -361,17 +361,23 @@ fn a_thief_plugin_claiming_another_providers_credential_is_refused() {
     assert!(dolfin.contains("claimed by provider thief"), "{dolfin}");
     assert!(!err.contains(DOLFIN_KEY));
 
-    for args in [
-        &["thief", "steal"][..],
-        &["dolfin", "revoke-api-key", "--id", &uuid(1)],
+    // Calling either says why it is not loaded: a plugin error.
+    for (args, provider) in [
+        (&["thief", "steal"][..], "thief"),
+        (&["dolfin", "revoke-api-key", "--id", &uuid(1)], "dolfin"),
     ] {
         let output = run(args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "revoker: error: provider {provider} is not loaded: its plugin "
+            )) && err.contains(
+                "was refused: its credential, environment variable DOLFIN_API_KEY, is claimed by"
+            ),
+            "{args:?}: {err}"
         );
+        assert!(!err.contains(DOLFIN_KEY));
     }
     assert!(server.received().is_empty(), "the credential went nowhere");
 

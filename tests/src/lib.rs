@@ -354,6 +354,21 @@ pub fn workspace_dir() -> PathBuf {
         .to_owned()
 }
 
+/// Copies the directory `from` to `to`, without any `Cargo.lock` (a crate
+/// copied out resolves with the workspace's, see [`build_out_of_tree`]).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else if entry.file_name() != "Cargo.lock" {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
 /// Builds (and with `test`, first tests) the crate at `dir` as its author would,
 /// outside the workspace, into `target/out-of-tree`; returns that target's
 /// `debug` directory. The workspace's lock file goes along, so no dependency is

@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use revoker_plugin_api::{OutcomeKind, Params};
+use revoker_plugin_api::Params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::AuditError;
 use crate::files;
-use crate::model::{ParamsJson, hex};
+use crate::model::{Outcome, ParamsJson, hex};
 
 /// The `prev` of the first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -47,7 +47,7 @@ pub(crate) enum Phase {
     /// It was answered, or failed, and is tried again.
     Retried,
     /// The last attempt, with the request's outcome.
-    Outcome(OutcomeKind),
+    Outcome(Outcome),
 }
 
 impl Phase {
@@ -526,7 +526,7 @@ fn rfc3339(time: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    fn attempt<'a>(params: &'a Params, n: u32, outcome: Option<OutcomeKind>) -> Attempt<'a> {
+    fn attempt<'a>(params: &'a Params, n: u32, outcome: Option<Outcome>) -> Attempt<'a> {
         Attempt {
             provider: "dolfin",
             operation: "revoke-api-key",
@@ -595,7 +595,7 @@ mod tests {
             log.record(&attempt(
                 &params,
                 n,
-                (n == entries).then_some(OutcomeKind::Revoked),
+                (n == entries).then_some(Outcome::Revoked),
             ));
         }
         log.sync().unwrap();

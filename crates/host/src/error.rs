@@ -1,11 +1,13 @@
 //! The host library's errors: what went wrong before a request could be sent.
 //!
 //! What happens *at* the provider is never an error: it is an
-//! [`OutcomeKind`](crate::OutcomeKind) in a [`RequestResult`](crate::RequestResult).
+//! [`Outcome`](crate::Outcome) in a [`RequestResult`](crate::RequestResult).
 //! Errors are for requests that could not be made at all, and none of them ever
 //! carries a credential.
 
 use std::path::PathBuf;
+
+use crate::model::Outcome;
 
 /// An error of the host library.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,18 @@ pub enum Error {
         provider: String,
         /// What happened, naming the plugin.
         message: String,
+    },
+
+    /// The provider's plugin file was refused at load (another interface, a
+    /// host feature missing, an untrusted file, …).
+    #[error("provider {provider} is not loaded: its plugin {} was refused: {reason}", path.display())]
+    PluginRefused {
+        /// The provider.
+        provider: String,
+        /// The plugin file.
+        path: PathBuf,
+        /// Why it was refused, in one line.
+        reason: String,
     },
 
     /// No plugin was loaded from any of the directories searched.
@@ -238,6 +252,7 @@ impl Error {
             | Self::ConfigRead { .. }
             | Self::ConfigUntrusted { .. }
             | Self::PluginFailed { .. }
+            | Self::PluginRefused { .. }
             | Self::NoPlugins { .. }
             | Self::HttpClient(_) => ErrorCategory::Config,
             Self::Record(_) | Self::Audit(_) => ErrorCategory::Record,
@@ -245,6 +260,21 @@ impl Error {
             | Self::JournalRefused(_)
             | Self::SameFile(_)
             | Self::UnsafeFile { .. } => ErrorCategory::Usage,
+        }
+    }
+
+    /// The outcome of the request this error kept from being sent, as its
+    /// result reports it (a bulk line's, say): `invalid-request` for a bad
+    /// request (an unknown provider or operation, a bad parameter),
+    /// `plugin-error` for a plugin that failed or planned a request the host
+    /// refuses to send; `None` for an error that is not about one request.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            Self::UnknownProvider { .. }
+            | Self::UnknownOperation { .. }
+            | Self::InvalidParams { .. } => Some(Outcome::InvalidRequest),
+            Self::PluginFailed { .. } | Self::PluginRefused { .. } => Some(Outcome::PluginError),
+            _ => None,
         }
     }
 

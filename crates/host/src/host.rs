@@ -7,14 +7,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use revoker_plugin_api::OutcomeKind;
 use secrecy::SecretString;
 
 use crate::audit::AuditLog;
 use crate::config::{Config, Rate};
 use crate::error::{Error, Result};
 use crate::load::{CredentialSource, Isolation, LoadOptions, Registry};
-use crate::model::{Request, RequestResult};
+use crate::model::{Outcome, Request, RequestResult};
 use crate::plan::{self, PlannedRequest};
 use crate::plugin::info::Reserved;
 use crate::provider::{FlowStatus, ProviderRuntime};
@@ -584,7 +583,8 @@ impl Host {
     /// # Errors
     ///
     /// [`Error::UnknownProvider`], [`Error::UnknownOperation`] or
-    /// [`Error::InvalidParams`] for a bad request; [`Error::PluginFailed`] if the
+    /// [`Error::InvalidParams`] for a bad request; [`Error::PluginRefused`] for
+    /// a provider whose plugin file was refused; [`Error::PluginFailed`] if the
     /// plugin failed or planned a request the host refuses to send.
     pub fn plan(&self, request: &Request) -> Result<PlannedRequest> {
         self.plan_request(request.clone())
@@ -599,10 +599,14 @@ impl Host {
         match self.0.providers.get(&request.provider) {
             Some(provider) => plan::plan(provider, request),
             None => {
-                let error = Error::UnknownProvider {
-                    provider: request.provider.clone(),
-                    loaded: self.0.registry.provider_names(),
-                };
+                let registry = &self.0.registry;
+                let error =
+                    registry
+                        .refused(&request.provider)
+                        .unwrap_or_else(|| Error::UnknownProvider {
+                            provider: request.provider.clone(),
+                            loaded: registry.provider_names(),
+                        });
                 Err(Box::new((request, error)))
             }
         }
@@ -611,13 +615,13 @@ impl Host {
     /// Plans and sends `request`, retrying as the policy allows, and has the
     /// plugin interpret the answer.
     ///
-    /// A plugin that fails is not an error here: it gives a `provider-error`
-    /// result, like any other failure at the provider's end.
+    /// A plugin that fails, or plans a request the host refuses to send, is not
+    /// an error here: it gives a `plugin-error` result, nothing sent.
     ///
     /// # Errors
     ///
-    /// A bad request (see [`Host::plan`]) or [`Error::MissingCredential`]: in
-    /// either case nothing was sent.
+    /// A bad request or a refused plugin (see [`Host::plan`]), or
+    /// [`Error::MissingCredential`]: in either case nothing was sent.
     #[tracing::instrument(skip_all, fields(provider = %request.provider, operation = %request.operation))]
     pub async fn execute(&self, request: &Request) -> Result<RequestResult> {
         match self.plan(request) {
@@ -625,10 +629,10 @@ impl Host {
                 let result = self.send_gated(planned, SendGate::default()).await?;
                 Ok(result.expect("an ungated request is never abandoned"))
             }
-            Err(Error::PluginFailed { message, .. }) => Ok(RequestResult::unsent(
+            Err(error @ Error::PluginFailed { .. }) => Ok(RequestResult::unsent(
                 &self.redact(request.clone()),
-                OutcomeKind::ProviderError,
-                message,
+                Outcome::PluginError,
+                error.to_string(),
             )),
             Err(error) => Err(error),
         }

@@ -1,9 +1,9 @@
 //! Interpreting: the exchange with the provider (its last answer, or why there
 //! was none) turned into a [`RequestResult`] by the plugin's `interpret`.
 
-use revoker_plugin_api::{HttpResponse, OutcomeKind};
+use revoker_plugin_api::HttpResponse;
 
-use crate::model::{FieldValue, RequestResult};
+use crate::model::{FieldValue, Outcome, RequestResult};
 use crate::plan::PlannedRequest;
 use crate::provider::ProviderRuntime;
 
@@ -46,7 +46,7 @@ pub(crate) fn interpret(
     } = planned;
     let shown = secret.map(|secret| request.params.redacted(&secret));
     let mut result = RequestResult {
-        outcome: OutcomeKind::Unknown,
+        outcome: Outcome::Unknown,
         status: None,
         request_id: None,
         attempts: exchange.attempts,
@@ -69,7 +69,7 @@ pub(crate) fn interpret(
                 .interpret(&result.operation, &result.params, &response)
             {
                 Ok(outcome) => {
-                    result.outcome = outcome.kind;
+                    result.outcome = outcome.kind.into();
                     result.detail = Some(outcome.detail.to_string()).filter(|d| !d.is_empty());
                     if let Some(id) = outcome.request_id.into_option() {
                         result.request_id = Some(id.into());
@@ -87,23 +87,25 @@ pub(crate) fn interpret(
                         })
                         .collect();
                 }
+                // The plugin panicked, crashed or failed reading the answer:
+                // its fault, not the provider's.
                 Err(error) => {
-                    result.outcome = OutcomeKind::ProviderError;
+                    result.outcome = Outcome::PluginError;
                     result.detail = Some(error.to_string());
                 }
             }
         }
         Err((TransportFailure::Refused, message)) => {
-            result.outcome = OutcomeKind::Unauthorized;
+            result.outcome = Outcome::Unauthorized;
             result.detail = Some(message);
         }
         Err((failure, message)) => {
             result.outcome = if idempotent || failure == TransportFailure::NotSent {
-                OutcomeKind::TransportError
+                Outcome::TransportError
             } else {
-                OutcomeKind::Unknown
+                Outcome::Unknown
             };
-            result.detail = Some(if result.outcome == OutcomeKind::Unknown {
+            result.detail = Some(if result.outcome == Outcome::Unknown {
                 format!(
                     "{message}; the request may have reached the provider, and is not safe to repeat: check before retrying"
                 )
@@ -115,7 +117,7 @@ pub(crate) fn interpret(
     if let Some(why) = gave_up {
         // Throttled, whatever the plugin made of the last answer: the next run
         // with the journal sends it again.
-        result.outcome = OutcomeKind::RateLimited;
+        result.outcome = Outcome::RateLimited;
         result.detail = Some(match result.detail.take() {
             Some(detail) if result.status.is_some() => format!("{why} (last answer: {detail})"),
             _ => why,

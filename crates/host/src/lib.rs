@@ -66,7 +66,9 @@ pub use error::{AuditError, Error, ErrorCategory, RecordError, RecordFile, Resul
 pub use files::{Problem as FileProblem, SameFile, UnsafeFile};
 pub use host::{Host, HostBuilder};
 pub use load::{CredentialSource, Isolation, LoadError, LoadOptions, Refusal, Registry};
-pub use model::{FieldValue, LineDigest, Request, RequestResult, ResultJson};
+pub use model::{
+    FieldValue, LineDigest, Outcome, Request, RequestResult, ResultJson, UnknownOutcome,
+};
 pub use plan::{PlannedJson, PlannedRequest};
 pub use plugin::in_process::ModuleError;
 pub use plugin::info::{ManifestError, Reserved, ReservedName};

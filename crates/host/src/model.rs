@@ -6,10 +6,169 @@ use std::str::FromStr;
 
 use revoker_plugin_api::{OutcomeKind, Params};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use serde::ser::{SerializeMap, Serializer};
 use sha2::{Digest as _, Sha256};
+
+/// What happened to one request: the outcomes a plugin reads from its
+/// provider's answer ([`OutcomeKind`]), and those only the host can tell.
+///
+/// Its name (`as_str`, `Display`, and its serde form, a string) is the one
+/// used everywhere: the CLI, JSON results, reports, journals, audit logs and
+/// summaries. Later versions add outcomes: match it with a `_` arm.
+///
+/// ```
+/// use revoker_host::{Outcome, OutcomeKind};
+///
+/// assert_eq!(Outcome::from(OutcomeKind::AlreadyRevoked).as_str(), "already-revoked");
+/// assert_eq!("plugin-error".parse(), Ok(Outcome::PluginError));
+/// assert!(!Outcome::PluginError.is_success());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The key is revoked now.
+    Revoked,
+    /// The key was revoked before; revocation is idempotent, so this is a success.
+    AlreadyRevoked,
+    /// A new key was created; the result carries its fields.
+    Created,
+    /// The provider does not know the key (it may belong to another account).
+    NotFound,
+    /// The credential was refused.
+    Unauthorized,
+    /// The credential may not do this.
+    Forbidden,
+    /// The request was refused as malformed, or never sent because it was invalid.
+    InvalidRequest,
+    /// The provider asked us to slow down and we ran out of attempts.
+    RateLimited,
+    /// The provider failed or answered something we cannot read.
+    ProviderError,
+    /// No answer: connection refused, reset, timed out.
+    TransportError,
+    /// The plugin's fault, not the provider's: it planned a request the host
+    /// refuses to send (a path off its base URL, a header the host owns, an
+    /// invalid header), it panicked, crashed or failed reading the answer, or
+    /// its file was refused at load.
+    PluginError,
+    /// A request that is not safe to repeat may or may not have taken effect.
+    Unknown,
+}
+
+impl Outcome {
+    /// Every outcome, in the order of the vocabulary.
+    pub const ALL: [Self; 12] = [
+        Self::Revoked,
+        Self::AlreadyRevoked,
+        Self::Created,
+        Self::NotFound,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::InvalidRequest,
+        Self::RateLimited,
+        Self::ProviderError,
+        Self::TransportError,
+        Self::PluginError,
+        Self::Unknown,
+    ];
+
+    /// The kebab-case name used everywhere, e.g. `already-revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::AlreadyRevoked => "already-revoked",
+            Self::Created => "created",
+            Self::NotFound => "not-found",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::InvalidRequest => "invalid-request",
+            Self::RateLimited => "rate-limited",
+            Self::ProviderError => "provider-error",
+            Self::TransportError => "transport-error",
+            Self::PluginError => "plugin-error",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this outcome counts as success: `revoked`, `already-revoked` or
+    /// `created`. Every other one is a failure: the item is not done.
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Revoked | Self::AlreadyRevoked | Self::Created)
+    }
+
+    /// The plugin API's outcome of the same name, if there is one.
+    pub fn plugin_kind(self) -> Option<OutcomeKind> {
+        Some(match self {
+            Self::Revoked => OutcomeKind::Revoked,
+            Self::AlreadyRevoked => OutcomeKind::AlreadyRevoked,
+            Self::Created => OutcomeKind::Created,
+            Self::NotFound => OutcomeKind::NotFound,
+            Self::Unauthorized => OutcomeKind::Unauthorized,
+            Self::Forbidden => OutcomeKind::Forbidden,
+            Self::InvalidRequest => OutcomeKind::InvalidRequest,
+            Self::RateLimited => OutcomeKind::RateLimited,
+            Self::ProviderError => OutcomeKind::ProviderError,
+            Self::TransportError => OutcomeKind::TransportError,
+            Self::Unknown => OutcomeKind::Unknown,
+            Self::PluginError => return None,
+        })
+    }
+}
+
+impl From<OutcomeKind> for Outcome {
+    fn from(kind: OutcomeKind) -> Self {
+        match kind {
+            OutcomeKind::Revoked => Self::Revoked,
+            OutcomeKind::AlreadyRevoked => Self::AlreadyRevoked,
+            OutcomeKind::Created => Self::Created,
+            OutcomeKind::NotFound => Self::NotFound,
+            OutcomeKind::Unauthorized => Self::Unauthorized,
+            OutcomeKind::Forbidden => Self::Forbidden,
+            OutcomeKind::InvalidRequest => Self::InvalidRequest,
+            OutcomeKind::RateLimited => Self::RateLimited,
+            OutcomeKind::ProviderError => Self::ProviderError,
+            OutcomeKind::TransportError => Self::TransportError,
+            OutcomeKind::Unknown => Self::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error for a string that names no [`Outcome`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown outcome {0:?}")]
+pub struct UnknownOutcome(pub String);
+
+impl FromStr for Outcome {
+    type Err = UnknownOutcome;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == s)
+            .ok_or_else(|| UnknownOutcome(s.to_owned()))
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 /// One thing to do: an operation of a provider with its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +240,7 @@ pub struct RequestResult {
     /// The parameters as given.
     pub params: Params,
     /// What happened.
-    pub outcome: OutcomeKind,
+    pub outcome: Outcome,
     /// The HTTP status of the last response, if there was one.
     pub status: Option<u16>,
     /// The provider's request id, if it sent one.
@@ -103,13 +262,13 @@ impl RequestResult {
     pub fn invalid_line(detail: impl Into<String>) -> Self {
         Self::unsent(
             &Request::new("", "", Params::new()),
-            OutcomeKind::InvalidRequest,
+            Outcome::InvalidRequest,
             detail,
         )
     }
 
     /// A result for `request` that never got as far as the provider.
-    pub fn unsent(request: &Request, outcome: OutcomeKind, detail: impl Into<String>) -> Self {
+    pub fn unsent(request: &Request, outcome: Outcome, detail: impl Into<String>) -> Self {
         Self {
             provider: request.provider.clone(),
             operation: request.operation.clone(),
@@ -192,7 +351,7 @@ impl Serialize for ResultJson<'_> {
         map.serialize_entry("provider", &non_empty(&result.provider))?;
         map.serialize_entry("operation", &non_empty(&result.operation))?;
         map.serialize_entry("params", &ParamsJson(&result.params))?;
-        map.serialize_entry("outcome", result.outcome.as_str())?;
+        map.serialize_entry("outcome", &result.outcome)?;
         map.serialize_entry("status", &result.status)?;
         map.serialize_entry("request_id", &result.request_id)?;
         map.serialize_entry("attempts", &result.attempts)?;
@@ -277,7 +436,7 @@ mod tests {
             Params::from_pairs([("gateway-id", "g1")]),
         );
         RequestResult {
-            outcome: OutcomeKind::Created,
+            outcome: Outcome::Created,
             status: Some(200),
             request_id: Some("req-1".into()),
             attempts: 1,
@@ -286,7 +445,7 @@ mod tests {
                 ("id".into(), FieldValue::Plain("k1".into())),
                 ("value".into(), FieldValue::Secret("new-key-value".into())),
             ],
-            ..RequestResult::unsent(&request, OutcomeKind::Created, "")
+            ..RequestResult::unsent(&request, Outcome::Created, "")
         }
     }
 
@@ -332,6 +491,39 @@ mod tests {
         assert_eq!(json["operation"], serde_json::Value::Null);
         assert_eq!(json["outcome"], "invalid-request");
         assert_eq!(json["attempts"], 0);
+    }
+
+    #[test]
+    fn every_plugin_outcome_is_a_host_outcome_of_the_same_name() {
+        for kind in OutcomeKind::ALL {
+            let outcome = Outcome::from(kind);
+            assert_eq!(outcome.as_str(), kind.as_str());
+            assert_eq!(outcome.is_success(), kind.is_success());
+            assert_eq!(outcome.plugin_kind(), Some(kind));
+        }
+        let host_only: Vec<Outcome> = Outcome::ALL
+            .into_iter()
+            .filter(|outcome| outcome.plugin_kind().is_none())
+            .collect();
+        assert_eq!(host_only, [Outcome::PluginError]);
+        assert!(!Outcome::PluginError.is_success());
+    }
+
+    #[test]
+    fn outcomes_are_their_names_in_json_and_back() {
+        for outcome in Outcome::ALL {
+            let json = serde_json::to_value(outcome).unwrap();
+            assert_eq!(json, outcome.as_str());
+            assert_eq!(serde_json::from_value::<Outcome>(json).unwrap(), outcome);
+            assert_eq!(outcome.as_str().parse::<Outcome>(), Ok(outcome));
+        }
+        assert_eq!(Outcome::PluginError.to_string(), "plugin-error");
+        assert!("plugin_error".parse::<Outcome>().is_err());
+        assert!(serde_json::from_str::<Outcome>("\"revoke\"").is_err());
+        // The vocabulary's order, which summaries list outcomes in.
+        let mut sorted = Outcome::ALL;
+        sorted.sort();
+        assert_eq!(sorted, Outcome::ALL);
     }
 
     #[test]

@@ -138,32 +138,39 @@ impl PlannedRequest {
 
     /// `text` with every form of every secret parameter's value replaced.
     fn redact_secrets<'t>(&self, text: Cow<'t, str>) -> Cow<'t, str> {
-        let Some(secret) = &self.secret else {
-            return text;
+        match &self.secret {
+            Some(secret) => redact_secrets(text, &self.request.params, secret),
+            None => text,
+        }
+    }
+}
+
+/// `text` with every form of the value in `params` of each parameter named in
+/// `secret` replaced by `<redacted>`: as it is, JSON-, percent- or
+/// form-encoded.
+fn redact_secrets<'t>(text: Cow<'t, str>, params: &Params, secret: &[String]) -> Cow<'t, str> {
+    let mut text = text;
+    for name in secret {
+        let Some(value) = params.get(name).filter(|v| !v.is_empty()) else {
+            continue;
         };
-        let mut text = text;
-        for name in secret.iter() {
-            let Some(value) = self.request.params.get(name).filter(|v| !v.is_empty()) else {
-                continue;
-            };
-            let json = serde_json::to_string(value).unwrap_or_default();
-            let forms = [
-                value.to_owned(),
-                json.trim_matches('"').to_owned(),
-                revoker_plugin_api::encode_path_segment(value),
-                url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
-            ];
-            // The longest first: a shorter form may be part of a longer one.
-            let mut forms: Vec<String> = forms.into_iter().filter(|f| !f.is_empty()).collect();
-            forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-            for form in forms {
-                if text.contains(form.as_str()) {
-                    text = Cow::Owned(text.replace(form.as_str(), "<redacted>"));
-                }
+        let json = serde_json::to_string(value).unwrap_or_default();
+        let forms = [
+            value.to_owned(),
+            json.trim_matches('"').to_owned(),
+            revoker_plugin_api::encode_path_segment(value),
+            url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        ];
+        // The longest first: a shorter form may be part of a longer one.
+        let mut forms: Vec<String> = forms.into_iter().filter(|f| !f.is_empty()).collect();
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        for form in forms {
+            if text.contains(form.as_str()) {
+                text = Cow::Owned(text.replace(form.as_str(), "<redacted>"));
             }
         }
-        text
     }
+    text
 }
 
 /// A [`PlannedRequest`] as the JSON object of a dry run: the request, its
@@ -308,6 +315,8 @@ fn checked(provider: &ProviderRuntime, request: &Request) -> Result<Checked> {
             PluginCallError::Failed(message) => failed(message),
         })?;
     let unsafe_request = |why: String| {
+        // The refused path may hold a secret parameter's value.
+        let why = redact_secrets(Cow::Owned(why), &request.params, secret.map_or(&[], |s| s));
         failed(format!(
             "plugin {} planned a request the host refuses to send: {why}",
             request.provider

@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{Stream, StreamExt as _};
-use revoker_plugin_api::OutcomeKind;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
@@ -32,7 +31,7 @@ use super::{Bulk, BulkEvent, BulkOptions, Retry, StopHandle};
 use crate::error::{Error, RecordError, RecordFile};
 use crate::files;
 use crate::host::Host;
-use crate::model::{RequestResult, hex};
+use crate::model::{Outcome, RequestResult, hex};
 use crate::plan::PlannedRequest;
 use crate::provider::FlowStatus;
 
@@ -550,7 +549,7 @@ impl PreparedJob {
         for doubt in in_doubt {
             let result = RequestResult::unsent(
                 &doubt.request,
-                OutcomeKind::Unknown,
+                Outcome::Unknown,
                 "this create was being sent when an earlier run stopped: it may have \
                  created a key; check the provider before creating another",
             );
@@ -618,7 +617,7 @@ impl PreparedJob {
                         result,
                     } => {
                         let success = result.is_success()
-                            || (not_found_ok && result.outcome == OutcomeKind::NotFound);
+                            || (not_found_ok && result.outcome == Outcome::NotFound);
                         summary.record(&result, success);
                         // The report (and journal) first: a created key's value
                         // must be on disk before anything else happens.

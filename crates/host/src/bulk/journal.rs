@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::files;
-use crate::model::{LineDigest, ParamsJson, Request};
+use crate::model::{LineDigest, Outcome, ParamsJson, Request};
 
 /// The journal format this host writes and reads.
 pub const JOURNAL_FORMAT: u32 = 1;
@@ -64,6 +64,9 @@ struct Entry {
     params: BTreeMap<String, String>,
     #[serde(default)]
     outcome: Option<String>,
+    /// How many times the request was sent; `None` in a started record.
+    #[serde(default)]
+    attempts: Option<u64>,
 }
 
 /// A create that was about to be sent when an earlier run stopped.
@@ -136,23 +139,33 @@ impl JournalState {
         self.finished.get(&line).is_some_and(|f| f.settled)
     }
 
-    /// Records `line`'s final outcome.
-    fn mark(&mut self, line: u64, digest: LineDigest, outcome: Option<&str>) {
+    /// Records `line`'s final outcome, and how many times it was sent (`None`:
+    /// not recorded, which counts as sent).
+    fn mark(
+        &mut self,
+        line: u64,
+        digest: LineDigest,
+        outcome: Option<&str>,
+        attempts: Option<u64>,
+    ) {
         let create = self.creates.contains(&line) || self.started.contains_key(&line);
-        let success = matches!(outcome, Some("revoked" | "already-revoked" | "created"));
+        // An outcome this host does not know (a later one's) is a failure.
+        let outcome = outcome.and_then(|name| name.parse::<Outcome>().ok());
+        let success = outcome.is_some_and(Outcome::is_success);
         // A create is safe to send again only after an answer that says it was
-        // not carried out.
-        let create_not_done = matches!(
-            outcome,
+        // not carried out, or if it was never sent: a plugin that failed
+        // reading the answer to a create leaves it in doubt.
+        let create_not_done = match outcome {
             Some(
-                "unauthorized"
-                    | "forbidden"
-                    | "invalid-request"
-                    | "not-found"
-                    | "rate-limited"
-                    | "plugin-error"
-            )
-        );
+                Outcome::Unauthorized
+                | Outcome::Forbidden
+                | Outcome::InvalidRequest
+                | Outcome::NotFound
+                | Outcome::RateLimited,
+            ) => true,
+            Some(Outcome::PluginError) => attempts == Some(0),
+            _ => false,
+        };
         let settled = success || (create && !create_not_done);
         self.finished.insert(
             line,
@@ -168,7 +181,7 @@ impl JournalState {
     /// Records that `line`, a create in doubt, is settled (as `unknown`).
     pub(crate) fn mark_settled(&mut self, line: u64, digest: LineDigest) {
         self.creates.insert(line);
-        self.mark(line, digest, Some("unknown"));
+        self.mark(line, digest, Some(Outcome::Unknown.as_str()), None);
     }
 }
 
@@ -375,8 +388,9 @@ impl Journal {
                 .get("outcome")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+            let attempts = value.get("attempts").and_then(Value::as_u64);
             self.state
-                .mark(started.line, started.digest, outcome.as_deref());
+                .mark(started.line, started.digest, outcome.as_deref(), attempts);
         }
 
         // Finished lines the old report lacks: rebuild them from the journal.
@@ -533,7 +547,7 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
                     );
                 }
             } else {
-                state.mark(entry.line, digest, entry.outcome.as_deref());
+                state.mark(entry.line, digest, entry.outcome.as_deref(), entry.attempts);
             }
         }
         valid_len += read as u64;
@@ -547,8 +561,6 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
-
-    use revoker_plugin_api::OutcomeKind;
 
     use super::*;
     use crate::model::{FieldValue, RequestResult, ResultJson};
@@ -569,7 +581,7 @@ mod tests {
         .unwrap()
     }
 
-    fn final_record(line: u64, outcome: OutcomeKind) -> String {
+    fn final_record(line: u64, outcome: Outcome) -> String {
         let request = Request::new(
             "dolfin",
             "revoke-api-key",
@@ -596,16 +608,35 @@ mod tests {
             (5, "rate-limited"),
         ] {
             state.creates.insert(line);
-            state.mark(line, LineDigest(line), Some(outcome));
+            state.mark(line, LineDigest(line), Some(outcome), Some(1));
         }
         let settled: Vec<bool> = (1..=5).map(|l| state.recorded(l).unwrap().1).collect();
         assert_eq!(settled, [true, true, true, false, false]);
         assert_eq!(state.settled_failed_count(), 2);
         // Revocations: settled only once they succeed.
-        state.mark(6, LineDigest(6), Some("already-revoked"));
-        state.mark(7, LineDigest(7), Some("provider-error"));
+        state.mark(6, LineDigest(6), Some("already-revoked"), Some(1));
+        state.mark(7, LineDigest(7), Some("provider-error"), Some(1));
         assert!(state.recorded(6).unwrap().1);
         assert!(!state.recorded(7).unwrap().1);
+    }
+
+    #[test]
+    fn a_create_the_plugin_failed_is_sent_again_only_if_it_was_never_sent() {
+        let mut state = JournalState::default();
+        for (line, attempts) in [(1, Some(0)), (2, Some(1)), (3, None)] {
+            state.creates.insert(line);
+            state.mark(line, LineDigest(line), Some("plugin-error"), attempts);
+        }
+        // Refused before it was sent: not done. Sent, and its answer not read:
+        // in doubt, never sent twice.
+        let settled: Vec<bool> = (1..=3).map(|l| state.recorded(l).unwrap().1).collect();
+        assert_eq!(settled, [false, true, true]);
+        // An outcome a later host added is a failure, and settles a create.
+        state.creates.insert(4);
+        state.mark(4, LineDigest(4), Some("confirmed-elsewhere"), Some(1));
+        state.mark(5, LineDigest(5), Some("confirmed-elsewhere"), Some(1));
+        assert!(state.recorded(4).unwrap().1);
+        assert!(!state.recorded(5).unwrap().1);
     }
 
     #[test]
@@ -639,18 +670,14 @@ mod tests {
         let path = dir.path().join("j");
         let mut journal = Journal::open(&path, &identity("aa")).unwrap();
         assert_eq!(journal.state().finished_count(), 0);
-        journal
-            .append(&final_record(1, OutcomeKind::Revoked))
-            .unwrap();
+        journal.append(&final_record(1, Outcome::Revoked)).unwrap();
         let create = Request::new(
             "pinata",
             "create-gateway-key",
             Params::from_pairs([("gateway-id", "g")]),
         );
         journal.append(&started(2, &create)).unwrap();
-        journal
-            .append(&final_record(3, OutcomeKind::NotFound))
-            .unwrap();
+        journal.append(&final_record(3, Outcome::NotFound)).unwrap();
         // A record cut off by a kill.
         journal.file.write_all(b"{\"line\":4,\"dig").unwrap();
         drop(journal);
@@ -707,12 +734,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (journal_path, report_path) = (dir.path().join("j"), dir.path().join("r"));
         let mut journal = Journal::open(&journal_path, &identity("aa")).unwrap();
-        journal
-            .append(&final_record(1, OutcomeKind::Revoked))
-            .unwrap();
-        journal
-            .append(&final_record(2, OutcomeKind::Revoked))
-            .unwrap();
+        journal.append(&final_record(1, Outcome::Revoked)).unwrap();
+        journal.append(&final_record(2, Outcome::Revoked)).unwrap();
         let create = Request::new(
             "pinata",
             "create-gateway-key",
@@ -724,7 +747,7 @@ mod tests {
 
         // The report: line 1 twice, line 5 whose journal record was lost, the
         // create of line 3 done; line 2's report line lost.
-        let mut created = RequestResult::unsent(&create, OutcomeKind::Created, "");
+        let mut created = RequestResult::unsent(&create, Outcome::Created, "");
         created.created = vec![("value".into(), FieldValue::Secret("new-secret".into()))];
         let report_line = |line, result: &RequestResult| {
             serde_json::to_string(&ResultJson {
@@ -735,7 +758,7 @@ mod tests {
             })
             .unwrap()
         };
-        let revoked = RequestResult::unsent(&create, OutcomeKind::Revoked, "");
+        let revoked = RequestResult::unsent(&create, Outcome::Revoked, "");
         let report = [
             report_line(1, &revoked),
             report_line(1, &revoked),

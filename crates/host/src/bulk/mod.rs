@@ -48,7 +48,6 @@ use std::collections::hash_map::Entry;
 use std::future::ready;
 
 use futures_util::{Stream, StreamExt as _};
-use revoker_plugin_api::OutcomeKind;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
@@ -61,10 +60,10 @@ pub use self::journal::{
 };
 pub use self::recorder::{FLUSH_INTERVAL, Recorder, SYNC_INTERVAL};
 pub use self::summary::{ProviderCounts, Summary};
-use crate::error::{Error, ErrorCategory};
+use crate::error::Error;
 use crate::host::Host;
 pub use crate::model::LineDigest;
-use crate::model::RequestResult;
+use crate::model::{Outcome, RequestResult};
 use crate::plan::PlannedRequest;
 use crate::send::SendGate;
 
@@ -163,7 +162,7 @@ struct First {
 /// What a first line's request got, as its duplicates report it.
 #[derive(Debug, Clone, Copy)]
 struct Answer {
-    outcome: OutcomeKind,
+    outcome: Outcome,
     status: Option<u16>,
 }
 
@@ -340,13 +339,13 @@ impl<'a> Bulk<'a> {
             Ok(planned) => planned,
             Err(failed) => {
                 let (request, error) = *failed;
-                let kind = match error.category() {
-                    ErrorCategory::Usage => OutcomeKind::InvalidRequest,
-                    _ => OutcomeKind::ProviderError,
-                };
                 return finished(
                     false,
-                    RequestResult::unsent(&request, kind, error.to_string()),
+                    RequestResult::unsent(
+                        &self.host.redact(request),
+                        error.outcome().unwrap_or(Outcome::ProviderError),
+                        error.to_string(),
+                    ),
                 );
             }
         };
@@ -427,7 +426,7 @@ mod tests {
     use super::*;
 
     const REVOKED: Answer = Answer {
-        outcome: OutcomeKind::Revoked,
+        outcome: Outcome::Revoked,
         status: Some(204),
     };
 
@@ -441,7 +440,7 @@ mod tests {
         };
         assert!(waiting.try_recv().is_err());
         seen.answer(7, 1, Some(REVOKED));
-        assert_eq!(waiting.try_recv().unwrap().outcome, OutcomeKind::Revoked);
+        assert_eq!(waiting.try_recv().unwrap().outcome, Outcome::Revoked);
         assert!(matches!(
             seen.take(7, 4),
             Taken::Answered(

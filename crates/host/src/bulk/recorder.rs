@@ -434,12 +434,12 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
-    use revoker_plugin_api::{OutcomeKind, Params};
+    use revoker_plugin_api::Params;
 
     use super::*;
-    use crate::model::FieldValue;
+    use crate::model::{FieldValue, Outcome};
 
-    fn result(outcome: OutcomeKind) -> RequestResult {
+    fn result(outcome: Outcome) -> RequestResult {
         let request = Request::new(
             "dolfin",
             "revoke-api-key",
@@ -468,11 +468,11 @@ mod tests {
                 .contains("\"started\":true")
         );
         recorder
-            .finished(1, LineDigest(1), &result(OutcomeKind::Revoked), false)
+            .finished(1, LineDigest(1), &result(Outcome::Revoked), false)
             .await
             .unwrap();
 
-        let mut created = result(OutcomeKind::Created);
+        let mut created = result(Outcome::Created);
         created.created = vec![
             ("id".into(), FieldValue::Plain("k9".into())),
             ("value".into(), FieldValue::Secret("the-new-key".into())),
@@ -511,7 +511,7 @@ mod tests {
         let request = Request::new("p", "o", Params::new());
         recorder.started(1, LineDigest(1), &request).await.unwrap();
         recorder
-            .finished(1, LineDigest(1), &result(OutcomeKind::Revoked), true)
+            .finished(1, LineDigest(1), &result(Outcome::Revoked), true)
             .await
             .unwrap();
         recorder.finish().unwrap();
@@ -523,7 +523,7 @@ mod tests {
         let journal = dir.path().join("j");
         let recorder = Recorder::start(None, Some(File::create(&journal).unwrap()));
         recorder
-            .finished(4, LineDigest(4), &result(OutcomeKind::NotFound), false)
+            .finished(4, LineDigest(4), &result(Outcome::NotFound), false)
             .await
             .unwrap();
         recorder.finish().unwrap();

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use revoker_plugin_api::OutcomeKind;
 use serde_json::{Value, json};
 
-use crate::model::RequestResult;
+use crate::model::{Outcome, RequestResult};
 use crate::provider::FlowStatus;
 
 /// Counts for one provider.
@@ -20,7 +19,7 @@ pub struct ProviderCounts {
     /// Lines a dry run planned.
     pub planned: u64,
     /// Lines per outcome.
-    pub outcomes: BTreeMap<OutcomeKind, u64>,
+    pub outcomes: BTreeMap<Outcome, u64>,
     /// Throttled answers (429, 503 with `Retry-After`) its lines got.
     pub throttled: u64,
     /// What its flow controller said at the end: the rate it allowed.
@@ -31,7 +30,7 @@ pub struct ProviderCounts {
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
     /// Lines finished in this run, per outcome.
-    pub outcomes: BTreeMap<OutcomeKind, u64>,
+    pub outcomes: BTreeMap<Outcome, u64>,
     /// Lines finished in this run, per provider (lines with no provider are
     /// counted under `-`).
     pub providers: BTreeMap<String, ProviderCounts>,
@@ -115,7 +114,7 @@ impl Summary {
 
     /// The summary as a JSON object, under the key `summary`.
     pub fn to_json(&self) -> Value {
-        let count_map = |outcomes: &BTreeMap<OutcomeKind, u64>| -> Value {
+        let count_map = |outcomes: &BTreeMap<Outcome, u64>| -> Value {
             outcomes
                 .iter()
                 .map(|(kind, n)| (kind.as_str().to_owned(), Value::from(*n)))
@@ -257,16 +256,16 @@ mod tests {
     use super::*;
     use crate::model::Request;
 
-    fn result(provider: &str, outcome: OutcomeKind) -> RequestResult {
+    fn result(provider: &str, outcome: Outcome) -> RequestResult {
         RequestResult::unsent(&Request::new(provider, "op", Params::new()), outcome, "")
     }
 
     #[test]
     fn counts_per_outcome_and_provider() {
         let mut summary = Summary::default();
-        summary.record(&result("pinata", OutcomeKind::Revoked), true);
-        summary.record(&result("pinata", OutcomeKind::NotFound), false);
-        summary.record(&result("dolfin", OutcomeKind::AlreadyRevoked), true);
+        summary.record(&result("pinata", Outcome::Revoked), true);
+        summary.record(&result("pinata", Outcome::NotFound), false);
+        summary.record(&result("dolfin", Outcome::AlreadyRevoked), true);
         summary.record(&RequestResult::invalid_line("bad"), false);
         summary.elapsed = Duration::from_secs(2);
         assert_eq!((summary.succeeded, summary.failed), (2, 2));
@@ -293,11 +292,11 @@ mod tests {
     #[test]
     fn says_what_rate_each_provider_allowed() {
         let mut summary = Summary::default();
-        let mut throttled = result("pinata", OutcomeKind::Revoked);
+        let mut throttled = result("pinata", Outcome::Revoked);
         throttled.throttled = 12;
         summary.record(&throttled, true);
-        summary.record(&result("dolfin", OutcomeKind::Revoked), true);
-        summary.record(&result("langwatch", OutcomeKind::Revoked), true);
+        summary.record(&result("dolfin", Outcome::Revoked), true);
+        summary.record(&result("langwatch", Outcome::Revoked), true);
         let flow = |rate: Option<f64>, ceiling: Option<f64>| FlowStatus {
             rate,
             ceiling,

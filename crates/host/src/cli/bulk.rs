@@ -288,10 +288,13 @@ fn confirm(host: &revoker_host::Host, job: &PreparedJob) -> Result<bool, Fatal> 
         survey.items
     );
     for ((provider, operation), lines) in &survey.operations {
-        let to = host
-            .provider(provider)
-            .and_then(|p| p.base_url().host_str().map(str::to_owned))
-            .unwrap_or_else(|| "(unknown provider: not sent)".into());
+        let to = match host.provider(provider) {
+            Some(p) => p.base_url().host_str().unwrap_or_default().to_owned(),
+            None if host.registry().refusal_for(provider).is_some() => {
+                "(its plugin was refused: not sent)".into()
+            }
+            None => "(unknown provider: not sent)".into(),
+        };
         eprintln!(
             "  {lines:>8}  {} {}  to {}",
             output::terminal_safe(provider),

@@ -165,6 +165,9 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         return Ok(Exit::Success);
     }
     let loaded = registry.provider_names();
+    let refused = matches
+        .subcommand_name()
+        .and_then(|name| registry.refused(name));
     let is_provider = |name: &str| registry.get(name).is_some();
     let is_provider = matches.subcommand_name().is_some_and(is_provider);
     let builder = security_options(builder.registry(registry), &matches)?;
@@ -219,6 +222,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             Ok(Exit::Success)
         }
         Some((provider, sub)) if is_provider => single_operation(builder, provider, sub, format),
+        Some(_) if refused.is_some() => Err(refused.expect("checked").into()),
         // The binary copied without its plugins: say so, not "unknown provider".
         Some(_) if no_plugins.is_some() => Err(no_plugins.expect("checked").into()),
         Some((unknown, _)) => Err(Fatal::usage(format!(
@@ -325,9 +329,7 @@ fn single_operation(
     let request = Request::new(provider, operation, params);
 
     if op_matches.get_flag("dry-run") {
-        let planned = host.plan(&request)?;
-        print(&output::dry_run(&planned, format));
-        return Ok(Exit::Success);
+        return output::dry_run_command(&host, &request, format);
     }
 
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -4,11 +4,13 @@
 use std::fmt::Write as _;
 
 use clap::ArgMatches;
-use revoker_host::{FlowStatus, Host, PlannedJson, PlannedRequest, ProviderRuntime, RequestResult};
+use revoker_host::{
+    FlowStatus, Host, Outcome, PlannedJson, PlannedRequest, ProviderRuntime, Request, RequestResult,
+};
 use revoker_plugin_api::Params;
 use serde_json::{Value, json};
 
-use super::Fatal;
+use super::{Exit, Fatal};
 pub(crate) use revoker_host::text::terminal_safe;
 
 /// `--output human|json`.
@@ -133,6 +135,33 @@ pub(crate) fn dry_run(planned: &PlannedRequest, format: OutputFormat) -> String 
         let _ = writeln!(text, "\n{}", terminal_safe(&body));
     }
     text
+}
+
+/// `revoker PROVIDER OPERATION … --dry-run`: prints the request that would be
+/// sent; or, for one the plugin failed to plan or planned so that the host
+/// refuses to send it, the `plugin-error` result a real run would print, and
+/// the same exit code.
+pub(crate) fn dry_run_command(
+    host: &Host,
+    request: &Request,
+    format: OutputFormat,
+) -> Result<Exit, Fatal> {
+    match host.plan(request) {
+        Ok(planned) => {
+            super::print(&dry_run(&planned, format));
+            Ok(Exit::Success)
+        }
+        Err(error @ revoker_host::Error::PluginFailed { .. }) => {
+            let refused = RequestResult::unsent(
+                &host.redact(request.clone()),
+                Outcome::PluginError,
+                error.to_string(),
+            );
+            super::print(&result(&refused, format));
+            Ok(Exit::Failure)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// One line of a bulk dry run, for people: the request on one line.
@@ -396,10 +425,13 @@ pub(crate) fn describe(
     format: OutputFormat,
 ) -> Result<String, Fatal> {
     let provider = host.provider(provider_name).ok_or_else(|| {
-        Fatal::usage(format!(
-            "unknown provider {provider_name:?} (loaded providers: {})",
-            host.registry().provider_names()
-        ))
+        match host.registry().refused(provider_name) {
+            Some(refused) => Fatal::from(refused),
+            None => Fatal::usage(format!(
+                "unknown provider {provider_name:?} (loaded providers: {})",
+                host.registry().provider_names()
+            )),
+        }
     })?;
     let manifest = provider.plugin().manifest();
     let operations: Vec<_> = match operation {

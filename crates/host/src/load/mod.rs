@@ -14,7 +14,7 @@ mod trust;
 
 pub use self::registry::{Refusal, Registry};
 use crate::plugin::image::Image;
-use crate::plugin::in_process::ModuleError;
+use crate::plugin::in_process::{ModuleError, ModuleRefusal};
 use crate::plugin::info::{ManifestError, PluginInfo, Reserved, ReservedName};
 use crate::plugin::info::{check_manifest, check_reserved};
 use crate::plugin::isolated::{Answer, Call, Runner, RunnerError};
@@ -104,6 +104,32 @@ pub enum LoadError {
 impl From<ManifestError> for LoadError {
     fn from(error: ManifestError) -> Self {
         Self::Module(ModuleError::BadManifest(error))
+    }
+}
+
+/// Why a plugin file is refused, and the provider it said it was, if it was
+/// read that far.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    pub(crate) error: Box<LoadError>,
+    pub(crate) provider: Option<String>,
+}
+
+impl<E: Into<LoadError>> From<E> for Refused {
+    fn from(error: E) -> Self {
+        Self {
+            error: Box::new(error.into()),
+            provider: None,
+        }
+    }
+}
+
+impl From<ModuleRefusal> for Refused {
+    fn from(refusal: ModuleRefusal) -> Self {
+        Self {
+            error: Box::new(LoadError::Module(refusal.error)),
+            provider: refusal.provider,
+        }
     }
 }
 
@@ -198,8 +224,9 @@ impl Default for Isolation {
 ///
 /// # Errors
 ///
-/// Why the plugin is refused (the caller adds the path).
-pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, LoadError> {
+/// Why the plugin is refused (the caller adds the path), and its provider if
+/// it said which.
+pub(crate) fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, Refused> {
     let trusted = trust::open_trusted(path, !options.pins.is_empty())?;
     let pinned_for = match &trusted.sha256 {
         None => None,
@@ -229,9 +256,9 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, LoadErr
         let info = match runner.call(&Call::Describe)? {
             Answer::Describe(info) => *info,
             Answer::LoadFailed(why) => return Err(why.into()),
-            _ => return Err(LoadError::UnexpectedAnswer),
+            _ => return Err(LoadError::UnexpectedAnswer.into()),
         };
-        check_manifest(&info.manifest)?;
+        check_manifest(&info.manifest).map_err(|e| refused(e, &info))?;
         if isolation.all
             || isolation
                 .providers
@@ -247,13 +274,17 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, LoadErr
     } else {
         load_in_process(trusted.image)?
     };
-    check_reserved(&info.manifest, &options.reserved)?;
+    check_reserved(&info.manifest, &options.reserved).map_err(|e| refused(e, &info))?;
     if let Some(pinned) = pinned_for
         && pinned != info.manifest.provider.as_str()
     {
-        return Err(LoadError::PinnedForAnother {
-            pinned,
-            provides: info.manifest.provider.to_string(),
+        let provides = info.manifest.provider.to_string();
+        return Err(Refused {
+            error: Box::new(LoadError::PinnedForAnother {
+                pinned,
+                provides: provides.clone(),
+            }),
+            provider: Some(provides),
         });
     }
     if !info.manifest.panic_unwind {
@@ -272,8 +303,16 @@ pub fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, LoadErr
     ))
 }
 
+/// `error`, of the plugin that `info` describes.
+fn refused(error: impl Into<LoadError>, info: &PluginInfo) -> Refused {
+    Refused {
+        error: Box::new(error.into()),
+        provider: Some(info.manifest.provider.to_string()),
+    }
+}
+
 /// Loads `image` into this process.
-fn load_in_process(image: Image) -> Result<(PluginInfo, Backend), LoadError> {
+fn load_in_process(image: Image) -> Result<(PluginInfo, Backend), Refused> {
     let loaded = in_process::load_module(&image.load_path());
     // A library, once opened, stays for the process (abi_stable never unloads
     // one, even one refused after opening), and so does its image: were its
@@ -317,7 +356,10 @@ mod tests {
         let dir = tempfile::tempdir_in(base).unwrap();
         let path = dir.path().join("librevoker_fake.so");
         std::fs::write(&path, b"not an ELF file").unwrap();
-        let err = load_plugin(&path, &LoadOptions::default()).unwrap_err();
+        let err = load_plugin(&path, &LoadOptions::default())
+            .unwrap_err()
+            .error;
+        let err = *err;
         assert!(
             matches!(err, LoadError::Module(ModuleError::NotALibrary(_))),
             "{err:?}"

@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{CredentialSource, LoadError, LoadOptions, load_plugin, plugin_files};
+use super::{CredentialSource, LoadError, LoadOptions, Refused, load_plugin, plugin_files};
+use crate::error::Error;
 use crate::plugin::Plugin;
 
 /// A plugin file that was not loaded, and why.
@@ -15,6 +16,36 @@ pub struct Refusal {
     pub path: PathBuf,
     /// Why.
     pub error: LoadError,
+    /// The provider its manifest names, if it was read that far (a file
+    /// refused before it was loaded, or built for another interface, says
+    /// nothing).
+    pub provider: Option<String>,
+}
+
+impl Refusal {
+    /// Whether this is the refusal of a plugin for `provider`: the one its
+    /// manifest names or, if it named none, the one its file is named for
+    /// (`librevoker_aws_iam.so` is `aws-iam`'s).
+    pub fn is_for(&self, provider: &str) -> bool {
+        match &self.provider {
+            Some(named) => named == provider,
+            None => self.file_provider().is_some_and(|named| named == provider),
+        }
+    }
+
+    /// The provider the file's name says: `librevoker_<name>.so` (on Linux),
+    /// `_` read as `-`.
+    fn file_provider(&self) -> Option<String> {
+        if matches!(self.error, LoadError::Directory(_)) {
+            return None;
+        }
+        let prefix = format!("{}revoker_", std::env::consts::DLL_PREFIX);
+        let name = self.path.file_name()?.to_str()?;
+        let stem = name
+            .strip_prefix(&prefix)?
+            .strip_suffix(std::env::consts::DLL_SUFFIX)?;
+        Some(stem.replace('_', "-"))
+    }
 }
 
 impl fmt::Display for Refusal {
@@ -54,6 +85,7 @@ impl Registry {
                 Err(e) => registry.refusals.push(Refusal {
                     path: dir.clone(),
                     error: LoadError::Directory(e),
+                    provider: None,
                 }),
             }
         }
@@ -94,6 +126,7 @@ impl Registry {
                         claimed: source.clone(),
                         others,
                     },
+                    provider: Some(self.plugins[i].provider().to_owned()),
                 });
             }
         }
@@ -103,11 +136,14 @@ impl Registry {
     }
 
     fn load_file(&mut self, path: &Path, options: &LoadOptions) {
-        let refusal = match load_plugin(path, options) {
+        let refused = match load_plugin(path, options) {
             Ok(plugin) => match self.get(plugin.provider()) {
-                Some(first) => LoadError::DuplicateProvider {
-                    provider: plugin.provider().to_owned(),
-                    first: first.path().to_owned(),
+                Some(first) => Refused {
+                    error: Box::new(LoadError::DuplicateProvider {
+                        provider: plugin.provider().to_owned(),
+                        first: first.path().to_owned(),
+                    }),
+                    provider: Some(plugin.provider().to_owned()),
                 },
                 None => {
                     tracing::debug!(
@@ -124,7 +160,8 @@ impl Registry {
         };
         self.refusals.push(Refusal {
             path: path.to_owned(),
-            error: refusal,
+            error: *refused.error,
+            provider: refused.provider,
         });
     }
 
@@ -141,6 +178,28 @@ impl Registry {
     /// The plugins that were refused, in the order met.
     pub fn refusals(&self) -> &[Refusal] {
         &self.refusals
+    }
+
+    /// Why `provider` is not loaded, if no plugin provides it and a plugin
+    /// file for it was refused (see [`Refusal::is_for`]): the first such.
+    pub fn refusal_for(&self, provider: &str) -> Option<&Refusal> {
+        if self.get(provider).is_some() {
+            return None;
+        }
+        self.refusals
+            .iter()
+            .find(|refusal| refusal.is_for(provider))
+    }
+
+    /// [`Error::PluginRefused`] for `provider`, naming its plugin file and
+    /// why it was refused, if [`Registry::refusal_for`] has a refusal for it.
+    pub fn refused(&self, provider: &str) -> Option<Error> {
+        self.refusal_for(provider)
+            .map(|refusal| Error::PluginRefused {
+                provider: provider.to_owned(),
+                path: refusal.path.clone(),
+                reason: refusal.error.to_string(),
+            })
     }
 
     /// The loaded providers' names, comma-separated, or `none`.
@@ -172,5 +231,46 @@ mod tests {
             "refusing plugin /nonexistent/revoker-plugins: cannot read plugin directory"
         ));
         assert_eq!(registry.provider_names(), "none");
+        // A directory is no provider's plugin, whatever its name.
+        assert!(registry.refusal_for("revoker-plugins").is_none());
+    }
+
+    #[test]
+    fn a_refusal_is_for_the_provider_its_manifest_named_else_its_file_is_named_for() {
+        let file = |name: &str| {
+            PathBuf::from(format!(
+                "/plugins/{}revoker_{name}{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ))
+        };
+        let refusal = |path: PathBuf, provider: Option<&str>| Refusal {
+            path,
+            error: LoadError::NoRunner,
+            provider: provider.map(str::to_owned),
+        };
+        let unnamed = refusal(file("aws_iam"), None);
+        assert!(unnamed.is_for("aws-iam"));
+        assert!(!unnamed.is_for("aws_iam") && !unnamed.is_for("aws"));
+        let named = refusal(file("aws_iam"), Some("iam"));
+        assert!(named.is_for("iam"));
+        assert!(!named.is_for("aws-iam"));
+        assert!(!refusal(PathBuf::from("/plugins/libother.so"), None).is_for("other"));
+
+        let registry = Registry {
+            plugins: Vec::new(),
+            refusals: vec![unnamed, named],
+        };
+        let error = registry.refused("iam").unwrap().to_string();
+        assert!(
+            error.starts_with("provider iam is not loaded: its plugin /plugins/"),
+            "{error}"
+        );
+        assert!(
+            error.contains("revoker_aws_iam")
+                && error.contains(" was refused: it is to run isolated"),
+            "{error}"
+        );
+        assert!(registry.refused("dolfin").is_none());
     }
 }

@@ -8,13 +8,19 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use revoker_plugin_api::abi_stable::StableAbi;
 use revoker_plugin_api::abi_stable::library::{LibraryError, lib_header_from_path};
+use revoker_plugin_api::abi_stable::sabi_types::VersionStrings;
+use revoker_plugin_api::abi_stable::type_layout::TypeLayout;
 use revoker_plugin_api::module::earlier;
-use revoker_plugin_api::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef};
+use revoker_plugin_api::{
+    Manifest, PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModuleRef,
+};
 
 use super::info::{
     ManifestError, PluginInfo, auth_of_manifest, check_auth, check_features, check_manifest,
 };
+use super::layout::first_difference;
 
 /// Why a library is not a plugin this host can load. It crosses the pipe from
 /// an isolated plugin's process, hence serializable.
@@ -44,12 +50,17 @@ pub enum ModuleError {
     /// Its interface's layout is not this host's.
     #[error(
         "its plugin interface layout does not match this revoker's (plugin API version \
-         {ours}, revoker-plugin-api {ours_crate}): rebuild the plugin against that version \
-         (run with -vv for the details)",
+         {ours}, revoker-plugin-api {ours_crate}){}; rebuild the plugin against that version \
+         (run with -vv for the full comparison)",
+        first_difference.as_ref().map_or(String::new(), |d| format!("; first difference: {d}")),
         ours = PLUGIN_API_VERSION,
         ours_crate = PLUGIN_API_CRATE_VERSION,
     )]
-    IncompatibleLayout,
+    IncompatibleLayout {
+        /// The first type and field that differ, e.g. ``type Outcome, field
+        /// `kind`: expected OutcomeKind with 11 variants, found 12``.
+        first_difference: Option<String>,
+    },
     /// Another failure of the plugin interface (one line).
     #[error("{0}")]
     Interface(String),
@@ -72,13 +83,50 @@ pub enum ModuleError {
     },
 }
 
+/// Why a library is refused, and the provider its manifest names if it was
+/// read that far: someone calling that provider is told why it is not there.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ModuleRefusal {
+    /// Why.
+    pub(crate) error: ModuleError,
+    /// The provider it said it was, if it said.
+    pub(crate) provider: Option<String>,
+}
+
+impl From<ModuleError> for ModuleRefusal {
+    fn from(error: ModuleError) -> Self {
+        Self {
+            error,
+            provider: None,
+        }
+    }
+}
+
 /// Loads the library at `path` and checks its plugin API version, its layout and
 /// its manifest; returns its root module and what it says of itself.
 ///
 /// # Errors
 ///
 /// Why the library is refused.
-pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), ModuleError> {
+pub(crate) fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), ModuleRefusal> {
+    let (module, api_version) = open_module(path)?;
+    let manifest = (module.manifest())()
+        .into_result()
+        .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
+    let provider = manifest.provider.to_string();
+    match describe_module(module, manifest, api_version) {
+        Ok(info) => Ok((module, info)),
+        Err(error) => Err(ModuleRefusal {
+            error,
+            provider: Some(provider),
+        }),
+    }
+}
+
+/// Opens the library at `path` and checks its plugin API version and its
+/// layout; returns its root module and the `revoker-plugin-api` version it
+/// was built against.
+fn open_module(path: &Path) -> Result<(ProviderModuleRef, String), ModuleError> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::OpenError { .. } => ModuleError::NotALibrary(one_line(&e)),
         LibraryError::GetSymbolError { .. } => ModuleError::NotAPlugin,
@@ -100,7 +148,11 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
 
     let layout_mismatch = |details: &dyn std::fmt::Display| {
         tracing::debug!(plugin = %path.display(), "layout mismatch:\n{details}");
-        ModuleError::IncompatibleLayout
+        ModuleError::IncompatibleLayout {
+            first_difference: header
+                .layout()
+                .and_then(|found| first_difference(expected_layout(&built_with), found)),
+        }
     };
     let module = match header.init_root_module::<ProviderModuleRef>() {
         Ok(module) => module,
@@ -119,10 +171,15 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
         }
         Err(other) => return Err(ModuleError::Interface(one_line(&other))),
     };
+    Ok((module, built_with.version.to_string()))
+}
 
-    let manifest = (module.manifest())()
-        .into_result()
-        .map_err(|e| ModuleError::ManifestFailed(e.to_string()))?;
+/// Checks what the module says of itself, from its `manifest`.
+fn describe_module(
+    module: ProviderModuleRef,
+    manifest: Manifest,
+    api_version: String,
+) -> Result<PluginInfo, ModuleError> {
     // Added in plugin API 1.2: what it needs of the host first (an older
     // plugin needs nothing), then how its requests are authenticated (an older
     // plugin's manifest says it).
@@ -159,13 +216,22 @@ pub fn load_module(path: &Path) -> Result<(ProviderModuleRef, PluginInfo), Modul
             }
         }
     }
-    let info = PluginInfo {
+    Ok(PluginInfo {
         manifest,
-        api_version: built_with.version.to_string(),
+        api_version,
         secret_params,
         auth,
-    };
-    Ok((module, info))
+    })
+}
+
+/// The root module's layout as of the minor version a plugin was built for:
+/// the one it is checked against.
+fn expected_layout(built_with: &VersionStrings) -> &'static TypeLayout {
+    match built_with.version.split('.').nth(1).map(str::parse::<u32>) {
+        Some(Ok(0)) => <earlier::v1_0::ProviderModuleRef as StableAbi>::LAYOUT,
+        Some(Ok(1)) => <earlier::v1_1::ProviderModuleRef as StableAbi>::LAYOUT,
+        _ => <ProviderModuleRef as StableAbi>::LAYOUT,
+    }
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {

@@ -15,6 +15,7 @@ pub(crate) mod image;
 pub(crate) mod in_process;
 pub(crate) mod info;
 pub mod isolated;
+mod layout;
 
 use self::info::PluginInfo;
 use self::isolated::{Answer, Call, Runner};
@@ -211,7 +212,9 @@ impl Plugin {
             return Err(PluginCallError::Failed(reason.to_owned()));
         }
         match runner.call(call) {
-            Ok(Answer::LoadFailed(why)) => Err(self.disable(format!("cannot load it: {why}"))),
+            Ok(Answer::LoadFailed(why)) => {
+                Err(self.disable(format!("cannot load it: {}", why.error)))
+            }
             Ok(answer) => Ok(answer),
             Err(why) => Err(PluginCallError::Failed(why.to_string())),
         }

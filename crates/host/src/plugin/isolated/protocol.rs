@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use revoker_plugin_api::{HttpRequest, HttpResponse, Outcome, Params, PluginError};
 use serde::{Deserialize, Serialize};
 
-use crate::plugin::in_process::ModuleError;
+use crate::plugin::in_process::ModuleRefusal;
 use crate::plugin::info::PluginInfo;
 
 /// The largest message accepted from either side.
@@ -35,7 +35,7 @@ pub(crate) enum Answer {
     Plan(Result<HttpRequest, PluginError>),
     Interpret(Result<Outcome, PluginError>),
     /// The child could not load the plugin.
-    LoadFailed(ModuleError),
+    LoadFailed(ModuleRefusal),
 }
 
 pub(super) fn write_message(out: &mut impl Write, message: &impl Serialize) -> io::Result<()> {
