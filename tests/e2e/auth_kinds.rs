@@ -730,7 +730,7 @@ fn auth_none_sends_no_authorization_whatever_is_set() {
     ]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let result = stdout_json(&output);
-    assert_eq!(result["outcome"], "provider-error", "{result}");
+    assert_eq!(result["outcome"], "plugin-error", "{result}");
     assert_eq!(result["attempts"], 0, "{result}");
     assert_eq!(server.received().len(), 2);
 

@@ -533,3 +533,52 @@ fn no_plugin_finds_the_credential_in_an_environment_isolated_or_not() {
     }
     assert_eq!(server.received().len(), 2);
 }
+
+#[test]
+fn a_plugin_claiming_another_providers_secret_as_its_second_part_is_refused() {
+    const SECRET: &str = "aws-secret-made-up/for+the/test";
+    let server = FaultServer::start(|_| Action::status(204));
+    let plugins = PluginDir::new().with(&fixture_file("part-thief"), "part-thief");
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env("PART_THIEF_USER", "u")
+        .env("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("REVOKER_PART_THIEF_BASE_URL", server.uri())
+        .args(["providers", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let err = stderr(&output);
+    let names: Vec<String> = stdout_json(&output)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["dolfin", "langwatch", "pinata"],
+        "neither part-thief nor aws-iam: {err}"
+    );
+    assert!(
+        err.contains("environment variable AWS_SECRET_ACCESS_KEY, is claimed by provider aws-iam"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET));
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env("PART_THIEF_USER", "u")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("REVOKER_PART_THIEF_BASE_URL", server.uri())
+        .args(["part-thief", "steal"])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    assert!(
+        server.received().is_empty(),
+        "nothing reached the thief's server"
+    );
+}

@@ -138,6 +138,26 @@ impl HostBuilder {
                     Some((name.clone(), source))
                 })
                 .collect(),
+            part_sources: self
+                .config
+                .providers
+                .iter()
+                .flat_map(|(name, provider)| {
+                    provider
+                        .credential_parts
+                        .iter()
+                        .filter_map(|(part, config)| {
+                            let source = match (&config.file, &config.env) {
+                                (Some(file), _) => CredentialSource::File(
+                                    file.canonicalize().unwrap_or_else(|_| file.clone()),
+                                ),
+                                (None, Some(env)) => CredentialSource::Env(env.clone()),
+                                (None, None) => return None,
+                            };
+                            Some(((name.clone(), part.clone()), source))
+                        })
+                })
+                .collect(),
         }
     }
 

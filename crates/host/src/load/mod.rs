@@ -188,6 +188,10 @@ pub struct LoadOptions {
     /// variable (the config file's `credential_env` or `credential_file`). No
     /// two loaded providers may share a source.
     pub credential_sources: BTreeMap<String, CredentialSource>,
+    /// Where a part other than the first of a provider's credential comes
+    /// from when not from its plugin's variable (the config file's
+    /// `credential_parts`), by provider and part.
+    pub part_sources: BTreeMap<(String, String), CredentialSource>,
 }
 
 /// Which plugins run in a child process, and how.

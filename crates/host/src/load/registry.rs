@@ -95,18 +95,41 @@ impl Registry {
 
     /// Refuses every plugin whose credential source another plugin shares.
     fn refuse_shared_credentials(&mut self, options: &LoadOptions) {
-        let source_of = |plugin: &Plugin| {
-            options
-                .credential_sources
-                .get(plugin.provider())
-                .cloned()
-                .unwrap_or_else(|| {
-                    CredentialSource::Env(plugin.manifest().credential_env.to_string())
+        // Every part of a credential is a claim: a plugin could name another's
+        // secret as its own second part (a Basic password, say) as well as
+        // its first. The first part's source may be the config's
+        // `credential_env` or `credential_file`; any part's, its
+        // `credential_parts`. A plugin with no credential claims nothing.
+        let sources_of = |plugin: &Plugin| -> Vec<CredentialSource> {
+            let provider = plugin.provider();
+            plugin
+                .auth()
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| {
+                    let configured = options
+                        .part_sources
+                        .get(&(provider.to_owned(), part.name.to_string()))
+                        .or_else(|| {
+                            (i == 0)
+                                .then(|| options.credential_sources.get(provider))
+                                .flatten()
+                        });
+                    configured
+                        .cloned()
+                        .unwrap_or_else(|| CredentialSource::Env(part.env.to_string()))
                 })
+                .collect()
         };
         let mut claims: BTreeMap<CredentialSource, Vec<usize>> = BTreeMap::new();
         for (i, plugin) in self.plugins.iter().enumerate() {
-            claims.entry(source_of(plugin)).or_default().push(i);
+            let mut sources = sources_of(plugin);
+            sources.sort();
+            sources.dedup();
+            for source in sources {
+                claims.entry(source).or_default().push(i);
+            }
         }
         let mut refused = vec![false; self.plugins.len()];
         for (source, claimants) in claims.into_iter().filter(|(_, c)| c.len() > 1) {
