@@ -140,6 +140,22 @@ fn basic_auth_sends_the_parts_encoded_and_fills_the_account_from_the_public_part
     };
     let mut outputs = Vec::new();
 
+    // `describe` says where the account comes from, not that it is required.
+    let output = run(AUTH_TOKEN, &["describe", "twilly"]);
+    let described = stdout(&output);
+    assert!(
+        described.contains("--account-sid <string> (default: the credential's user part)"),
+        "{described}"
+    );
+    assert!(
+        described.contains("--key-sid <string> (required)"),
+        "{described}"
+    );
+    assert!(
+        !described.contains(AUTH_TOKEN) && !described.contains(SID),
+        "{described}"
+    );
+
     // The request names the key only: the account is the credential's user.
     for isolate in [&[][..], &["--isolate"]] {
         let output = run(

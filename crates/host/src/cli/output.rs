@@ -484,12 +484,26 @@ pub(crate) fn describe(
             }
         );
         for param in op.params.iter() {
+            // A parameter a public part of the credential fills is optional
+            // on the command line: say where its value comes from instead.
+            let filled_by = provider.plugin().auth().parts.iter().find(|part| {
+                !part.secret
+                    && part
+                        .param
+                        .as_ref()
+                        .into_option()
+                        .is_some_and(|p| p.as_str() == param.name.as_str())
+            });
+            let note = match filled_by {
+                Some(part) => format!(" (default: the credential's {} part)", part.name),
+                None if param.required => " (required)".to_owned(),
+                None => String::new(),
+            };
             let _ = writeln!(
                 text,
-                "  --{} <{}>{}  {}",
+                "  --{} <{}>{note}  {}",
                 param.name,
                 param.kind.as_str(),
-                if param.required { " (required)" } else { "" },
                 param.help
             );
         }
