@@ -489,3 +489,18 @@ fn a_bulk_line_for_a_provider_whose_plugin_was_refused_is_a_plugin_error_saying_
     refused(printed.iter().find(|r| r["line"] == 2).unwrap());
     assert_eq!(server.received().len(), 1, "a dry run sends nothing");
 }
+
+#[test]
+fn version_names_the_host_and_plugin_api_versions() {
+    for flag in ["--version", "-V"] {
+        let output = revoker().arg(flag).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = support::stdout(&output);
+        assert!(text.starts_with("revoker "), "{text}");
+        assert!(
+            text.contains("(plugin API 1, revoker-plugin-api 1."),
+            "{text}"
+        );
+        assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    }
+}

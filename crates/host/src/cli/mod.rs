@@ -107,6 +107,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 }
 
 fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
+    // `revoker --version` alone needs no plugin: answered before any is
+    // loaded (each costs its sealed copy, its load and its layout check).
+    if let [_, flag] = args.as_slice()
+        && (flag == "--version" || flag == "-V")
+    {
+        print(&command::build(&Registry::default()).render_version());
+        return Ok(Exit::Success);
+    }
     let early = EarlyArgs::scan(&args);
     early::init_tracing(&early);
 
