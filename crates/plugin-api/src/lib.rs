@@ -135,6 +135,7 @@ mod export;
 mod manifest;
 mod message;
 pub mod module;
+pub mod names;
 mod operation;
 mod outcome;
 mod params;

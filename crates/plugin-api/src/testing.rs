@@ -6,7 +6,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! revoker-plugin-api = { git = "https://example.invalid/revoker", tag = "plugin-api-v1.2.0", features = ["testing"] }
+//! revoker-plugin-api = { path = "../revoker/crates/plugin-api", features = ["testing"] }
 //! ```
 //!
 //! and add the standard tests in one line:
@@ -31,42 +31,8 @@ use crate::{
     PluginErrorKind, Provider,
 };
 
-/// The names the `revoker` command line keeps for its own commands: no
-/// provider may take one.
-pub const RESERVED_PROVIDER_NAMES: &[&str] = &[
-    "providers",
-    "describe",
-    "bulk",
-    "help",
-    "completions",
-    "audit",
-    "version",
-];
-
-/// The names the `revoker` command line keeps for its own flags: no parameter
-/// may take one.
-pub const RESERVED_PARAM_NAMES: &[&str] = &[
-    "help",
-    "dry-run",
-    "max-attempts",
-    "output",
-    "config",
-    "plugin-dir",
-    "verbose",
-    "quiet",
-];
-
-/// Headers the host sets itself, which no credential header may name.
-const HOST_HEADERS: &[&str] = &[
-    "proxy-authorization",
-    "host",
-    "cookie",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "te",
-    "upgrade",
-];
+use crate::names::{HOST_HEADERS, is_cli_name};
+pub use crate::names::{RESERVED_PARAM_NAMES, RESERVED_PROVIDER_NAMES};
 
 /// The manifest `P` exports (as [`export_provider!`](crate::export_provider)
 /// makes it from [`Provider::manifest`] and [`Provider::auth`]).
@@ -322,15 +288,6 @@ pub fn check_unknown_operations<P: Provider>() {
             Ok(outcome) => panic!("unknown operation {name:?} is interpreted: {outcome:?}"),
         }
     }
-}
-
-/// Lowercase ASCII letters, digits and inner `-`, starting with a letter.
-fn is_cli_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 /// A `tchar` of RFC 9110 §5.6.2, of which header names are made.

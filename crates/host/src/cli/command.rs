@@ -3,36 +3,19 @@
 
 use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
 use revoker_host::Registry;
-use revoker_plugin_api::{Auth, OperationSpec, ParamKind};
-
-/// Names a provider may not take, because they are the CLI's own commands.
-pub(crate) const RESERVED_NAMES: &[&str] = &[
-    "providers",
-    "describe",
-    "bulk",
-    "help",
-    "completions",
-    "audit",
-    "version",
-];
-
-/// Parameter names a plugin may not use, because they are the CLI's own flags.
-pub(crate) const RESERVED_PARAMS: &[&str] = &[
-    "help",
-    "dry-run",
-    "max-attempts",
-    "output",
-    "config",
-    "plugin-dir",
-    "verbose",
-    "quiet",
-];
+use revoker_plugin_api::{Auth, OperationSpec, ParamKind, names};
 
 /// The names the CLI keeps for itself, which no plugin may take.
 pub(crate) fn reserved() -> revoker_host::Reserved {
     revoker_host::Reserved {
-        providers: RESERVED_NAMES.iter().map(|s| (*s).to_owned()).collect(),
-        params: RESERVED_PARAMS.iter().map(|s| (*s).to_owned()).collect(),
+        providers: names::RESERVED_PROVIDER_NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        params: names::RESERVED_PARAM_NAMES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
     }
 }
 

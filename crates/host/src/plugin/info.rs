@@ -56,21 +56,8 @@ pub(crate) fn check_features(required: &[Feature]) -> Result<(), ManifestError> 
     }
 }
 
-/// Headers the host owns, which neither a plugin's request nor a manifest's
-/// credential header may name: where the request goes, cookies, a proxy's
-/// credential, and the framing of the message. (A plugin may not set
-/// `Authorization` either, nor its own credential header: both are the
-/// credential's.)
-pub(crate) const HOST_HEADERS: &[&str] = &[
-    "proxy-authorization",
-    "host",
-    "cookie",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "te",
-    "upgrade",
-];
+pub(crate) use revoker_plugin_api::names::HOST_HEADERS;
+use revoker_plugin_api::names::is_cli_name;
 
 /// Why a manifest cannot be served.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
@@ -351,15 +338,6 @@ pub struct Reserved {
     pub providers: Vec<String>,
     /// Names no parameter may take.
     pub params: Vec<String>,
-}
-
-/// Lowercase ASCII letters, digits and inner `-`, starting with a letter.
-fn is_cli_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && !name.ends_with('-')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 #[cfg(test)]
