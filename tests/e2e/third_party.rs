@@ -353,11 +353,9 @@ fn build_compat(plugin: &str, snapshot: &str) -> (tempfile::TempDir, std::path::
     (crate_dir, built)
 }
 
-#[test]
-fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() {
-    const TOKEN: &str = "tok-1.1-SECRET-made-up";
-    let (_crate_dir, built) = build_compat("plugin-v1-1", "plugin-api-1.1.0");
-    let plugins = PluginDir::new().with(&built.join("librevoker_secretive.so"), "secretive");
+/// `provider`'s entry in `revoker providers --json` with `plugins`, which must
+/// load with nothing said on stderr.
+fn loaded_quietly(plugins: &PluginDir, provider: &str) -> serde_json::Value {
     let output = revoker()
         .arg("--plugin-dir")
         .arg(plugins.path())
@@ -366,13 +364,21 @@ fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() 
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(stderr(&output).is_empty(), "{}", stderr(&output));
-    let providers = stdout_json(&output);
-    let secretive = providers
+    stdout_json(&output)
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["provider"] == "secretive")
-        .expect("the 1.1 plugin loads");
+        .find(|p| p["provider"] == provider)
+        .unwrap_or_else(|| panic!("{provider} loads"))
+        .clone()
+}
+
+#[test]
+fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() {
+    const TOKEN: &str = "tok-1.1-SECRET-made-up";
+    let (_crate_dir, built) = build_compat("plugin-v1-1", "plugin-api-1.1.0");
+    let plugins = PluginDir::new().with(&built.join("librevoker_secretive.so"), "secretive");
+    let secretive = loaded_quietly(&plugins, "secretive");
     assert_eq!(secretive["plugin_api"], "1.1.0");
     assert_eq!(
         secretive["auth"]["kind"], "header",
@@ -417,22 +423,7 @@ fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() 
 fn a_plugin_built_against_plugin_api_1_0_keeps_loading() {
     let (_crate_dir, built) = build_compat("plugin-v1-0", "plugin-api-1.0.0");
     let plugins = PluginDir::new().with(&built.join("librevoker_oldtimer.so"), "oldtimer");
-
-    let output = revoker()
-        .arg("--plugin-dir")
-        .arg(plugins.path())
-        .args(["providers", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
-    let providers = stdout_json(&output);
-    let oldtimer = providers
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["provider"] == "oldtimer")
-        .unwrap();
+    let oldtimer = loaded_quietly(&plugins, "oldtimer");
     assert_eq!(oldtimer["plugin_api"], "1.0.0");
 
     let server = FaultServer::start(|_| Action::status(204));

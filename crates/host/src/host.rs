@@ -128,13 +128,10 @@ impl HostBuilder {
                 .providers
                 .iter()
                 .filter_map(|(name, provider)| {
-                    let source = match (&provider.credential_file, &provider.credential_env) {
-                        (Some(file), _) => CredentialSource::File(
-                            file.canonicalize().unwrap_or_else(|_| file.clone()),
-                        ),
-                        (None, Some(env)) => CredentialSource::Env(env.clone()),
-                        (None, None) => return None,
-                    };
+                    let source = configured_source(
+                        provider.credential_file.as_deref(),
+                        provider.credential_env.as_deref(),
+                    )?;
                     Some((name.clone(), source))
                 })
                 .collect(),
@@ -147,13 +144,8 @@ impl HostBuilder {
                         .credential_parts
                         .iter()
                         .filter_map(|(part, config)| {
-                            let source = match (&config.file, &config.env) {
-                                (Some(file), _) => CredentialSource::File(
-                                    file.canonicalize().unwrap_or_else(|_| file.clone()),
-                                ),
-                                (None, Some(env)) => CredentialSource::Env(env.clone()),
-                                (None, None) => return None,
-                            };
+                            let source =
+                                configured_source(config.file.as_deref(), config.env.as_deref())?;
                             Some(((name.clone(), part.clone()), source))
                         })
                 })
@@ -717,5 +709,21 @@ impl Host {
                 loaded: self.0.registry.provider_names(),
             })?;
         runtime.require_credential().map(|_| ())
+    }
+}
+
+/// Where the config file says a credential (or one part of it) comes from: a
+/// file (canonical, so that two spellings of one file are one source), which
+/// beats a variable; `None` if it says neither.
+fn configured_source(
+    file: Option<&std::path::Path>,
+    env: Option<&str>,
+) -> Option<CredentialSource> {
+    match (file, env) {
+        (Some(file), _) => Some(CredentialSource::File(
+            file.canonicalize().unwrap_or_else(|_| file.to_owned()),
+        )),
+        (None, Some(env)) => Some(CredentialSource::Env(env.to_owned())),
+        (None, None) => None,
     }
 }
