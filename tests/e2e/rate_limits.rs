@@ -259,10 +259,30 @@ fn ctrl_c_stops_requests_waiting_for_a_held_provider() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the first flight (slow start: two requests) has been
-    // answered: the provider is held, and every other line waits for it.
-    while tally.lock().unwrap().throttled < 1 || server.received().len() < 2 {
-        std::thread::sleep(Duration::from_millis(10));
+    // Wait until the first flight has been answered and nothing more comes:
+    // slow start lets two requests go, and the success may let one or two
+    // more out before the first 429 is read; from then on the provider is
+    // held, and every other line waits for it.
+    let settled = || {
+        let tally = tally.lock().unwrap();
+        let received = server.received().len() as u64;
+        (tally.revoked.len() == 1 && tally.throttled >= 1 && received == tally.throttled + 1)
+            .then_some(received)
+    };
+    let mut last = None;
+    let deadline = std::time::Instant::now() + support::PATIENCE;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first flight never settled: {} received",
+            server.received().len()
+        );
+        let now = settled();
+        if now.is_some() && now == last {
+            break;
+        }
+        last = now;
+        std::thread::sleep(Duration::from_millis(200));
     }
     let sent_before = server.received().len();
     // SAFETY: sending SIGINT to our own child.
