@@ -216,6 +216,17 @@ fn children_of(pid: u32) -> Vec<u32> {
     children
 }
 
+/// Fails the test, with what the run said, if `run` has already ended.
+fn still_running(run: &mut std::process::Child) {
+    if let Ok(Some(status)) = run.try_wait() {
+        let mut err = String::new();
+        if let Some(mut stderr) = run.stderr.take() {
+            std::io::Read::read_to_string(&mut stderr, &mut err).ok();
+        }
+        panic!("the run ended early ({status}): {err}");
+    }
+}
+
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done() {
@@ -224,8 +235,11 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Whether process `pid` holds an in-memory file (a sealed plugin copy) open.
-fn holds_a_memfd(pid: u32) -> bool {
+/// Whether process `pid` holds an in-memory file (a sealed plugin copy) of
+/// `len` bytes open: the copy is complete, so the original may change now.
+/// (The copy is filled from the open original; overwriting the original while
+/// the copy is still being filled would change what is loaded.)
+fn holds_a_complete_memfd(pid: u32, len: u64) -> bool {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .into_iter()
         .flatten()
@@ -233,6 +247,7 @@ fn holds_a_memfd(pid: u32) -> bool {
         .any(|fd| {
             std::fs::read_link(fd.path())
                 .is_ok_and(|target| target.to_string_lossy().starts_with("/memfd:"))
+                && std::fs::metadata(fd.path()).is_ok_and(|m| m.len() == len)
         })
 }
 
@@ -264,7 +279,11 @@ fn the_isolated_child_is_given_the_checked_bytes_never_the_path() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the plugin's sealed copy", || holds_a_memfd(run.id()));
+    let len = std::fs::metadata(&plugin).unwrap().len();
+    wait_for("the plugin's sealed copy", || {
+        still_running(&mut run);
+        holds_a_complete_memfd(run.id(), len)
+    });
     std::fs::write(&plugin, b"not the plugin any more").unwrap();
     std::fs::remove_file(&plugin).unwrap();
 
@@ -280,7 +299,10 @@ fn the_isolated_child_is_given_the_checked_bytes_never_the_path() {
         .write_all((lines.join("\n") + "\n").as_bytes())
         .unwrap();
     drop(stdin);
-    wait_for("line 1's request", || !server.received().is_empty());
+    wait_for("line 1's request", || {
+        still_running(&mut run);
+        !server.received().is_empty()
+    });
     let plugin_dir = plugins.path().display().to_string();
     let mut seen = 0;
     for child in children_of(run.id()) {
