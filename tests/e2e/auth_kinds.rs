@@ -785,7 +785,7 @@ fn the_examples_export_their_auth_kind_in_their_manifest() {
             .clone()
     };
     let twilly = find("twilly");
-    assert_eq!(twilly["plugin_api"], "1.2.0");
+    assert_eq!(twilly["plugin_api"], "1.3.0");
     assert_eq!(twilly["auth"]["kind"], "basic");
     assert_eq!(
         twilly["auth"]["parts"],
@@ -796,7 +796,7 @@ fn the_examples_export_their_auth_kind_in_their_manifest() {
     );
     assert_eq!(twilly["credential_set"], false);
     let acmeauth = find("acmeauth");
-    assert_eq!(acmeauth["plugin_api"], "1.2.0");
+    assert_eq!(acmeauth["plugin_api"], "1.3.0");
     assert_eq!(acmeauth["auth"]["kind"], "oauth2-client-credentials");
     assert_eq!(
         acmeauth["auth"]["settings"],

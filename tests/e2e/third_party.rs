@@ -420,6 +420,36 @@ fn a_plugin_built_against_plugin_api_1_1_keeps_loading_with_its_secret_params() 
 }
 
 #[test]
+fn a_plugin_built_against_plugin_api_1_2_keeps_loading_with_its_auth_kind() {
+    let (_crate_dir, built) = build_compat("plugin-v1-2", "plugin-api-1.2.0");
+    let plugins = PluginDir::new().with(&built.join("librevoker_basicold.so"), "basicold");
+    let basicold = loaded_quietly(&plugins, "basicold");
+    assert_eq!(basicold["plugin_api"], "1.2.0");
+    assert_eq!(basicold["auth"]["kind"], "basic");
+
+    let server = FaultServer::start(|_| Action::status(204));
+    let output = revoker()
+        .arg("--plugin-dir")
+        .arg(plugins.path())
+        .env("BASICOLD_USER", "ann")
+        .env("BASICOLD_PASSWORD", "made-up")
+        .env("REVOKER_BASICOLD_BASE_URL", server.uri())
+        .args(["basicold", "revoke", "--id", "k7", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout_json(&output)["outcome"], "revoked");
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].path, "/keys/k7");
+    // "ann:made-up", as HTTP Basic.
+    assert_eq!(
+        received[0].headers["authorization"],
+        "Basic YW5uOm1hZGUtdXA="
+    );
+}
+
+#[test]
 fn a_plugin_built_against_plugin_api_1_0_keeps_loading() {
     let (_crate_dir, built) = build_compat("plugin-v1-0", "plugin-api-1.0.0");
     let plugins = PluginDir::new().with(&built.join("librevoker_oldtimer.so"), "oldtimer");

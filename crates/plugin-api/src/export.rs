@@ -6,7 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use abi_stable::std_types::RResult;
 
 use crate::{
-    Auth, Feature, HttpRequest, HttpResponse, Manifest, Operation, Outcome, Params, PluginError,
+    Auth, Feature, HttpRequest, HttpResponse, Manifest, Operation, OperationDetails, Outcome,
+    Params, PluginError, Resolution,
 };
 
 /// A provider plugin: three pure functions, no I/O, no state.
@@ -102,6 +103,64 @@ pub trait Provider {
     fn requires() -> Vec<Feature> {
         Vec::new()
     }
+
+    /// Each operation's request as a person reads it (method, path template,
+    /// success answer), and how its lines travel (batched, asynchronous). By
+    /// default, from [`Provider::OPERATIONS`] ([`Operation::request`],
+    /// [`Operation::batched`], [`Operation::asynchronous`]).
+    ///
+    /// Added in plugin API 1.3: a host reading an earlier plugin sees none of
+    /// this, and sends its lines one a request.
+    fn details() -> Vec<OperationDetails> {
+        Self::OPERATIONS.iter().map(Operation::details).collect()
+    }
+
+    /// Plans one request for the lines `items` of a batched operation (at most
+    /// its [`OperationDetails::batch`], at least one). By default, through
+    /// [`Provider::OPERATIONS`].
+    ///
+    /// Added in plugin API 1.3.
+    ///
+    /// # Errors
+    ///
+    /// An invalid parameter (the host then plans the lines one by one, so that
+    /// only the bad one fails); an operation that is not batched.
+    fn plan_batch(operation: &str, items: &[Params]) -> Result<HttpRequest, PluginError> {
+        Operation::find(Self::OPERATIONS, operation)?.plan_batch(items)
+    }
+
+    /// Reads the answer to a batch [`Provider::plan_batch`] planned: one
+    /// outcome for every line, or one per line, in order. By default, through
+    /// [`Provider::OPERATIONS`].
+    ///
+    /// Added in plugin API 1.3.
+    ///
+    /// # Errors
+    ///
+    /// An unknown or unbatched operation (a bug in the plugin).
+    fn interpret_batch(
+        operation: &str,
+        items: &[Params],
+        response: &HttpResponse,
+    ) -> Result<Vec<Outcome>, PluginError> {
+        Operation::find(Self::OPERATIONS, operation)?.interpret_batch(items, response)
+    }
+
+    /// What the plugin makes of `secret`, found by a scanner that called it
+    /// `hint` (TruffleHog's detector, a gitleaks rule, GitHub's secret type;
+    /// maybe empty): `None` if it is not this provider's. `context` holds what
+    /// else the finding says that is not secret (e.g. `access-key-id`,
+    /// `user-name`) and the run's choices (`delete` = `true`). Offline and
+    /// pure: decide from the secret's shape, never guess an id, and put no
+    /// secret in the [`Resolution`] (name the parameter that takes it with
+    /// [`ResolvedCall::with_secret_param`](crate::ResolvedCall::with_secret_param)).
+    /// `None` by default.
+    ///
+    /// Added in plugin API 1.3: an earlier plugin resolves nothing.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        let _ = (secret, hint, context);
+        None
+    }
 }
 
 /// The manifest as exported: `manifest`'s, with its `auth` and
@@ -137,11 +196,26 @@ pub fn exported_manifest(mut manifest: Manifest, auth: Option<&Auth>) -> Manifes
     manifest
 }
 
-/// The features exported: `auth`'s, then `requires`.
+/// The features exported: `auth`'s, those `details` need (batched or
+/// asynchronous operations), then `requires`.
 #[doc(hidden)]
-pub fn exported_features(auth: Option<&Auth>, requires: Vec<Feature>) -> Vec<Feature> {
+pub fn exported_features(
+    auth: Option<&Auth>,
+    details: &[OperationDetails],
+    requires: Vec<Feature>,
+) -> Vec<Feature> {
+    let batched = details
+        .iter()
+        .any(OperationDetails::is_batched)
+        .then(|| Feature::new(crate::names::FEATURE_BATCH, "1.3"));
+    let accepted = details
+        .iter()
+        .any(|d| d.asynchronous)
+        .then(|| Feature::new(crate::names::FEATURE_ACCEPTED, "1.3"));
     auth.and_then(Auth::feature)
         .into_iter()
+        .chain(batched)
+        .chain(accepted)
         .chain(requires)
         .collect()
 }
@@ -227,6 +301,7 @@ macro_rules! export_provider {
                 $crate::guard(|| {
                     Ok($crate::__private::exported_features(
                         <$provider as $crate::Provider>::auth().as_ref(),
+                        &<$provider as $crate::Provider>::details(),
                         <$provider as $crate::Provider>::requires(),
                     )
                     .into())
@@ -268,6 +343,61 @@ macro_rules! export_provider {
                 })
             }
 
+            extern "C" fn details() -> RResult<
+                $crate::__private::abi_stable::std_types::RVec<$crate::OperationDetails>,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| Ok(<$provider as $crate::Provider>::details().into()))
+            }
+
+            extern "C" fn plan_batch<'a>(
+                operation: RStr<'a>,
+                items: $crate::__private::abi_stable::std_types::RSlice<'a, $crate::Params>,
+            ) -> RResult<$crate::HttpRequest, $crate::PluginError> {
+                $crate::guard(|| {
+                    <$provider as $crate::Provider>::plan_batch(
+                        operation.as_str(),
+                        items.as_slice(),
+                    )
+                })
+            }
+
+            extern "C" fn interpret_batch<'a>(
+                operation: RStr<'a>,
+                items: $crate::__private::abi_stable::std_types::RSlice<'a, $crate::Params>,
+                response: &'a $crate::HttpResponse,
+            ) -> RResult<
+                $crate::__private::abi_stable::std_types::RVec<$crate::Outcome>,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| {
+                    <$provider as $crate::Provider>::interpret_batch(
+                        operation.as_str(),
+                        items.as_slice(),
+                        response,
+                    )
+                    .map(Into::into)
+                })
+            }
+
+            extern "C" fn resolve<'a>(
+                secret: RStr<'a>,
+                hint: RStr<'a>,
+                context: &'a $crate::Params,
+            ) -> RResult<
+                $crate::__private::abi_stable::std_types::ROption<$crate::Resolution>,
+                $crate::PluginError,
+            > {
+                $crate::guard(|| {
+                    Ok(<$provider as $crate::Provider>::resolve(
+                        secret.as_str(),
+                        hint.as_str(),
+                        context,
+                    )
+                    .into())
+                })
+            }
+
             static MODULE: ::std::sync::OnceLock<$crate::ProviderModuleRef> =
                 ::std::sync::OnceLock::new();
             *MODULE.get_or_init(|| {
@@ -278,6 +408,10 @@ macro_rules! export_provider {
                     secret_params,
                     auth,
                     requires,
+                    details,
+                    plan_batch,
+                    interpret_batch,
+                    resolve,
                 }
                 .leak_into_prefix()
             })
@@ -375,18 +509,35 @@ mod tests {
         assert!(header.contains(' ') && header.contains('('), "{header}");
         assert!(header.contains("aws-sigv4"));
         assert_eq!(exported.credential_env, "AWS_ACCESS_KEY_ID");
-        let features = exported_features(Some(&auth), Vec::new());
+        let features = exported_features(Some(&auth), &[], Vec::new());
         assert_eq!(features[0].name, "auth:aws-sigv4");
 
         let bearer = crate::Auth::header("X-Key", "", "ACME_KEY");
         let exported = exported_manifest(manifest.clone(), Some(&bearer));
         assert_eq!(exported.auth, crate::AuthScheme::new("X-Key", ""));
         assert_eq!(exported.credential_env, "ACME_KEY");
-        assert!(exported_features(Some(&bearer), Vec::new()).is_empty());
+        assert!(exported_features(Some(&bearer), &[], Vec::new()).is_empty());
         assert_eq!(
             exported_manifest(manifest.clone(), None).auth,
             manifest.auth
         );
+    }
+
+    #[test]
+    fn batched_and_asynchronous_operations_require_the_host_features() {
+        let mut batched = crate::OperationDetails::new("revoke-many");
+        batched.batch = 1000;
+        let features = exported_features(None, &[batched.clone()], Vec::new());
+        let names: Vec<_> = features.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["batch"]);
+        batched.asynchronous = true;
+        let features = exported_features(None, &[batched], Vec::new());
+        let names: Vec<_> = features.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["batch", "outcome:accepted"]);
+        assert!(features.iter().all(|f| f.since == "1.3"));
+        // One line a request needs nothing new.
+        let single = crate::OperationDetails::new("revoke");
+        assert!(exported_features(None, &[single], Vec::new()).is_empty());
     }
 
     mod mislisted {

@@ -117,7 +117,15 @@
 //!   1.2 added [`Provider::auth`] (auth kinds the host implements) and
 //!   [`Provider::requires`] (host features a plugin needs), and the Rust-side
 //!   helpers that change nothing across the boundary: the operation table
-//!   ([`Operation`], [`Provider::OPERATIONS`]), [`path!`], [`standard_tests!`].
+//!   ([`Operation`], [`Provider::OPERATIONS`]), [`path!`], [`standard_tests!`];
+//!   1.3 added [`Provider::details`] (each operation's method, path template
+//!   and success answer, for `describe`; batched and asynchronous operations),
+//!   [`Provider::plan_batch`] and [`Provider::interpret_batch`] (many lines in
+//!   one request: [`Operation::batched`]), and [`Provider::resolve`] (a secret
+//!   a scanner found, resolved offline to the calls that kill it). A plugin
+//!   with a batched or asynchronous operation requires the host features
+//!   `batch` and `outcome:accepted`, so an older host refuses it rather than
+//!   send its lines one by one or call an accepted token revoked.
 //! * **Breaking** (bumps the plugin API version and this crate's major version):
 //!   any change to the fields of a type that crosses the boundary ([`Manifest`],
 //!   [`OperationSpec`], [`ParamSpec`], [`HttpRequest`], [`HttpResponse`],
@@ -130,6 +138,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod details;
 mod error;
 mod export;
 mod manifest;
@@ -139,12 +148,14 @@ pub mod names;
 mod operation;
 mod outcome;
 mod params;
+mod resolve;
 mod standard_tests;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 pub use auth::{Auth, CredentialPart, Feature, Setting};
+pub use details::OperationDetails;
 pub use error::{PluginError, PluginErrorKind};
 pub use export::{Provider, guard};
 pub use manifest::{
@@ -154,9 +165,10 @@ pub use message::{
     Header, HttpRequest, HttpResponse, Method, encode_path_segment, form_encode, join_detail,
 };
 pub use module::{PLUGIN_API_CRATE_VERSION, PLUGIN_API_VERSION, ProviderModule, ProviderModuleRef};
-pub use operation::{InterpretFn, Operation, PlanFn};
+pub use operation::{InterpretBatchFn, InterpretFn, Operation, PlanBatchFn, PlanFn};
 pub use outcome::{CreatedField, Outcome, OutcomeKind};
 pub use params::{Param, Params};
+pub use resolve::{Lookup, Resolution, ResolutionKind, ResolvedCall};
 
 /// Re-exported so plugins and the host name the same `abi_stable` types.
 pub use abi_stable;

@@ -4,9 +4,12 @@ use abi_stable::StableAbi;
 use abi_stable::library::RootModule;
 use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 
-use crate::{Auth, Feature, HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError};
+use crate::{
+    Auth, Feature, HttpRequest, HttpResponse, Manifest, OperationDetails, Outcome, Params,
+    PluginError, Resolution,
+};
 
 /// The plugin API version this crate defines: the major version of
 /// `revoker-plugin-api`. The host refuses plugins built for another one.
@@ -74,6 +77,47 @@ pub struct ProviderModule {
     /// none.
     #[sabi(missing_field(option))]
     pub requires: extern "C" fn() -> RResult<RVec<Feature>, PluginError>,
+
+    /// Each operation's request as a person reads it (method, path template,
+    /// success answer) and how its lines travel (many to a request,
+    /// asynchronous).
+    ///
+    /// Added in 1.3: `None` for an earlier plugin, whose operations say none of
+    /// this and travel one line a request.
+    #[sabi(missing_field(option))]
+    pub details: extern "C" fn() -> RResult<RVec<OperationDetails>, PluginError>,
+
+    /// Plans one request for the lines `items` of a batched operation.
+    ///
+    /// Added in 1.3, like `details`.
+    #[sabi(missing_field(option))]
+    pub plan_batch: for<'a> extern "C" fn(
+        operation: RStr<'a>,
+        items: RSlice<'a, Params>,
+    ) -> RResult<HttpRequest, PluginError>,
+
+    /// Reads the answer to a batch `plan_batch` planned: one outcome for every
+    /// line, or one per line, in order.
+    ///
+    /// Added in 1.3, like `details`.
+    #[sabi(missing_field(option))]
+    pub interpret_batch: for<'a> extern "C" fn(
+        operation: RStr<'a>,
+        items: RSlice<'a, Params>,
+        response: &'a HttpResponse,
+    ) -> RResult<RVec<Outcome>, PluginError>,
+
+    /// What the plugin makes of a secret a scanner found, given the scanner's
+    /// type hint and what else the finding says (`context`): `None` if it is
+    /// not its provider's.
+    ///
+    /// Added in 1.3: `None` for an earlier plugin, which resolves nothing.
+    #[sabi(missing_field(option))]
+    pub resolve: for<'a> extern "C" fn(
+        secret: RStr<'a>,
+        hint: RStr<'a>,
+        context: &'a Params,
+    ) -> RResult<ROption<Resolution>, PluginError>,
 }
 
 impl RootModule for ProviderModuleRef {
@@ -92,6 +136,58 @@ impl RootModule for ProviderModuleRef {
 /// Each minor version that appends a function to [`ProviderModule`] adds the
 /// layout it replaced here.
 pub mod earlier {
+    /// Plugin API 1.2: 1.1's functions, `auth` and `requires`.
+    pub mod v1_2 {
+        use abi_stable::StableAbi;
+        use abi_stable::library::RootModule;
+        use abi_stable::sabi_types::VersionStrings;
+        use abi_stable::std_types::{ROption, RResult, RStr, RString, RVec};
+
+        use crate::{
+            Auth, Feature, HttpRequest, HttpResponse, Manifest, Outcome, Params, PluginError,
+        };
+
+        /// [`ProviderModule`](crate::ProviderModule) as of 1.2.
+        #[repr(C)]
+        #[derive(StableAbi, Debug)]
+        #[sabi(kind(Prefix(prefix_ref = ProviderModuleRef)))]
+        #[sabi(missing_field(panic))]
+        pub struct ProviderModule {
+            /// As in 1.0.
+            pub manifest: extern "C" fn() -> RResult<Manifest, PluginError>,
+            /// As in 1.0.
+            pub plan: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+            ) -> RResult<HttpRequest, PluginError>,
+            /// As in 1.0.
+            #[sabi(last_prefix_field)]
+            pub interpret: for<'a> extern "C" fn(
+                operation: RStr<'a>,
+                params: &'a Params,
+                response: &'a HttpResponse,
+            ) -> RResult<Outcome, PluginError>,
+            /// As in 1.1.
+            #[sabi(missing_field(option))]
+            pub secret_params:
+                for<'a> extern "C" fn(operation: RStr<'a>) -> RResult<RVec<RString>, PluginError>,
+            /// As in 1.2.
+            #[sabi(missing_field(option))]
+            pub auth: extern "C" fn() -> RResult<ROption<Auth>, PluginError>,
+            /// As in 1.2.
+            #[sabi(missing_field(option))]
+            pub requires: extern "C" fn() -> RResult<RVec<Feature>, PluginError>,
+        }
+
+        impl RootModule for ProviderModuleRef {
+            abi_stable::declare_root_module_statics! {ProviderModuleRef}
+
+            const BASE_NAME: &'static str = "revoker_provider";
+            const NAME: &'static str = "revoker provider plugin";
+            const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.2.0");
+        }
+    }
+
     /// Plugin API 1.1: 1.0's functions and `secret_params`.
     pub mod v1_1 {
         use abi_stable::StableAbi;

@@ -56,6 +56,16 @@ pub fn is_cli_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// The host feature a plugin with a batched operation needs (plugin API 1.3):
+/// a host without it would send the operation's lines one a request through
+/// `plan`, so the plugin's exports require it.
+pub const FEATURE_BATCH: &str = "batch";
+
+/// The host feature a plugin with an asynchronous operation needs (plugin API
+/// 1.3): a host without it would report its lines `revoked` when the provider
+/// has only accepted them.
+pub const FEATURE_ACCEPTED: &str = "outcome:accepted";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@
 use std::fmt;
 
 use crate::{
-    HttpRequest, HttpResponse, Manifest, OperationKind, OperationSpec, Outcome, Params, PluginError,
+    HttpRequest, HttpResponse, Manifest, Method, OperationDetails, OperationKind, OperationSpec,
+    Outcome, Params, PluginError,
 };
 
 /// How an operation plans its request.
@@ -16,6 +17,22 @@ pub type PlanFn = fn(&Params) -> Result<HttpRequest, PluginError>;
 
 /// How an operation reads the provider's response.
 pub type InterpretFn = fn(&Params, &HttpResponse) -> Result<Outcome, PluginError>;
+
+/// How a batched operation plans one request for many lines (see
+/// [`Operation::batched`]).
+pub type PlanBatchFn = fn(&[Params]) -> Result<HttpRequest, PluginError>;
+
+/// How a batched operation reads the answer to a batch: one outcome for every
+/// line, or one per line, in order.
+pub type InterpretBatchFn = fn(&[Params], &HttpResponse) -> Result<Vec<Outcome>, PluginError>;
+
+/// What a batched operation plans and reads with.
+#[derive(Clone, Copy)]
+struct Batched {
+    max: u32,
+    plan: PlanBatchFn,
+    interpret: InterpretBatchFn,
+}
 
 /// One operation of a plugin: its name and kind, the rest of its
 /// [`OperationSpec`], and the functions that plan its request and read the
@@ -79,6 +96,10 @@ pub struct Operation {
     plan: PlanFn,
     interpret: InterpretFn,
     secret_params: &'static [&'static str],
+    request: Option<(Method, &'static str)>,
+    success: &'static str,
+    batched: Option<Batched>,
+    asynchronous: bool,
 }
 
 impl Operation {
@@ -98,7 +119,115 @@ impl Operation {
             plan,
             interpret,
             secret_params: &[],
+            request: None,
+            success: "",
+            batched: None,
+            asynchronous: false,
         }
+    }
+
+    /// Says what the operation sends, for `describe`: its method and its path
+    /// template, relative to the base URL, with each parameter as `{name}`
+    /// (e.g. `Method::Put, "/api-keys/{id}/revoke"`), and what the provider
+    /// answers on success (e.g. `"200 with {\"data\": \"Revoked\"}"`).
+    ///
+    /// Added in plugin API 1.3; a description only: the plan function still
+    /// builds the request.
+    pub const fn request(
+        mut self,
+        method: Method,
+        path: &'static str,
+        success: &'static str,
+    ) -> Self {
+        self.request = Some((method, path));
+        self.success = success;
+        self
+    }
+
+    /// Lets up to `max` lines of this operation travel in one request (an
+    /// endpoint that takes a list, as GitHub's token revocation takes 1,000):
+    /// the host groups waiting lines, plans each group with `plan` and reads
+    /// the answer with `interpret`, which gives one outcome for every line or
+    /// one per line. A batch refused as invalid is split and resent by the
+    /// host until only the bad lines are left, so `interpret` need not find
+    /// them. `plan` and `interpret` given to [`Operation::new`] still serve a
+    /// single line (and the standard tests).
+    ///
+    /// Added in plugin API 1.3: a plugin with a batched operation needs a 1.3
+    /// host, and [`export_provider!`](crate::export_provider) makes older hosts
+    /// refuse it.
+    pub const fn batched(
+        mut self,
+        max: u32,
+        plan: PlanBatchFn,
+        interpret: InterpretBatchFn,
+    ) -> Self {
+        self.batched = Some(Batched {
+            max,
+            plan,
+            interpret,
+        });
+        self
+    }
+
+    /// Says that a success answer means "taken, carried out later" (GitHub's
+    /// 202): the host reports such lines `accepted`, not `revoked`, and a
+    /// confirmation is what proves them dead.
+    ///
+    /// Added in plugin API 1.3, like [`Operation::batched`].
+    pub const fn asynchronous(mut self) -> Self {
+        self.asynchronous = true;
+        self
+    }
+
+    /// What it sends and how its lines travel, as
+    /// [`Provider::details`](crate::Provider::details) exports them.
+    pub fn details(&self) -> OperationDetails {
+        let mut details = OperationDetails::new(self.name);
+        if let Some((method, path)) = self.request {
+            details.method = method.as_str().into();
+            details.path = path.into();
+        }
+        details.success = self.success.into();
+        details.batch = self.batched.map_or(0, |b| b.max);
+        details.asynchronous = self.asynchronous;
+        details
+    }
+
+    /// Plans one request for the lines `items`.
+    ///
+    /// # Errors
+    ///
+    /// An invalid parameter; an operation that is not batched.
+    pub fn plan_batch(&self, items: &[Params]) -> Result<HttpRequest, PluginError> {
+        match self.batched {
+            Some(batched) => (batched.plan)(items),
+            None => Err(self.not_batched()),
+        }
+    }
+
+    /// Reads the answer to a batch.
+    ///
+    /// # Errors
+    ///
+    /// The interpret function's (a bug in the plugin); an operation that is not
+    /// batched.
+    pub fn interpret_batch(
+        &self,
+        items: &[Params],
+        response: &HttpResponse,
+    ) -> Result<Vec<Outcome>, PluginError> {
+        match self.batched {
+            Some(batched) => (batched.interpret)(items, response),
+            None => Err(self.not_batched()),
+        }
+    }
+
+    fn not_batched(&self) -> PluginError {
+        PluginError::internal(format_args!(
+            "operation {:?} is not batched: its lines travel one a request",
+            self.name
+        ))
     }
 
     /// Completes the operation's spec: `describe` gets
@@ -184,6 +313,8 @@ impl fmt::Debug for Operation {
             .field("name", &self.name)
             .field("kind", &self.kind)
             .field("secret_params", &self.secret_params)
+            .field("batch", &self.batched.map(|b| b.max))
+            .field("asynchronous", &self.asynchronous)
             .finish_non_exhaustive()
     }
 }
@@ -316,6 +447,63 @@ mod tests {
         let err = Operation::find(TABLE, "Revoke").unwrap_err();
         assert_eq!(err.kind, PluginErrorKind::UnknownOperation);
         assert_eq!(err.message, "unknown operation \"Revoke\"");
+    }
+
+    fn plan_many(items: &[Params]) -> Result<HttpRequest, PluginError> {
+        let ids = items
+            .iter()
+            .map(|p| p.require("id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(HttpRequest::new(Method::Post, "/keys/revoke").json_body(ids.join(",")))
+    }
+
+    const BATCHED: Operation =
+        Operation::new("revoke-many", OperationKind::Revoke, plan_revoke, |_, _| {
+            Ok(Outcome::new(OutcomeKind::Revoked))
+        })
+        .request(Method::Post, "/keys/revoke", "202 Accepted")
+        .batched(100, plan_many, |items, response| {
+            Ok(match response.status {
+                202 => vec![Outcome::new(OutcomeKind::Revoked)],
+                _ => items
+                    .iter()
+                    .map(|_| Outcome::new(OutcomeKind::InvalidRequest))
+                    .collect(),
+            })
+        })
+        .asynchronous();
+
+    #[test]
+    fn a_batched_operation_says_so_and_dispatches_its_batch_functions() {
+        let details = BATCHED.details();
+        assert_eq!(details.operation, "revoke-many");
+        assert_eq!(
+            (details.method.as_str(), details.path.as_str()),
+            ("POST", "/keys/revoke")
+        );
+        assert_eq!(details.success, "202 Accepted");
+        assert_eq!(details.batch, 100);
+        assert!(details.is_batched() && details.asynchronous);
+
+        let items = [
+            Params::from_pairs([("id", "a")]),
+            Params::from_pairs([("id", "b")]),
+        ];
+        let request = BATCHED.plan_batch(&items).unwrap();
+        assert_eq!(request.body_text(), Some("a,b"));
+        let outcomes = BATCHED
+            .interpret_batch(&items, &HttpResponse::new(422, ""))
+            .unwrap();
+        assert_eq!(outcomes.len(), 2);
+
+        // One line a request unless it says otherwise; nothing said of its request.
+        let single = Operation::find(TABLE, "revoke").unwrap();
+        let details = single.details();
+        assert!(!details.is_batched() && !details.asynchronous);
+        assert!(details.method.is_empty() && details.path.is_empty());
+        let err = single.plan_batch(&items).unwrap_err();
+        assert_eq!(err.kind, PluginErrorKind::Internal);
+        assert!(err.message.contains("not batched"), "{}", err.message);
     }
 
     #[test]

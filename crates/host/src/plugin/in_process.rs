@@ -18,7 +18,8 @@ use revoker_plugin_api::{
 };
 
 use super::info::{
-    ManifestError, PluginInfo, auth_of_manifest, check_auth, check_features, check_manifest,
+    ManifestError, PluginInfo, auth_of_manifest, check_auth, check_details, check_features,
+    check_manifest,
 };
 use super::layout::first_difference;
 
@@ -160,10 +161,11 @@ fn open_module(path: &Path) -> Result<(ProviderModuleRef, String), ModuleError> 
         // the layout it was built with.
         Err(LibraryError::AbiInstability(details)) => {
             header
-                .ensure_layout::<earlier::v1_1::ProviderModuleRef>()
+                .ensure_layout::<earlier::v1_2::ProviderModuleRef>()
+                .or_else(|_| header.ensure_layout::<earlier::v1_1::ProviderModuleRef>())
                 .or_else(|_| header.ensure_layout::<earlier::v1_0::ProviderModuleRef>())
                 .map_err(|_| layout_mismatch(&details))?;
-            // SAFETY: the module has 1.1's or 1.0's layout, which is the current
+            // SAFETY: the module has 1.2's, 1.1's or 1.0's layout, which is the current
             // one up to its last prefix field; the accessors of the fields added
             // since read the module's own field count and return `None` for them.
             unsafe { header.init_root_module_with_unchecked_layout::<ProviderModuleRef>() }
@@ -216,11 +218,25 @@ fn describe_module(
             }
         }
     }
+    // Added in plugin API 1.3: an earlier plugin's operations say nothing of
+    // their request and travel one line a request.
+    let mut details = BTreeMap::new();
+    if let Some(declared) = module.details() {
+        let declared = declared().into_result().map_err(|e| ModuleError::Failed {
+            function: "details".to_owned(),
+            why: e.to_string(),
+        })?;
+        for entry in declared {
+            details.insert(entry.operation.to_string(), entry);
+        }
+    }
+    check_details(&manifest, &details)?;
     Ok(PluginInfo {
         manifest,
         api_version,
         secret_params,
         auth,
+        details,
     })
 }
 
@@ -230,6 +246,7 @@ fn expected_layout(built_with: &VersionStrings) -> &'static TypeLayout {
     match built_with.version.split('.').nth(1).map(str::parse::<u32>) {
         Some(Ok(0)) => <earlier::v1_0::ProviderModuleRef as StableAbi>::LAYOUT,
         Some(Ok(1)) => <earlier::v1_1::ProviderModuleRef as StableAbi>::LAYOUT,
+        Some(Ok(2)) => <earlier::v1_2::ProviderModuleRef as StableAbi>::LAYOUT,
         _ => <ProviderModuleRef as StableAbi>::LAYOUT,
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use revoker_plugin_api::{Auth, Feature, Manifest};
+use revoker_plugin_api::{Auth, Feature, Manifest, OperationDetails, OperationKind};
 
 /// What the host learns of a plugin when it loads it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -17,7 +17,15 @@ pub struct PluginInfo {
     /// How its provider's requests are authenticated: what the plugin
     /// declared (1.2), else the manifest's header.
     pub auth: Auth,
+    /// Per operation, what it sends and how its lines travel (1.3; none for an
+    /// earlier plugin).
+    #[serde(default)]
+    pub details: BTreeMap<String, OperationDetails>,
 }
+
+/// The most lines one batched request may carry: more than any provider takes
+/// (GitHub's 1,000), few enough that a batch's plan stays small.
+pub(crate) const MAX_BATCH: u32 = 10_000;
 
 /// The host features this host has, with the plugin API version that brought
 /// each: a plugin that requires another is refused.
@@ -122,6 +130,15 @@ pub enum ManifestError {
     /// Its auth kind is not one this host serves.
     #[error("auth kind {0:?} is not one this revoker serves (it serves {kinds})", kinds = Auth::KINDS.join(", "))]
     AuthKind(String),
+    /// Its details name an operation the manifest does not list, or say
+    /// something that cannot be served.
+    #[error("details of operation {operation:?}: {why}")]
+    Details {
+        /// The operation.
+        operation: String,
+        /// What is wrong.
+        why: String,
+    },
     /// Its auth lacks a setting, or one is invalid.
     #[error("auth kind {kind}: {why}")]
     AuthSetting {
@@ -130,6 +147,56 @@ pub enum ManifestError {
         /// What is wrong.
         why: String,
     },
+}
+
+/// Checks a plugin's operation details against its manifest: each names a
+/// listed operation; a method and path template a person can read; a batch
+/// only for an idempotent revocation (a batch whose fate is unknown is
+/// resent), of at most [`MAX_BATCH`] lines.
+///
+/// # Errors
+///
+/// What is wrong, and with which operation.
+pub fn check_details(
+    manifest: &Manifest,
+    details: &BTreeMap<String, OperationDetails>,
+) -> Result<(), ManifestError> {
+    for (name, entry) in details {
+        let bad = |why: &str| ManifestError::Details {
+            operation: name.clone(),
+            why: why.to_owned(),
+        };
+        let Some(op) = manifest.find_operation(name) else {
+            return Err(bad("the manifest lists no such operation"));
+        };
+        let printable = |text: &str| !text.chars().any(char::is_control);
+        if !printable(&entry.method) || !printable(&entry.path) || !printable(&entry.success) {
+            return Err(bad(
+                "its method, path or success answer holds control characters",
+            ));
+        }
+        if !entry.method.is_empty() && !entry.method.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(bad("its method must be an HTTP method, like POST"));
+        }
+        if !entry.path.is_empty() && !entry.path.starts_with('/') {
+            return Err(bad("its path template must start with '/'"));
+        }
+        if entry.is_batched() {
+            if op.kind != OperationKind::Revoke || !op.idempotent {
+                return Err(bad(
+                    "only an idempotent revocation may be batched (a batch whose fate is \
+                     unknown is sent again)",
+                ));
+            }
+            if entry.batch > MAX_BATCH {
+                return Err(bad(&format!(
+                    "a batch of {} lines is more than the {MAX_BATCH} a request may carry",
+                    entry.batch
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks that a plugin's auth can be served: a kind this host knows, with
@@ -342,9 +409,52 @@ pub struct Reserved {
 
 #[cfg(test)]
 mod tests {
-    use revoker_plugin_api::{OperationKind, OperationSpec, ParamKind, ParamSpec, RateLimit};
+    use revoker_plugin_api::{OperationSpec, ParamKind, ParamSpec, RateLimit};
 
     use super::*;
+
+    #[test]
+    fn details_must_name_a_listed_operation_and_batch_only_idempotent_revocations() {
+        let manifest = Manifest::new("acme", "1.0.0", "https://api.acme.example")
+            .operation(OperationSpec::new("revoke", OperationKind::Revoke).idempotent(true))
+            .operation(OperationSpec::new("purge", OperationKind::Revoke))
+            .operation(OperationSpec::new("create", OperationKind::Create));
+        let check = |entry: OperationDetails| {
+            check_details(
+                &manifest,
+                &BTreeMap::from([(entry.operation.to_string(), entry)]),
+            )
+        };
+        let mut good = OperationDetails::new("revoke");
+        good.method = "POST".into();
+        good.path = "/keys/{id}/revoke".into();
+        good.success = "204 No Content".into();
+        good.batch = 1000;
+        assert_eq!(check(good.clone()), Ok(()));
+
+        let why = |entry: OperationDetails| match check(entry) {
+            Err(ManifestError::Details { why, .. }) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(OperationDetails::new("rotate")).contains("no such operation"));
+        for name in ["purge", "create"] {
+            let mut batched = OperationDetails::new(name);
+            batched.batch = 2;
+            assert!(why(batched).contains("idempotent revocation"));
+        }
+        let mut too_many = good.clone();
+        too_many.batch = MAX_BATCH + 1;
+        assert!(why(too_many).contains("more than"));
+        let mut method = good.clone();
+        method.method = "post /x".into();
+        assert!(why(method).contains("HTTP method"));
+        let mut path = good.clone();
+        path.path = "keys".into();
+        assert!(why(path).contains("start with '/'"));
+        let mut control = good;
+        control.success = "204\u{1b}[2J".into();
+        assert!(why(control).contains("control characters"));
+    }
 
     fn manifest() -> Manifest {
         Manifest::new("acme", "1.0.0", "https://api.acme.example").operation(

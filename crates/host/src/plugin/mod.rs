@@ -5,10 +5,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use revoker_plugin_api::abi_stable::std_types::{RResult, RStr};
+use revoker_plugin_api::abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 use revoker_plugin_api::{
-    Auth, HttpRequest, HttpResponse, Manifest, OperationSpec, Outcome, Params, PluginError,
-    PluginErrorKind, ProviderModuleRef,
+    Auth, HttpRequest, HttpResponse, Manifest, OperationDetails, OperationSpec, Outcome, Params,
+    PluginError, PluginErrorKind, ProviderModuleRef, Resolution,
 };
 
 pub(crate) mod image;
@@ -48,6 +48,7 @@ pub struct Plugin {
     api_version: String,
     secret_params: BTreeMap<String, Arc<[String]>>,
     auth: Auth,
+    details: BTreeMap<String, OperationDetails>,
     backend: Backend,
     /// Set when an in-process plugin panicked or failed: it is not called again.
     disabled: OnceLock<String>,
@@ -87,6 +88,7 @@ impl Plugin {
             manifest: info.manifest,
             api_version: info.api_version,
             auth: info.auth,
+            details: info.details,
             secret_params: info
                 .secret_params
                 .into_iter()
@@ -110,6 +112,25 @@ impl Plugin {
     /// The parameters of `operation` whose values are secrets.
     pub fn secret_params(&self, operation: &str) -> Option<&Arc<[String]>> {
         self.secret_params.get(operation)
+    }
+
+    /// What `operation` sends and how its lines travel, if the plugin says
+    /// (plugin API 1.3).
+    pub fn details(&self, operation: &str) -> Option<&OperationDetails> {
+        self.details.get(operation)
+    }
+
+    /// Up to how many lines of `operation` travel in one request (1 unless the
+    /// plugin batches it).
+    pub fn batch_size(&self, operation: &str) -> usize {
+        self.details(operation)
+            .filter(|d| d.is_batched())
+            .map_or(1, |d| d.batch as usize)
+    }
+
+    /// Whether a success answer to `operation` means only "accepted".
+    pub fn is_asynchronous(&self, operation: &str) -> bool {
+        self.details(operation).is_some_and(|d| d.asynchronous)
     }
 
     /// The file the plugin was loaded from.
@@ -200,6 +221,112 @@ impl Plugin {
                 };
                 match self.call_isolated(runner, &call)? {
                     Answer::Interpret(result) => self.isolated_result(result),
+                    _ => Err(self.unexpected_answer()),
+                }
+            }
+        }
+    }
+
+    /// Calls the plugin's `plan_batch`, for the lines `items` of a batched
+    /// operation.
+    ///
+    /// # Errors
+    ///
+    /// As [`Plugin::plan`].
+    pub fn plan_batch(
+        &self,
+        operation: &str,
+        items: &[Params],
+    ) -> Result<HttpRequest, PluginCallError> {
+        match &self.backend {
+            Backend::InProcess(module) => self.call(|| match module.plan_batch() {
+                Some(f) => f(RStr::from(operation), RSlice::from(items)),
+                None => RResult::RErr(PluginError::internal("it exports no plan_batch")),
+            }),
+            Backend::Isolated(runner) => {
+                let call = Call::PlanBatch {
+                    operation: operation.to_owned(),
+                    items: items.to_vec(),
+                };
+                match self.call_isolated(runner, &call)? {
+                    Answer::PlanBatch(result) => self.isolated_result(result),
+                    _ => Err(self.unexpected_answer()),
+                }
+            }
+        }
+    }
+
+    /// Calls the plugin's `interpret_batch`: one outcome for every line of the
+    /// batch, or one per line.
+    ///
+    /// # Errors
+    ///
+    /// [`PluginCallError::Failed`] if the plugin failed, was disabled before,
+    /// or gave neither one outcome nor one per line.
+    pub fn interpret_batch(
+        &self,
+        operation: &str,
+        items: &[Params],
+        response: &HttpResponse,
+    ) -> Result<Vec<Outcome>, PluginCallError> {
+        let outcomes = match &self.backend {
+            Backend::InProcess(module) => self
+                .call(|| match module.interpret_batch() {
+                    Some(f) => f(RStr::from(operation), RSlice::from(items), response),
+                    None => RResult::RErr(PluginError::internal("it exports no interpret_batch")),
+                })
+                .map(RVec::into_vec)?,
+            Backend::Isolated(runner) => {
+                let call = Call::InterpretBatch {
+                    operation: operation.to_owned(),
+                    items: items.to_vec(),
+                    response: response.clone(),
+                };
+                match self.call_isolated(runner, &call)? {
+                    Answer::InterpretBatch(result) => self.isolated_result(result)?,
+                    _ => return Err(self.unexpected_answer()),
+                }
+            }
+        };
+        if outcomes.len() == 1 || outcomes.len() == items.len() {
+            Ok(outcomes)
+        } else {
+            Err(PluginCallError::Failed(format!(
+                "plugin {} gave {} outcomes for a batch of {} lines (one, or one a line)",
+                self.provider(),
+                outcomes.len(),
+                items.len()
+            )))
+        }
+    }
+
+    /// Calls the plugin's `resolve`: what it makes of a secret a scanner found
+    /// (`None` if it is not its provider's, or the plugin resolves nothing).
+    ///
+    /// # Errors
+    ///
+    /// [`PluginCallError::Failed`] if the plugin failed or was disabled before.
+    pub fn resolve(
+        &self,
+        secret: &str,
+        hint: &str,
+        context: &Params,
+    ) -> Result<Option<Resolution>, PluginCallError> {
+        match &self.backend {
+            Backend::InProcess(module) => match module.resolve() {
+                None => Ok(None),
+                Some(f) => self
+                    .call(|| f(RStr::from(secret), RStr::from(hint), context))
+                    .map(Option::from),
+            },
+            Backend::Isolated(runner) => {
+                let call = Call::Resolve {
+                    secret: secret.to_owned(),
+                    hint: hint.to_owned(),
+                    context: context.clone(),
+                };
+                match self.call_isolated(runner, &call)? {
+                    Answer::Resolve(result) => self.isolated_result(result),
                     _ => Err(self.unexpected_answer()),
                 }
             }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 
-use revoker_plugin_api::{HttpRequest, HttpResponse, Outcome, Params, PluginError};
+use revoker_plugin_api::{HttpRequest, HttpResponse, Outcome, Params, PluginError, Resolution};
 use serde::{Deserialize, Serialize};
 
 use crate::plugin::in_process::ModuleRefusal;
@@ -14,7 +14,7 @@ use crate::plugin::info::PluginInfo;
 const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 /// A call to the plugin.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) enum Call {
     Describe,
     Plan {
@@ -26,6 +26,35 @@ pub(crate) enum Call {
         params: Params,
         response: HttpResponse,
     },
+    PlanBatch {
+        operation: String,
+        items: Vec<Params>,
+    },
+    InterpretBatch {
+        operation: String,
+        items: Vec<Params>,
+        response: HttpResponse,
+    },
+    /// A secret a scanner found: the child's pipe is the only place it goes.
+    Resolve {
+        secret: String,
+        hint: String,
+        context: Params,
+    },
+}
+
+/// The call's name only: parameters and secrets stay out of every log.
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Describe => "Describe",
+            Self::Plan { .. } => "Plan",
+            Self::Interpret { .. } => "Interpret",
+            Self::PlanBatch { .. } => "PlanBatch",
+            Self::InterpretBatch { .. } => "InterpretBatch",
+            Self::Resolve { .. } => "Resolve",
+        })
+    }
 }
 
 /// The plugin's answer.
@@ -34,6 +63,9 @@ pub(crate) enum Answer {
     Describe(Box<PluginInfo>),
     Plan(Result<HttpRequest, PluginError>),
     Interpret(Result<Outcome, PluginError>),
+    PlanBatch(Result<HttpRequest, PluginError>),
+    InterpretBatch(Result<Vec<Outcome>, PluginError>),
+    Resolve(Result<Option<Resolution>, PluginError>),
     /// The child could not load the plugin.
     LoadFailed(ModuleRefusal),
 }

@@ -108,11 +108,55 @@ fn serve(image: &Path) -> io::Result<()> {
                     (module.interpret())(operation.as_str().into(), &params, &response)
                         .into_result(),
                 ),
+                Call::PlanBatch { operation, items } => Answer::PlanBatch(
+                    module
+                        .plan_batch()
+                        .ok_or_else(|| not_exported("plan_batch"))
+                        .and_then(|f| {
+                            f(operation.as_str().into(), items.as_slice().into()).into_result()
+                        }),
+                ),
+                Call::InterpretBatch {
+                    operation,
+                    items,
+                    response,
+                } => Answer::InterpretBatch(
+                    module
+                        .interpret_batch()
+                        .ok_or_else(|| not_exported("interpret_batch"))
+                        .and_then(|f| {
+                            f(
+                                operation.as_str().into(),
+                                items.as_slice().into(),
+                                &response,
+                            )
+                            .into_result()
+                        })
+                        .map(Vec::from),
+                ),
+                Call::Resolve {
+                    secret,
+                    hint,
+                    context,
+                } => Answer::Resolve(match module.resolve() {
+                    None => Ok(None),
+                    Some(f) => f(secret.as_str().into(), hint.as_str().into(), &context)
+                        .into_result()
+                        .map(Option::from),
+                }),
             },
         };
         write_message(&mut out, &answer)?;
     }
     Ok(())
+}
+
+/// The error for a call to a function an older plugin does not export (the
+/// host asks only for those the plugin's details promise).
+fn not_exported(function: &str) -> revoker_plugin_api::PluginError {
+    revoker_plugin_api::PluginError::internal(format_args!(
+        "the plugin does not export {function} (built against an earlier plugin API)"
+    ))
 }
 
 /// The protocol's output: the process's stdout, moved to a descriptor of its
