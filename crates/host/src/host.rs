@@ -554,6 +554,34 @@ impl Host {
         self.0.providers.values().any(ProviderRuntime::is_limited)
     }
 
+    /// Up to how many lines of `operation` of `provider` travel in one request:
+    /// 1 unless its plugin batches it.
+    pub fn batch_size(&self, provider: &str, operation: &str) -> usize {
+        self.0
+            .providers
+            .get(provider)
+            .map_or(1, |p| p.plugin().batch_size(operation))
+    }
+
+    /// The largest batch any operation of any provider takes (1 if none is
+    /// batched).
+    pub fn largest_batch(&self) -> usize {
+        self.0
+            .providers
+            .values()
+            .flat_map(|p| {
+                let plugin = p.plugin();
+                plugin
+                    .manifest()
+                    .operations
+                    .iter()
+                    .map(|op| plugin.batch_size(&op.name))
+                    .collect::<Vec<_>>()
+            })
+            .max()
+            .unwrap_or(1)
+    }
+
     /// Why the audit log could not record an entry, if it could not: once it
     /// happens with a required log nothing more is sent, and a caller that got
     /// a result should still report the run as failed (`revoker` exits 3).
@@ -677,6 +705,42 @@ impl Host {
             .get(&planned.request.provider)
             .expect("planned by this host");
         self.0.executor.send(planned, provider, gate).await
+    }
+
+    /// Plans one request for `lines` of a batched operation, each planned
+    /// alone before; `numbers` are their line numbers, which name the batch in
+    /// the audit log.
+    pub(crate) fn plan_batch(
+        &self,
+        lines: &[PlannedRequest],
+        numbers: &[u64],
+    ) -> std::result::Result<PlannedRequest, crate::plan::BatchPlanError> {
+        let provider = self
+            .0
+            .providers
+            .get(&lines.first().expect("a batch has a line").request.provider)
+            .expect("planned by this host");
+        crate::plan::plan_batch(provider, lines, numbers)
+    }
+
+    /// Sends a batch within `gate`: a result per line of `lines`, in order,
+    /// and whether the answer was one for the whole batch; `Ok(None)` if the
+    /// gate abandoned it before it was sent.
+    pub(crate) async fn send_batch_gated(
+        &self,
+        batch: PlannedRequest,
+        lines: &[PlannedRequest],
+        gate: SendGate<'_>,
+    ) -> Result<Option<(Vec<RequestResult>, bool)>> {
+        let provider = self
+            .0
+            .providers
+            .get(&batch.request.provider)
+            .expect("planned by this host");
+        self.0
+            .executor
+            .send_batch(batch, lines, provider, gate)
+            .await
     }
 
     /// `request` as it may be shown or recorded: the values of its operation's

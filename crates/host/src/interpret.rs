@@ -1,7 +1,7 @@
 //! Interpreting: the exchange with the provider (its last answer, or why there
 //! was none) turned into a [`RequestResult`] by the plugin's `interpret`.
 
-use revoker_plugin_api::HttpResponse;
+use revoker_plugin_api::{HttpResponse, Params};
 
 use crate::model::{FieldValue, Outcome, RequestResult};
 use crate::plan::PlannedRequest;
@@ -62,69 +62,172 @@ pub(crate) fn interpret(
     } = exchange;
     match response {
         Ok(response) => {
-            result.status = Some(response.status);
-            result.request_id = response.header_value("x-request-id").map(str::to_owned);
-            match provider
-                .plugin
-                .interpret(&result.operation, &result.params, &response)
-            {
-                Ok(outcome) => {
-                    result.outcome = outcome.kind.into();
-                    result.detail = Some(outcome.detail.to_string()).filter(|d| !d.is_empty());
-                    if let Some(id) = outcome.request_id.into_option() {
-                        result.request_id = Some(id.into());
-                    }
-                    result.created = outcome
-                        .created
-                        .into_iter()
-                        .map(|field| {
-                            let value = if field.secret {
-                                FieldValue::Secret(field.value.into_string().into())
-                            } else {
-                                FieldValue::Plain(field.value.into())
-                            };
-                            (field.name.into(), value)
-                        })
-                        .collect();
-                }
-                // The plugin panicked, crashed or failed reading the answer:
-                // its fault, not the provider's.
-                Err(error) => {
-                    result.outcome = Outcome::PluginError;
-                    result.detail = Some(error.to_string());
-                }
+            answered(&mut result, &response);
+            let interpreted =
+                provider
+                    .plugin
+                    .interpret(&result.operation, &result.params, &response);
+            let asynchronous = provider.plugin.is_asynchronous(&result.operation);
+            match interpreted {
+                Ok(outcome) => read_outcome(&mut result, outcome, asynchronous),
+                Err(error) => plugin_failed(&mut result, &error),
             }
         }
-        Err((TransportFailure::Refused, message)) => {
-            result.outcome = Outcome::Unauthorized;
-            result.detail = Some(message);
-        }
-        Err((failure, message)) => {
-            result.outcome = if idempotent || failure == TransportFailure::NotSent {
-                Outcome::TransportError
-            } else {
-                Outcome::Unknown
-            };
-            result.detail = Some(if result.outcome == Outcome::Unknown {
-                format!(
-                    "{message}; the request may have reached the provider, and is not safe to repeat: check before retrying"
-                )
-            } else {
-                message
-            });
-        }
+        Err((failure, message)) => unanswered(&mut result, failure, message, idempotent),
     }
     if let Some(why) = gave_up {
-        // Throttled, whatever the plugin made of the last answer: the next run
-        // with the journal sends it again.
-        result.outcome = Outcome::RateLimited;
-        result.detail = Some(match result.detail.take() {
-            Some(detail) if result.status.is_some() => format!("{why} (last answer: {detail})"),
-            _ => why,
-        });
+        given_up(&mut result, why);
     }
     if let Some(shown) = shown {
         result.params = shown;
     }
     result
+}
+
+/// Turns the exchange of a batch (one request for the lines `lines`) into a
+/// result per line, in order, through the plugin's `interpret_batch`: one
+/// outcome it gives is every line's; one per line is each its own. Also
+/// whether the answer was one for the whole batch (so a refusal says nothing
+/// of which line was bad).
+pub(crate) fn interpret_batch(
+    lines: &[PlannedRequest],
+    provider: &ProviderRuntime,
+    exchange: Exchange,
+) -> (Vec<RequestResult>, bool) {
+    let Some(first) = lines.first() else {
+        return (Vec::new(), true);
+    };
+    let mut whole = true;
+    let operation = first.request.operation.as_str();
+    let fresh = |line: &PlannedRequest| RequestResult {
+        outcome: Outcome::Unknown,
+        status: None,
+        request_id: None,
+        attempts: exchange.attempts,
+        throttled: exchange.throttled,
+        detail: None,
+        created: Vec::new(),
+        provider: line.request.provider.clone(),
+        operation: line.request.operation.clone(),
+        params: line.shown_params().into_owned(),
+    };
+    let mut results: Vec<RequestResult> = lines.iter().map(fresh).collect();
+    match &exchange.response {
+        Ok(response) => {
+            let items: Vec<Params> = lines.iter().map(|l| l.request.params.clone()).collect();
+            let asynchronous = provider.plugin.is_asynchronous(operation);
+            match provider.plugin.interpret_batch(operation, &items, response) {
+                Ok(outcomes) => {
+                    let one_for_all = outcomes.len() == 1 && lines.len() > 1;
+                    whole = one_for_all;
+                    for (i, result) in results.iter_mut().enumerate() {
+                        answered(result, response);
+                        let outcome = if one_for_all {
+                            &outcomes[0]
+                        } else {
+                            &outcomes[i]
+                        };
+                        read_outcome(result, outcome.clone(), asynchronous);
+                    }
+                }
+                Err(error) => {
+                    for result in &mut results {
+                        answered(result, response);
+                        plugin_failed(result, &error);
+                    }
+                }
+            }
+        }
+        Err((failure, message)) => {
+            for result in &mut results {
+                // Only idempotent revocations are batched.
+                unanswered(result, *failure, message.clone(), true);
+            }
+        }
+    }
+    if let Some(why) = &exchange.gave_up {
+        for result in &mut results {
+            given_up(result, why.clone());
+        }
+    }
+    (results, whole)
+}
+
+/// The parts of a result every answer gives: its status and request id.
+fn answered(result: &mut RequestResult, response: &HttpResponse) {
+    result.status = Some(response.status);
+    result.request_id = response.header_value("x-request-id").map(str::to_owned);
+}
+
+/// What the plugin made of the answer, in `result`; a success of an
+/// asynchronous operation is only `accepted`.
+fn read_outcome(
+    result: &mut RequestResult,
+    outcome: revoker_plugin_api::Outcome,
+    asynchronous: bool,
+) {
+    result.outcome = match outcome.kind.into() {
+        Outcome::Revoked | Outcome::AlreadyRevoked if asynchronous => Outcome::Accepted,
+        outcome => outcome,
+    };
+    result.detail = Some(outcome.detail.to_string()).filter(|d| !d.is_empty());
+    if let Some(id) = outcome.request_id.into_option() {
+        result.request_id = Some(id.into());
+    }
+    result.created = outcome
+        .created
+        .into_iter()
+        .map(|field| {
+            let value = if field.secret {
+                FieldValue::Secret(field.value.into_string().into())
+            } else {
+                FieldValue::Plain(field.value.into())
+            };
+            (field.name.into(), value)
+        })
+        .collect();
+}
+
+/// The plugin panicked, crashed or failed reading the answer: its fault, not
+/// the provider's.
+fn plugin_failed(result: &mut RequestResult, error: &impl std::fmt::Display) {
+    result.outcome = Outcome::PluginError;
+    result.detail = Some(error.to_string());
+}
+
+/// No answer came: why, and whether the request is safe to repeat.
+fn unanswered(
+    result: &mut RequestResult,
+    failure: TransportFailure,
+    message: String,
+    idempotent: bool,
+) {
+    if failure == TransportFailure::Refused {
+        result.outcome = Outcome::Unauthorized;
+        result.detail = Some(message);
+        return;
+    }
+    result.outcome = if idempotent || failure == TransportFailure::NotSent {
+        Outcome::TransportError
+    } else {
+        Outcome::Unknown
+    };
+    result.detail = Some(if result.outcome == Outcome::Unknown {
+        format!(
+            "{message}; the request may have reached the provider, and is not safe to repeat: check before retrying"
+        )
+    } else {
+        message
+    });
+}
+
+/// Given up while its provider throttled it: `rate-limited`, whatever the
+/// plugin made of the last answer; the next run with the journal sends it
+/// again.
+fn given_up(result: &mut RequestResult, why: String) {
+    result.outcome = Outcome::RateLimited;
+    result.detail = Some(match result.detail.take() {
+        Some(detail) if result.status.is_some() => format!("{why} (last answer: {detail})"),
+        _ => why,
+    });
 }

@@ -34,6 +34,9 @@ pub enum Outcome {
     AlreadyRevoked,
     /// A new key was created; the result carries its fields.
     Created,
+    /// The provider took the revocation and carries it out later (GitHub's
+    /// 202 for token revocation): a success, which only a confirmation proves.
+    Accepted,
     /// The provider does not know the key (it may belong to another account).
     NotFound,
     /// The credential was refused.
@@ -59,10 +62,11 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order of the vocabulary.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Revoked,
         Self::AlreadyRevoked,
         Self::Created,
+        Self::Accepted,
         Self::NotFound,
         Self::Unauthorized,
         Self::Forbidden,
@@ -80,6 +84,7 @@ impl Outcome {
             Self::Revoked => "revoked",
             Self::AlreadyRevoked => "already-revoked",
             Self::Created => "created",
+            Self::Accepted => "accepted",
             Self::NotFound => "not-found",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
@@ -92,10 +97,14 @@ impl Outcome {
         }
     }
 
-    /// Whether this outcome counts as success: `revoked`, `already-revoked` or
-    /// `created`. Every other one is a failure: the item is not done.
+    /// Whether this outcome counts as success: `revoked`, `already-revoked`,
+    /// `created` or `accepted`. Every other one is a failure: the item is not
+    /// done.
     pub fn is_success(self) -> bool {
-        matches!(self, Self::Revoked | Self::AlreadyRevoked | Self::Created)
+        matches!(
+            self,
+            Self::Revoked | Self::AlreadyRevoked | Self::Created | Self::Accepted
+        )
     }
 
     /// The plugin API's outcome of the same name, if there is one.
@@ -112,7 +121,7 @@ impl Outcome {
             Self::ProviderError => OutcomeKind::ProviderError,
             Self::TransportError => OutcomeKind::TransportError,
             Self::Unknown => OutcomeKind::Unknown,
-            Self::PluginError => return None,
+            Self::Accepted | Self::PluginError => return None,
         })
     }
 }
@@ -505,8 +514,9 @@ mod tests {
             .into_iter()
             .filter(|outcome| outcome.plugin_kind().is_none())
             .collect();
-        assert_eq!(host_only, [Outcome::PluginError]);
+        assert_eq!(host_only, [Outcome::Accepted, Outcome::PluginError]);
         assert!(!Outcome::PluginError.is_success());
+        assert!(Outcome::Accepted.is_success());
     }
 
     #[test]

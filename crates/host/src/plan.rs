@@ -267,6 +267,72 @@ pub(crate) fn plan(
     }
 }
 
+/// Why a batch could not be planned.
+#[derive(Debug)]
+pub(crate) enum BatchPlanError {
+    /// The plugin refused one of its lines' parameters: planned alone, only
+    /// the bad line fails.
+    Invalid,
+    /// The plugin failed, or planned a request the host refuses to send.
+    Failed(Error),
+}
+
+/// Plans one request for `lines`, each already planned alone, of a batched
+/// operation: the plugin's `plan_batch`, checked as any plan. The batch is
+/// named, where a request's parameters are (the audit log), by its lines'
+/// numbers in `numbers`, never by their values.
+pub(crate) fn plan_batch(
+    provider: &ProviderRuntime,
+    lines: &[PlannedRequest],
+    numbers: &[u64],
+) -> std::result::Result<PlannedRequest, BatchPlanError> {
+    let first = &lines.first().expect("a batch has a line").request;
+    let items: Vec<Params> = lines.iter().map(|l| l.request.params.clone()).collect();
+    let failed = |message: String| {
+        BatchPlanError::Failed(Error::PluginFailed {
+            provider: first.provider.clone(),
+            message,
+        })
+    };
+    let http = provider
+        .plugin()
+        .plan_batch(&first.operation, &items)
+        .map_err(|e| match e {
+            PluginCallError::Invalid(_) => BatchPlanError::Invalid,
+            PluginCallError::Failed(message) => failed(message),
+        })?;
+    let unsafe_request = |why: String| {
+        let why = lines
+            .iter()
+            .fold(Cow::Owned(why), |why, line| line.redact_secrets(why));
+        failed(format!(
+            "plugin {} planned a request the host refuses to send: {why}",
+            first.provider
+        ))
+    };
+    let url = outbound::join_url(&provider.base_url, &http.path).map_err(unsafe_request)?;
+    let headers =
+        outbound::checked_headers(&http, &provider.owned_headers).map_err(unsafe_request)?;
+    let numbers = numbers
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(PlannedRequest {
+        request: Request::new(
+            first.provider.clone(),
+            first.operation.clone(),
+            Params::from_pairs([("lines", numbers.as_str())]),
+        ),
+        idempotent: true,
+        http,
+        url,
+        headers,
+        shown_auth: provider.shown_auth.clone(),
+        secret: None,
+    })
+}
+
 type Checked = (HttpRequest, Url, Vec<(HeaderName, HeaderValue)>, bool);
 
 fn checked(provider: &ProviderRuntime, request: &Request) -> Result<Checked> {

@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+mod batch;
 mod input;
 mod job;
 mod journal;
@@ -53,6 +54,8 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 pub use self::job::{BulkJob, InputSource, JobEvent, JobSpec, PreparedJob, Resumed, Survey};
 pub use crate::send::{Retry, StopHandle};
 
+pub use self::batch::LINGER as BATCH_LINGER;
+use self::batch::{Batches, Joined, Member, Reply};
 pub use self::input::{BulkItem, InputFormat, InputReader, MAX_LINE_BYTES};
 pub use self::journal::{
     InputIdentity, JOURNAL_FORMAT, Journal, JournalError, JournalState, StartedCreate,
@@ -138,6 +141,8 @@ pub struct Bulk<'a> {
     stop: StopHandle,
     recorder: Option<&'a Recorder>,
     seen: std::sync::Mutex<Seen>,
+    /// The batches of batched operations being filled.
+    batches: Batches,
     /// Where each retry of a line is told, if anywhere.
     retries: Option<mpsc::UnboundedSender<(u64, Retry)>>,
 }
@@ -256,6 +261,7 @@ impl<'a> Bulk<'a> {
             stop,
             recorder: None,
             seen: std::sync::Mutex::default(),
+            batches: Batches::default(),
             retries: None,
         }
     }
@@ -301,6 +307,136 @@ impl<'a> Bulk<'a> {
             .filter_map(ready)
     }
 
+    /// Runs `line` in a batch of up to `max` lines of its operation: it joins
+    /// the open batch or opens one, and the line that opened it sends it.
+    async fn batched(&self, line: u64, planned: PlannedRequest, max: usize) -> Reply {
+        let (provider, operation) = (
+            planned.request.provider.clone(),
+            planned.request.operation.clone(),
+        );
+        let (reply, replied) = oneshot::channel();
+        let member = Member {
+            line,
+            planned,
+            reply,
+        };
+        if let Joined::Leader { id, full } = self.batches.join(max, member) {
+            let members = self
+                .batches
+                .gather(&provider, &operation, id, &full, &self.stop)
+                .await;
+            self.send_batch(members).await;
+        }
+        replied.await.unwrap_or(Reply::Dropped)
+    }
+
+    /// Sends `members` as one request and replies to each. A batch the
+    /// provider refuses as a whole as invalid is split in two and each half
+    /// sent (through the same flow control), until only the bad lines are
+    /// left, each `invalid-request` alone.
+    async fn send_batch(&self, members: Vec<Member>) {
+        let mut groups = vec![members];
+        while let Some(group) = groups.pop() {
+            if group.is_empty() {
+                continue;
+            }
+            if self.is_stopped() {
+                for member in group {
+                    let _ = member.reply.send(Reply::Dropped);
+                }
+                continue;
+            }
+            let numbers: Vec<u64> = group.iter().map(|m| m.line).collect();
+            let (lines, replies): (Vec<PlannedRequest>, Vec<_>) =
+                group.into_iter().map(|m| (m.planned, m.reply)).unzip();
+            let split = |lines: Vec<PlannedRequest>, replies: Vec<_>, groups: &mut Vec<_>| {
+                let half = lines.len() / 2;
+                let mut members: Vec<Member> = lines
+                    .into_iter()
+                    .zip(replies)
+                    .zip(&numbers)
+                    .map(|((planned, reply), &line)| Member {
+                        line,
+                        planned,
+                        reply,
+                    })
+                    .collect();
+                let second = members.split_off(half);
+                // The first half goes first.
+                groups.push(second);
+                groups.push(members);
+            };
+            let batch = match self.host.plan_batch(&lines, &numbers) {
+                Ok(batch) => batch,
+                Err(crate::plan::BatchPlanError::Invalid) if lines.len() > 1 => {
+                    split(lines, replies, &mut groups);
+                    continue;
+                }
+                Err(error) => {
+                    let (outcome, why) = match error {
+                        crate::plan::BatchPlanError::Invalid => (
+                            Outcome::InvalidRequest,
+                            "the plugin refused it in a batch".to_owned(),
+                        ),
+                        crate::plan::BatchPlanError::Failed(error) => {
+                            (Outcome::PluginError, error.to_string())
+                        }
+                    };
+                    for (planned, reply) in lines.iter().zip(replies) {
+                        let result = RequestResult::unsent(&planned.shown_request(), outcome, &why);
+                        let _ = reply.send(Reply::Done(result));
+                    }
+                    continue;
+                }
+            };
+            let first = numbers[0];
+            let on_retry = |retry: Retry| {
+                if let Some(retries) = &self.retries {
+                    let _ = retries.send((first, retry));
+                }
+            };
+            let gate = SendGate {
+                in_flight: Some(&self.in_flight),
+                stop: Some(&self.stop),
+                before_first_send: None,
+                on_retry: Some(&on_retry),
+            };
+            match self.host.send_batch_gated(batch, &lines, gate).await {
+                Ok(Some((results, whole)))
+                    if whole
+                        && lines.len() > 1
+                        && results.iter().all(|r| {
+                            r.outcome == Outcome::InvalidRequest && r.status.is_some()
+                        }) =>
+                {
+                    split(lines, replies, &mut groups);
+                }
+                Ok(Some((results, _))) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(Reply::Done(result));
+                    }
+                }
+                Ok(None) => {
+                    for reply in replies {
+                        let _ = reply.send(Reply::Dropped);
+                    }
+                }
+                Err(error) => {
+                    let mut replies = replies.into_iter();
+                    if !self.is_stopped() {
+                        self.stop();
+                        if let Some(reply) = replies.next() {
+                            let _ = reply.send(Reply::Aborted(error));
+                        }
+                    }
+                    for reply in replies {
+                        let _ = reply.send(Reply::Dropped);
+                    }
+                }
+            }
+        }
+    }
+
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
         self.seen
             .lock()
@@ -314,6 +450,8 @@ impl<'a> Bulk<'a> {
             None if self.host.has_provider_limits() => (concurrency * 4).max(1024),
             None => concurrency,
         }
+        // A batch fills only with lines in progress.
+        .max(self.host.largest_batch())
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(line = item.line))]
@@ -375,6 +513,27 @@ impl<'a> Bulk<'a> {
                 };
             }
             Some(Taken::First) | None => {}
+        }
+        let max_batch = self
+            .host
+            .batch_size(&planned.request.provider, &planned.request.operation);
+        if max_batch > 1 && !create {
+            let reply = self.batched(line, planned, max_batch).await;
+            if let Some(fingerprint) = fingerprint {
+                let answer = match &reply {
+                    Reply::Done(result) => Some(Answer {
+                        outcome: result.outcome,
+                        status: result.status,
+                    }),
+                    _ => None,
+                };
+                self.seen().answer(fingerprint, line, answer);
+            }
+            return match reply {
+                Reply::Done(result) => finished(false, result),
+                Reply::Dropped => None,
+                Reply::Aborted(error) => Some(BulkEvent::Aborted { line, error }),
+            };
         }
         // A create is journaled as started, durably, before it goes out.
         let started = create.then(|| planned.shown_request());

@@ -34,6 +34,8 @@ pub(crate) const HOST_FEATURES: &[&str] = &[
     "auth:aws-sigv4",
     "auth:oauth2-client-credentials",
     "auth:none",
+    revoker_plugin_api::names::FEATURE_BATCH,
+    revoker_plugin_api::names::FEATURE_ACCEPTED,
 ];
 
 /// The auth a plugin built before 1.2 has: its manifest's header, with the

@@ -23,7 +23,7 @@ use crate::audit::{Attempt, AuditLog, Phase};
 use crate::auth::{AuthFailure, Authenticator};
 use crate::error::{AuditError, Error, Result as HostResult};
 use crate::flow::{Signal, read_signal};
-use crate::interpret::{Exchange, TransportFailure, interpret};
+use crate::interpret::{Exchange, TransportFailure, interpret, interpret_batch};
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
 use crate::provider::{ProviderRuntime, Stalled};
@@ -178,33 +178,77 @@ impl Executor {
         provider: &ProviderRuntime,
         gate: SendGate<'_>,
     ) -> HostResult<Option<RequestResult>> {
+        let results = self
+            .send_then(planned, provider, gate, |planned, exchange| {
+                vec![interpret(planned, provider, exchange)]
+            })
+            .await?;
+        Ok(results.map(|mut results| results.pop().expect("one result")))
+    }
+
+    /// Sends `batch`, one request for the lines `lines` of a batched
+    /// operation, as [`Executor::send`] sends one: the same flow control,
+    /// retries and audit; a result per line, in order, and whether the answer
+    /// was one for the whole batch.
+    pub(crate) async fn send_batch(
+        &self,
+        batch: PlannedRequest,
+        lines: &[PlannedRequest],
+        provider: &ProviderRuntime,
+        gate: SendGate<'_>,
+    ) -> HostResult<Option<(Vec<RequestResult>, bool)>> {
+        let whole = std::sync::atomic::AtomicBool::new(true);
+        let results = self
+            .send_then(batch, provider, gate, |_, exchange| {
+                let (results, one_for_all) = interpret_batch(lines, provider, exchange);
+                whole.store(one_for_all, std::sync::atomic::Ordering::Relaxed);
+                results
+            })
+            .await?;
+        Ok(results.map(|results| (results, whole.into_inner())))
+    }
+
+    /// Sends `planned`, reads the exchange with `read` and records each of its
+    /// results' outcomes in the audit log.
+    async fn send_then(
+        &self,
+        planned: PlannedRequest,
+        provider: &ProviderRuntime,
+        gate: SendGate<'_>,
+        read: impl FnOnce(PlannedRequest, Exchange) -> Vec<RequestResult>,
+    ) -> HostResult<Option<Vec<RequestResult>>> {
         let credential = provider.require_credential()?;
         match self.exchange(&planned, provider, credential, gate).await {
             Ok(exchange) => {
                 let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
-                let result = interpret(planned, provider, exchange);
+                let results = read(planned, exchange);
                 // A line given up before it was ever sent is no request to record.
-                if let Some(audit) = self.audit().filter(|_| result.attempts > 0) {
-                    let entry = Attempt {
-                        provider: &result.provider,
-                        operation: &result.operation,
-                        params: &result.params,
-                        attempt: result.attempts,
-                        status: result.status,
-                        phase: Phase::Outcome(result.outcome),
-                        request_id: result.request_id.as_deref(),
-                        error: transport_error.as_deref(),
-                    };
-                    if audit.is_required() {
-                        // On failure the result is still returned (a created
-                        // key's value must reach its caller), and nothing more
-                        // is sent: see `Host::audit_failure`.
-                        let _ = audit.record_durably(&entry);
-                    } else {
-                        audit.record(&entry);
+                if let Some(audit) = self.audit() {
+                    let recorded: Vec<&RequestResult> =
+                        results.iter().filter(|r| r.attempts > 0).collect();
+                    for (i, result) in recorded.iter().enumerate() {
+                        let entry = Attempt {
+                            provider: &result.provider,
+                            operation: &result.operation,
+                            params: &result.params,
+                            attempt: result.attempts,
+                            status: result.status,
+                            phase: Phase::Outcome(result.outcome),
+                            request_id: result.request_id.as_deref(),
+                            error: transport_error.as_deref(),
+                        };
+                        if audit.is_required() && i + 1 == recorded.len() {
+                            // On failure the result is still returned (a created
+                            // key's value must reach its caller), and nothing more
+                            // is sent: see `Host::audit_failure`. The last
+                            // entry's sync carries those before it.
+                            let _ = audit.record_durably(&entry);
+                        } else {
+                            audit.record(&entry);
+                        }
                     }
                 }
-                Ok(Some(result))
+                Ok(Some(results))
             }
             Err(Abandoned::Stopped) => Ok(None),
             Err(Abandoned::BeforeSend(error)) => Err(error),
