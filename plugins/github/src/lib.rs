@@ -30,14 +30,27 @@
 //! * **Rate**: 60 unauthenticated requests an hour (up to 60,000 credentials),
 //!   the manifest's default rate. Past it GitHub answers 403 or 429 with
 //!   `x-ratelimit-remaining: 0`: that is `rate-limited`, never `forbidden`.
-//! * **Answers**: `202` accepted; `422` (validation failed, or the endpoint
-//!   spammed) `invalid-request` for the whole batch, which the host splits to
-//!   find the bad lines; `500` `provider-error`; `403` with quota left
-//!   `forbidden`; others their usual reading. See the `responses` module.
 //! * **Scanners**: [`Provider::resolve`] claims a secret of one of these
 //!   shapes, whatever the scanner called it, as `revoke-credential` with the
 //!   secret as `credential` (filled by the host at send time; the resolution
 //!   holds no secret).
+//!
+//! GitHub's answer says nothing of each credential, so one outcome stands for
+//! every line of the request:
+//!
+//! | answer                                             | outcome           |
+//! |----------------------------------------------------|-------------------|
+//! | `202 Accepted`                                     | `revoked`, which the host reports `accepted` (the operation is asynchronous) |
+//! | `403` or `429` with `x-ratelimit-remaining: 0`     | `rate-limited` (throttling, not a permission error) |
+//! | `403` otherwise (GitHub's answer to an authenticated request) | `forbidden` |
+//! | `422` (validation failed, or the endpoint has been spammed) | `invalid-request` for the whole batch: the host splits it to find the bad lines |
+//! | `500` (internal error)                             | `provider-error`  |
+//! | another `2xx`                                      | `provider-error`  |
+//! | anything else                                      | the usual reading of its status (`429` `rate-limited`, `401` `unauthorized`, `404` `not-found`, `400` `invalid-request`, others `provider-error`) |
+//!
+//! The header is read in any letter case. An outcome's detail is GitHub's
+//! `message` (and what its `errors` say), else a snippet of the body; every
+//! credential of the request found in it is replaced by `<redacted>`.
 //!
 //! The base URL is `https://api.github.com` unless `REVOKER_GITHUB_BASE_URL`
 //! (or the configuration) says otherwise; the tokens go nowhere else.

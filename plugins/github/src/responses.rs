@@ -1,15 +1,7 @@
 //! Reading GitHub's answers to `POST /credentials/revoke`: one outcome for
 //! every credential of the request, since the answer says nothing of each.
 //!
-//! | answer                                             | outcome           |
-//! |----------------------------------------------------|-------------------|
-//! | `202 Accepted`                                     | `revoked` (the host reports it `accepted`: the operation is asynchronous) |
-//! | `403` or `429` with `x-ratelimit-remaining: 0`     | `rate-limited`    |
-//! | `403` otherwise (an authenticated request)         | `forbidden`       |
-//! | `422` (validation failed, or the endpoint spammed) | `invalid-request` (the host splits the batch to find the bad lines) |
-//! | `500`                                              | `provider-error`  |
-//! | another 2xx                                        | `provider-error`  |
-//! | anything else                                      | the usual reading of its status ([`Outcome::from_status`]) |
+//! The crate's documentation has the table of answers and outcomes.
 //!
 //! The detail is GitHub's `message` (and its `errors`, if any), else a
 //! snippet of the body, with every credential of the request in it replaced
@@ -353,6 +345,28 @@ mod tests {
         let outcome = revoke_credentials(&items, &response);
         assert!(!outcome.detail.contains(&token), "{}", outcome.detail);
         assert!(!format!("{outcome:?}").contains(&token));
+    }
+
+    #[test]
+    fn a_long_answer_is_cut_after_redaction_so_no_part_of_a_credential_is_left() {
+        let token = sample_token("ghp_");
+        let items = one(&token);
+        // The credential straddles the snippet's 200th character.
+        for start in [190, 199, 200, 201] {
+            let body = format!("{}{token}{}", "x".repeat(start), "y".repeat(300));
+            let outcome = revoke_credentials(&items, &HttpResponse::new(502, body));
+            assert!(outcome.detail.ends_with('…'), "{}", outcome.detail);
+            assert!(!outcome.detail.contains("ghp_"), "{}", outcome.detail);
+            assert!(!outcome.detail.contains("aB3dE5"), "{}", outcome.detail);
+            assert!(outcome.detail.chars().count() <= 201);
+        }
+        let message = format!("{}{token}", "m".repeat(495));
+        let body = serde_json::json!({ "message": message }).to_string();
+        let outcome = revoke_credentials(&items, &HttpResponse::new(422, body));
+        assert_eq!(outcome.detail, format!("{}<reda…", "m".repeat(495)));
+        // A short body is shown whole, control characters as spaces.
+        let outcome = read(&HttpResponse::new(500, " line one\nline two\t "));
+        assert_eq!(outcome.detail, "line one line two");
     }
 
     #[test]
