@@ -240,19 +240,19 @@ mod tests {
 
     #[test]
     fn other_prefixes_are_refused_by_length_only() {
-        let err = refused("ghs_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5");
+        let err = refused("ghs_made-up-test-token-not-real");
         assert_eq!(
             err.message,
             "parameter \"credential\" must be a GitHub token that starts ghp_, github_pat_, \
-             gho_, ghu_ or ghr_, got a value of 40 characters that does not"
+             gho_, ghu_ or ghr_, got a value of 31 characters that does not"
         );
         for value in [
             "AKIAIOSFODNN7EXAMPLE",
             "xoxb-1234-5678-abcdef",
             "ghp",
             "github_pat",
-            "ghp-aB3dE5gH7jK9",
-            "_ghp_aB3dE5gH7jK9",
+            "ghp-made-up-test",
+            "_ghp_made-up-test",
         ] {
             let err = refused(value);
             assert!(err.message.ends_with("that does not"), "{}", err.message);
@@ -261,30 +261,30 @@ mod tests {
 
     #[test]
     fn letter_case_and_leading_whitespace_are_named() {
-        let err = refused("GHP_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5");
+        let err = refused("GHP_made-up-test-token-not-real");
         assert!(
             err.message.ends_with("(the prefixes are lowercase)"),
             "{}",
             err.message
         );
-        let err = refused("Github_Pat_aB3dE5gH7jK9");
+        let err = refused("Github_Pat_made-up-test");
         assert!(err.message.ends_with("(the prefixes are lowercase)"));
-        let err = refused(" ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5");
+        let err = refused(" ghp_made-up-test-token-not-real");
         assert!(
             err.message.ends_with("(it starts with whitespace)"),
             "{}",
             err.message
         );
-        assert!(err.message.contains("41 characters"));
+        assert!(err.message.contains("32 characters"));
     }
 
     #[test]
     fn control_characters_are_refused_like_any_string_parameter() {
         for value in [
-            "ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5\n",
-            "ghp_aB3dE5gH7jK9\tmN1pQ3sT5vW7yZ9bC1dF3hJ5",
-            "ghp_aB3dE5gH7jK9\0",
-            "\r\nghp_aB3dE5gH7jK9",
+            "ghp_made-up-test-token-not-real\n",
+            "ghp_made-up-test\tmN1pQ3sT5vW7yZ9bC1dF3hJ5",
+            "ghp_made-up-test\0",
+            "\r\nghp_made-up-test",
         ] {
             let err = refused(value);
             assert!(
@@ -302,8 +302,8 @@ mod tests {
             "parameter \"credential\" must not be empty"
         );
         // A Cyrillic "р" in the prefix: not the documented prefix.
-        let err = refused("ghр_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5");
-        assert!(err.message.contains("40 characters"), "{}", err.message);
+        let err = refused("ghр_made-up-test-token-not-real");
+        assert!(err.message.contains("31 characters"), "{}", err.message);
         assert!(err.message.ends_with("that does not"), "{}", err.message);
         let err = refused("日本語のトークン");
         assert!(err.message.contains("8 characters"), "{}", err.message);

@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn a_bad_line_refuses_the_batch_naming_its_place_not_its_value() {
-        let secret = "ghs_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5";
+        let secret = "ghs_made-up-test-token-not-real";
         let items = [line(&sample_token("ghp_")), line(secret)];
         let err = revoke_credentials(&items).unwrap_err();
         assert_eq!(err.kind, PluginErrorKind::InvalidParam);
