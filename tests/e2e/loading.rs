@@ -41,7 +41,10 @@ fn the_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
         .iter()
         .map(|p| p["provider"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"]);
+    assert_eq!(
+        names,
+        ["aws-iam", "dolfin", "github", "langwatch", "pinata"]
+    );
     assert_eq!(
         operations(&list, "aws-iam"),
         ["deactivate-access-key", "delete-access-key"]

@@ -9,6 +9,7 @@ mod bad_input;
 mod bulk;
 mod dolfin;
 mod files;
+mod github;
 mod langwatch;
 mod loading;
 mod pinata;

@@ -78,7 +78,11 @@ fn a_world_writable_grandparent_directory_is_refused_for_plugins_and_the_config(
 
     chmod(&shared, 0o777);
     let (names, err) = providers(&plugins);
-    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"], "{err}");
+    assert_eq!(
+        names,
+        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
+        "{err}"
+    );
     let line = refusal(&err, &dll("panicky"));
     assert!(
         line.contains(&format!(
@@ -133,7 +137,11 @@ fn a_plugin_or_config_under_the_shared_tmp_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     put_plugin(dir.path(), "panicky", "panicky");
     let (names, err) = providers(dir.path());
-    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"], "{err}");
+    assert_eq!(
+        names,
+        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
+        "{err}"
+    );
     let line = refusal(&err, &dll("panicky"));
     assert!(line.contains("shared, like /tmp"), "{line}");
 
@@ -171,7 +179,11 @@ fn a_symlink_to_a_plugin_in_a_writable_directory_is_refused() {
 
     chmod(&open, 0o777);
     let (names, err) = providers(&plugins);
-    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"], "{err}");
+    assert_eq!(
+        names,
+        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
+        "{err}"
+    );
     let line = refusal(&err, &dll("panicky"));
     assert!(
         line.contains(&format!("its directory {}", open.display()))
@@ -187,7 +199,11 @@ fn a_symlink_to_a_plugin_in_a_writable_directory_is_refused() {
     let linked_dir = dir.path().join("linked");
     std::os::unix::fs::symlink(&open, &linked_dir).unwrap();
     let (names, err) = providers(&linked_dir);
-    assert_eq!(names, ["aws-iam", "dolfin", "langwatch", "pinata"], "{err}");
+    assert_eq!(
+        names,
+        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
+        "{err}"
+    );
     assert!(
         refusal(&err, &dll("real")).contains("symbolic link"),
         "{err}"

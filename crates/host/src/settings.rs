@@ -85,14 +85,18 @@ pub(crate) fn resolve(
         let authenticator = Authenticator::new(plugin.auth(), credential.parts, &base_url)
             .map_err(|e| Error::config(format!("credential for {name} ({credential_env})"), e))?;
 
-        // The rate the user set is a ceiling; the plugin's is where the flow
-        // controller starts, and it finds the provider's own limit from there.
+        // The rate the user set is a ceiling; the plugin's documented one is
+        // where the flow controller starts when the user set none (a user who
+        // names a rate knows their plan's limit better than the manifest's
+        // default), and it finds the provider's own limit from there.
+        let ceiling = overrides.rates.get(name).copied().or(settings.rate);
         let pace = Pace {
-            ceiling: overrides.rates.get(name).copied().or(settings.rate),
+            ceiling,
             documented: manifest
                 .default_rate
                 .as_ref()
                 .into_option()
+                .filter(|_| ceiling.is_none())
                 .map(|rate| Rate {
                     requests: rate.requests,
                     per: Duration::from_secs(rate.per_seconds.into()),

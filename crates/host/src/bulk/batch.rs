@@ -2,25 +2,30 @@
 //! list, as GitHub's token revocation takes 1,000) into one request.
 //!
 //! The first line of an operation to arrive opens a batch and leads it: it
-//! waits until the batch is full or [`LINGER`] has passed, whichever comes
-//! first, then takes the batch and sends it for all its lines. Lines arriving
-//! meanwhile join it; once it is full, the next line opens another. So a line
-//! is never held back more than [`LINGER`] for lines that are slow to come,
-//! and a fast input fills each batch.
+//! waits until the batch is full, or no line has joined for [`LINGER`], or
+//! [`MAX_HOLD`] has passed since it opened, whichever comes first, then takes
+//! the batch and sends it for all its lines. Lines arriving meanwhile join it;
+//! once it is full, the next line opens another. So a slow input holds a line
+//! back no more than [`LINGER`] for the next line to come (and never more
+//! than [`MAX_HOLD`]), and a fast input fills each batch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Notify, oneshot};
+use tokio::time::Instant;
 
 use crate::error::Error;
 use crate::model::RequestResult;
 use crate::plan::PlannedRequest;
 use crate::send::StopHandle;
 
-/// The longest a line waits for others to fill its batch.
+/// The longest a batch waits for its next line.
 pub const LINGER: Duration = Duration::from_millis(50);
+
+/// The longest a batch waits for lines at all.
+pub const MAX_HOLD: Duration = Duration::from_secs(1);
 
 /// What a line of a batch is told when its batch is done with.
 #[derive(Debug)]
@@ -69,6 +74,8 @@ struct Open {
     id: u64,
     members: Vec<Member>,
     full: Arc<Notify>,
+    /// When its last line joined.
+    joined: Instant,
 }
 
 impl Batches {
@@ -84,6 +91,7 @@ impl Batches {
         let joined = match state.open.get_mut(&key) {
             Some(open) => {
                 open.members.push(member);
+                open.joined = Instant::now();
                 Joined::Member
             }
             None => {
@@ -96,6 +104,7 @@ impl Batches {
                         id,
                         members: vec![member],
                         full: Arc::clone(&full),
+                        joined: Instant::now(),
                     },
                 );
                 Joined::Leader { id, full }
@@ -111,7 +120,8 @@ impl Batches {
     }
 
     /// What the leader of batch `id` (of `provider`'s `operation`) sends:
-    /// once the batch is full, [`LINGER`] has passed, or the run stops.
+    /// once the batch is full, no line has joined it for [`LINGER`],
+    /// [`MAX_HOLD`] has passed, or the run stops.
     pub(super) async fn gather(
         &self,
         provider: &str,
@@ -120,12 +130,31 @@ impl Batches {
         full: &Notify,
         stop: &StopHandle,
     ) -> Vec<Member> {
-        tokio::select! {
-            () = full.notified() => {}
-            () = tokio::time::sleep(LINGER) => {}
-            () = stop.stopped() => {}
+        let opened = Instant::now();
+        // `None`: it is full (closed) already.
+        while let Some(joined) = self.last_joined(provider, operation, id) {
+            let deadline = (joined + LINGER).min(opened + MAX_HOLD);
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::select! {
+                () = full.notified() => break,
+                () = tokio::time::sleep_until(deadline) => {}
+                () = stop.stopped() => break,
+            }
         }
         self.take(provider, operation, id)
+    }
+
+    /// When the last line joined the open batch `id`; `None` if it is closed.
+    fn last_joined(&self, provider: &str, operation: &str, id: u64) -> Option<Instant> {
+        let state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (provider.to_owned(), operation.to_owned());
+        state
+            .open
+            .get(&key)
+            .filter(|open| open.id == id)
+            .map(|open| open.joined)
     }
 
     /// Takes the batch `id` that a line of `provider`'s `operation` leads,
@@ -179,6 +208,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_steady_input_fills_the_batch_until_the_longest_hold() {
+        let batches = Batches::default();
+        let stop = StopHandle::default();
+        let Joined::Leader { id, full } = batches.join(1000, member(0, "revoke").0) else {
+            panic!("the first line leads");
+        };
+        let started = tokio::time::Instant::now();
+        let gathering = async {
+            let taken = batches.gather("github", "revoke", id, &full, &stop).await;
+            (taken, started.elapsed())
+        };
+        // A line every 40 ms, each within the linger of the one before.
+        let steady = async {
+            for line in 1..40 {
+                tokio::time::sleep(LINGER * 4 / 5).await;
+                batches.join(1000, member(line, "revoke").0);
+            }
+        };
+        let ((taken, waited), ()) = tokio::join!(gathering, steady);
+        assert_eq!(waited, MAX_HOLD, "held no longer than the longest hold");
+        assert_eq!(taken.len(), 26, "the lines that came within it");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_slow_input_holds_no_line_back_longer_than_the_linger() {
         let batches = Batches::default();
         let stop = StopHandle::default();
@@ -196,13 +249,17 @@ mod tests {
                 batches.join(1000, member(2, "revoke").0),
                 Joined::Member
             ));
-            // After the leader has gone: a batch of its own.
-            tokio::time::sleep(LINGER).await;
+            // Longer than the linger after the last: a batch of its own.
+            tokio::time::sleep(LINGER * 6 / 5).await;
             batches.join(1000, member(3, "revoke").0)
         };
         let ((taken, waited), third) = tokio::join!(gathering, late);
         assert_eq!(lines(&taken), [1, 2]);
-        assert_eq!(waited, LINGER, "held back no longer than the linger");
+        assert_eq!(
+            waited,
+            LINGER / 5 + LINGER,
+            "held back no longer than the linger after the last line came"
+        );
         assert!(matches!(third, Joined::Leader { .. }), "{third:?}");
     }
 

@@ -450,8 +450,9 @@ impl<'a> Bulk<'a> {
             None if self.host.has_provider_limits() => (concurrency * 4).max(1024),
             None => concurrency,
         }
-        // A batch fills only with lines in progress.
-        .max(self.host.largest_batch())
+        // A batch fills only with lines in progress: room for one being sent
+        // and the next filling.
+        .max(self.host.largest_batch().saturating_mul(2))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(line = item.line))]
