@@ -17,12 +17,14 @@
 //! reversible and is the step AWS recommends before deleting. IAM is eventually
 //! consistent: a key just deactivated may still work for a few seconds.
 
+#[cfg(test)]
+mod checks;
 mod requests;
 mod responses;
 mod xml;
 
 use revoker_plugin_api::{
-    Auth, Manifest, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Provider,
+    Auth, Manifest, Method, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: deactivate an access key (`UpdateAccessKey`, `Status=Inactive`).
@@ -89,6 +91,7 @@ impl Provider for AwsIam {
             |params| requests::plan(Action::UpdateAccessKey, params),
             |_, response| Ok(responses::interpret(Action::UpdateAccessKey, response)),
         )
+        .request(Method::Post, "/", "200 with <UpdateAccessKeyResponse>")
         .describe(|op| {
             key_params(
                 op.summary(
@@ -104,6 +107,7 @@ impl Provider for AwsIam {
             |params| requests::plan(Action::DeleteAccessKey, params),
             |_, response| Ok(responses::interpret(Action::DeleteAccessKey, response)),
         )
+        .request(Method::Post, "/", "200 with <DeleteAccessKeyResponse>")
         .describe(|op| {
             key_params(
                 op.summary("Delete an access key (DeleteAccessKey): irreversible")
@@ -161,6 +165,32 @@ mod tests {
             assert_eq!(params, [(ACCESS_KEY_ID, true), (USER_NAME, false)]);
         }
         assert_eq!(manifest.operations.len(), 2);
+    }
+
+    #[test]
+    fn each_declared_request_is_the_one_planned() {
+        let samples = [
+            (ACCESS_KEY_ID, "AKIAIOSFODNN7EXAMPLE"),
+            (USER_NAME, "alice"),
+        ];
+        checks::requests_match_plan::<AwsIam>(&samples);
+        checks::requests_match_plan::<AwsIam>(&samples[..1]);
+        for detail in AwsIam::details() {
+            // The Query protocol: every action is a form posted to `/`.
+            assert_eq!(
+                (detail.method.as_str(), detail.path.as_str()),
+                ("POST", "/")
+            );
+            let action = if detail.operation == DEACTIVATE_ACCESS_KEY {
+                Action::UpdateAccessKey
+            } else {
+                Action::DeleteAccessKey
+            };
+            assert_eq!(
+                detail.success,
+                format!("200 with <{}>", action.response_element()).as_str()
+            );
+        }
     }
 
     #[test]

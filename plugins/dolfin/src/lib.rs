@@ -8,11 +8,13 @@
 //!
 //! The credential goes in `x-dolfin-api-key`, read from `DOLFIN_API_KEY`.
 
+#[cfg(test)]
+mod checks;
 mod requests;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: revoke an API key.
@@ -28,6 +30,11 @@ impl Provider for Dolfin {
         OperationKind::Revoke,
         requests::revoke_api_key,
         |_, response| Ok(responses::revoke_api_key(response)),
+    )
+    .request(
+        Method::Post,
+        "/api-keys/{id}/revoke",
+        "204 No Content (409 ApiKey.AlreadyRevoked: revoked before)",
     )
     .describe(|op| {
         op.summary("Revoke an active API key so it can no longer be used")
@@ -68,5 +75,15 @@ mod tests {
         let op = manifest.find_operation(REVOKE_API_KEY).unwrap();
         assert!(op.idempotent);
         assert_eq!(op.params[0].kind, ParamKind::Uuid);
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<Dolfin>(&[]);
+        checks::requests_match_plan::<Dolfin>(&[("id", "5CFE30AF-1DE5-409E-BE09-F261445A2DF6")]);
+        let details = Dolfin::details();
+        assert_eq!(details[0].method, "POST");
+        assert_eq!(details[0].path, "/api-keys/{id}/revoke");
+        assert!(details[0].success.starts_with("204 No Content"));
     }
 }

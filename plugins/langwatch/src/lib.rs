@@ -10,11 +10,13 @@
 //! The credential (a project API key, `sk-lw-…`) goes in `X-Auth-Token`, read
 //! from `LANGWATCH_API_KEY`.
 
+#[cfg(test)]
+mod checks;
 mod requests;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: revoke a gateway virtual key.
@@ -30,6 +32,11 @@ impl Provider for LangWatch {
         OperationKind::Revoke,
         requests::revoke_virtual_key,
         |_, response| Ok(responses::revoke_virtual_key(response)),
+    )
+    .request(
+        Method::Post,
+        "/api/gateway/v1/virtual-keys/{id}/revoke",
+        "200 with {\"virtual_key\": {\"status\": \"revoked\", …}}",
     )
     .describe(|op| {
         op.summary("Mark a virtual key as revoked; clients using it get 401 within ~60s")
@@ -74,5 +81,13 @@ mod tests {
                 .unwrap()
                 .idempotent
         );
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<LangWatch>(&[("id", "vk_01HX/../a b")]);
+        let details = LangWatch::details();
+        assert_eq!(details[0].method, "POST");
+        assert_eq!(details[0].path, "/api/gateway/v1/virtual-keys/{id}/revoke");
     }
 }

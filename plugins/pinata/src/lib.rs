@@ -12,11 +12,13 @@
 //! The credential (an admin JWT) goes in `Authorization: Bearer …`, read from
 //! `PINATA_JWT`.
 
+#[cfg(test)]
+mod checks;
 mod requests;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
 };
 
 /// Operation: revoke a gateway key (access token).
@@ -42,6 +44,11 @@ impl Provider for Pinata {
             requests::revoke_gateway_key,
             |_, response| Ok(responses::revoke_gateway_key(response)),
         )
+        .request(
+            Method::Delete,
+            "/v3/gateways/{gateway-id}/access_tokens/{key-id}",
+            "200 with {\"data\": null}",
+        )
         .describe(|op| {
             op.summary("Revoke a gateway key")
                 .idempotent(true)
@@ -58,6 +65,11 @@ impl Provider for Pinata {
             requests::create_gateway_key,
             |_, response| Ok(responses::create_gateway_key(response)),
         )
+        .request(
+            Method::Post,
+            "/v3/gateways/{gateway-id}/access_tokens",
+            "200 with {\"data\": {\"id\", \"value\", \"createdAt\"}}",
+        )
         .describe(|op| {
             op.summary("Create a gateway key; its value is shown once")
                 .idempotent(false)
@@ -69,6 +81,7 @@ impl Provider for Pinata {
             requests::revoke_api_key,
             |_, response| Ok(responses::revoke_api_key(response)),
         )
+        .request(Method::Put, "/users/revokeApiKey", "200 with \"Revoked\"")
         .describe(|op| {
             op.summary("Revoke an API key by its public key (needs an admin key)")
                 .idempotent(true)
@@ -118,5 +131,18 @@ mod tests {
         let create = manifest.find_operation(CREATE_GATEWAY_KEY).unwrap();
         assert_eq!(create.kind, OperationKind::Create);
         assert!(!create.idempotent, "a create must never be retried blindly");
+    }
+
+    #[test]
+    fn each_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<Pinata>(&[
+            ("gateway-id", "5eb8b151-77b3-4e46-8243-5b6282131a9e"),
+            ("key-id", "k/1 ä?"),
+            ("api-key", "0a1b2c3d4e5f60718293"),
+        ]);
+        let details = Pinata::details();
+        assert_eq!(details[2].method, "PUT");
+        assert_eq!(details[2].path, "/users/revokeApiKey");
+        assert_eq!(details[2].success, "200 with \"Revoked\"");
     }
 }
