@@ -9,16 +9,21 @@
 //! | `create-gateway-key` | gateway-id         | `POST /v3/gateways/{gateway-id}/access_tokens`            |
 //! | `revoke-api-key`     | api-key            | `PUT /users/revokeApiKey`, body `{"apiKey": …}`           |
 //!
+//! A Pinata API key a scanner found (a JWT) resolves offline to `revoke-api-key`:
+//! its payload names its public key (`scopedKeyKey`).
+//!
 //! The credential (an admin JWT) goes in `Authorization: Bearer …`, read from
 //! `PINATA_JWT`.
 
 #[cfg(test)]
 mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke a gateway key (access token).
@@ -103,6 +108,12 @@ impl Provider for Pinata {
         .auth(AuthScheme::new("Authorization", "Bearer "))
         .credential_env("PINATA_JWT")
         .operations(Self::OPERATIONS)
+    }
+
+    /// A Pinata API key (a JWT whose payload is a scoped key) resolves to
+    /// `revoke-api-key` with its public key; another JWT is not Pinata's.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
