@@ -18,6 +18,10 @@
 //! reversible and is the step AWS recommends before deleting. IAM is eventually
 //! consistent: a key just deactivated may still work for a few seconds.
 //!
+//! A key a scanner found resolves offline ([`Provider::resolve`]) by its id:
+//! deactivate (then delete, if asked), with the owner's name from the
+//! finding or from the lookup below.
+//!
 //! `lookup-access-key-user` revokes nothing: it asks IAM who owns a key
 //! (`GetAccessKeyLastUsed`), and its outcome carries the owner's name as the
 //! (public) field `user-name`, which the other two take. It is the lookup a
@@ -27,11 +31,13 @@
 #[cfg(test)]
 mod checks;
 mod requests;
+mod resolve;
 mod responses;
 mod xml;
 
 use revoker_plugin_api::{
-    Auth, Manifest, Method, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Provider,
+    Auth, Manifest, Method, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Params,
+    Provider, Resolution,
 };
 
 /// Operation: deactivate an access key (`UpdateAccessKey`, `Status=Inactive`).
@@ -171,6 +177,15 @@ impl Provider for AwsIam {
 
     fn auth() -> Option<Auth> {
         Some(Auth::aws_sigv4("iam", "us-east-1"))
+    }
+
+    /// An access key id (the secret, one end of an `id:secret` pair, or the
+    /// context's `access-key-id`) resolves to `deactivate-access-key` (then
+    /// `delete-access-key` with `delete` = `true`), its owner from the
+    /// context's `user-name` or `arn`, else looked up first; a temporary key,
+    /// or a secret access key without its id, is unresolvable.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
