@@ -1,8 +1,9 @@
 //! Checks this plugin's tests share (the same in every bundled plugin): that
-//! each operation's declared request agrees with what it plans.
+//! each operation's declared request agrees with what it plans, and that a
+//! resolution repeats no secret.
 
 use revoker_plugin_api::testing::sample_params_with;
-use revoker_plugin_api::{Provider, encode_path_segment};
+use revoker_plugin_api::{Provider, Resolution, encode_path_segment};
 
 /// Checks that every operation of `P` declares its request (method, path
 /// template, success answer) and that, for the sample values `samples` (by
@@ -42,5 +43,58 @@ pub(crate) fn requests_match_plan<P: Provider>(samples: &[(&str, &str)]) {
             "{name}: {expected:?} names a parameter the operation does not have"
         );
         assert_eq!(request.path.as_str(), expected, "{name}");
+    }
+}
+
+/// Every string a resolution holds: its reason, each call's operation,
+/// parameter names and values and secret parameter, and its lookup's.
+pub(crate) fn strings(resolution: &Resolution) -> Vec<String> {
+    let mut out = vec![resolution.reason.to_string()];
+    let lookup = resolution.lookup.as_ref().into_option();
+    let calls = resolution.calls.iter().chain(lookup.map(|l| &l.call));
+    for call in calls {
+        out.push(call.operation.to_string());
+        for param in call.params.iter() {
+            out.push(param.name.to_string());
+            out.push(param.value.to_string());
+        }
+        if let Some(name) = call.secret_param.as_ref().into_option() {
+            out.push(name.to_string());
+        }
+    }
+    if let Some(lookup) = lookup {
+        out.push(lookup.field.to_string());
+        out.push(lookup.fills.to_string());
+    }
+    out
+}
+
+/// Checks that no string of `resolution`, nor its `Debug`, holds any of
+/// `secrets` or either half of one (a secret of at least 8 characters).
+///
+/// # Panics
+///
+/// Naming the string, never printing the secret.
+pub(crate) fn assert_no_secret(resolution: &Resolution, secrets: &[&str]) {
+    let mut texts = strings(resolution);
+    texts.push(format!("{resolution:?}"));
+    for secret in secrets {
+        let mut pieces = vec![*secret];
+        if secret.chars().count() >= 8 {
+            let middle = secret
+                .char_indices()
+                .nth(secret.chars().count() / 2)
+                .map_or(0, |(at, _)| at);
+            pieces.extend([&secret[..middle], &secret[middle..]]);
+        }
+        for piece in pieces.iter().filter(|p| !p.is_empty()) {
+            for (at, text) in texts.iter().enumerate() {
+                assert!(
+                    !text.contains(piece),
+                    "string {at} of the resolution holds (part of) a secret of {} characters",
+                    secret.chars().count()
+                );
+            }
+        }
     }
 }

@@ -7,14 +7,20 @@
 //! | `revoke-api-key` | id (uuid) | `POST /api-keys/{id}/revoke`   |
 //!
 //! The credential goes in `x-dolfin-api-key`, read from `DOLFIN_API_KEY`.
+//!
+//! Dolfin documents no format for its keys: a key a scanner found is claimed
+//! only when the scanner's hint names Dolfin, as `needs-id` (the revoke
+//! endpoint takes the key's id, which the key does not reveal).
 
 #[cfg(test)]
 mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke an API key.
@@ -56,6 +62,12 @@ impl Provider for Dolfin {
         .auth(AuthScheme::new("x-dolfin-api-key", ""))
         .credential_env("DOLFIN_API_KEY")
         .operations(Self::OPERATIONS)
+    }
+
+    /// A key a scanner's hint says is Dolfin's (Dolfin documents no key
+    /// format) needs its id, which the key does not reveal.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 

@@ -9,14 +9,19 @@
 //!
 //! The credential (a project API key, `sk-lw-…`) goes in `X-Auth-Token`, read
 //! from `LANGWATCH_API_KEY`.
+//!
+//! A LangWatch key a scanner found (`sk-lw-…`) is claimed as `needs-id`: the
+//! revoke endpoint takes the virtual key's id, which the key does not reveal.
 
 #[cfg(test)]
 mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke a gateway virtual key.
@@ -58,6 +63,12 @@ impl Provider for LangWatch {
         .auth(AuthScheme::new("X-Auth-Token", ""))
         .credential_env("LANGWATCH_API_KEY")
         .operations(Self::OPERATIONS)
+    }
+
+    /// A LangWatch key (`sk-lw-…`, or a scanner's hint naming LangWatch)
+    /// needs its virtual key's id, which the key does not reveal.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
