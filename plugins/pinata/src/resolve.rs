@@ -30,8 +30,8 @@ pub(crate) fn resolve(secret: &str, _hint: &str, _context: &Params) -> Option<Re
     if kind != "scopedKey" {
         return Some(Resolution::unresolvable(
             "a Pinata JWT that is not an API key (its authenticationType is not \
-             scopedKey): revoke-api-key cannot revoke it; sign the session out in \
-             Pinata's dashboard, or rotate the account's credentials",
+             scopedKey): revoke-api-key revokes only API keys; revoke this token where \
+             it was issued, in Pinata's dashboard",
         ));
     }
     let public_key = payload
