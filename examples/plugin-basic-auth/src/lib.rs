@@ -15,9 +15,9 @@
 //! Sans-IO: the plugin plans requests and reads responses; Revoker sends them.
 
 use revoker_plugin_api::{
-    Auth, HttpRequest, HttpResponse, Manifest, Method, OperationKind, OperationSpec, Outcome,
-    OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider, RateLimit,
-    encode_path_segment,
+    Auth, HttpRequest, HttpResponse, Manifest, Method, OperationDetails, OperationKind,
+    OperationSpec, Outcome, OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider,
+    RateLimit, encode_path_segment,
 };
 
 /// The Twilly provider.
@@ -60,6 +60,17 @@ impl Provider for Twilly {
                 .public_part("user")
                 .part_as_param("user", "account-sid"),
         )
+    }
+
+    /// What each operation sends, as `revoker describe` shows it (plugin API
+    /// 1.3). A plugin with an operation table says it with
+    /// `Operation::request` instead.
+    fn details() -> Vec<OperationDetails> {
+        let mut revoke = OperationDetails::new("revoke-api-key");
+        revoke.method = Method::Delete.as_str().into();
+        revoke.path = "/2010-04-01/Accounts/{account-sid}/Keys/{key-sid}.json".into();
+        revoke.success = "204 No Content".into();
+        vec![revoke]
     }
 
     fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
@@ -119,6 +130,22 @@ mod tests {
         assert_eq!(request.method, Method::Delete);
         assert_eq!(request.path, "/2010-04-01/Accounts/AC1/Keys/SK%2F2.json");
         assert!(request.body.is_none());
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        let params = Params::from_pairs([("account-sid", "AC1"), ("key-sid", "SK/2")]);
+        let request = Twilly::plan("revoke-api-key", &params).unwrap();
+        let details = Twilly::details();
+        assert_eq!(details.len(), 1);
+        assert_eq!(details[0].operation, "revoke-api-key");
+        assert_eq!(details[0].method, request.method.as_str());
+        let path = details[0]
+            .path
+            .replace("{account-sid}", "AC1")
+            .replace("{key-sid}", &encode_path_segment("SK/2"));
+        assert_eq!(request.path, path.as_str());
+        assert_eq!(details[0].success, "204 No Content");
     }
 
     #[test]

@@ -17,9 +17,9 @@
 //! Sans-IO: the plugin plans requests and reads responses; Revoker sends them.
 
 use revoker_plugin_api::{
-    Auth, HttpRequest, HttpResponse, Manifest, Method, OperationKind, OperationSpec, Outcome,
-    OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider, RateLimit,
-    encode_path_segment,
+    Auth, HttpRequest, HttpResponse, Manifest, Method, OperationDetails, OperationKind,
+    OperationSpec, Outcome, OutcomeKind, ParamKind, ParamSpec, Params, PluginError, Provider,
+    RateLimit, encode_path_segment,
 };
 
 /// The AcmeAuth provider.
@@ -52,6 +52,17 @@ impl Provider for AcmeAuth {
             "ACMEAUTH_CLIENT_ID",
             "ACMEAUTH_CLIENT_SECRET",
         ))
+    }
+
+    /// What each operation sends, as `revoker describe` shows it (plugin API
+    /// 1.3). A plugin with an operation table says it with
+    /// `Operation::request` instead.
+    fn details() -> Vec<OperationDetails> {
+        let mut revoke = OperationDetails::new("revoke-key");
+        revoke.method = Method::Post.as_str().into();
+        revoke.path = "/v1/keys/{id}/revoke".into();
+        revoke.success = "200 OK or 204 No Content (409: revoked before)".into();
+        vec![revoke]
     }
 
     fn plan(operation: &str, params: &Params) -> Result<HttpRequest, PluginError> {
@@ -95,6 +106,18 @@ mod tests {
         assert_eq!(request.method, Method::Post);
         assert_eq!(request.path, "/v1/keys/k%2F1/revoke");
         assert!(request.body.is_none());
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        let request = AcmeAuth::plan("revoke-key", &Params::from_pairs([("id", "k/1")])).unwrap();
+        let details = AcmeAuth::details();
+        assert_eq!(details.len(), 1);
+        assert_eq!(details[0].operation, "revoke-key");
+        assert_eq!(details[0].method, request.method.as_str());
+        let path = details[0].path.replace("{id}", &encode_path_segment("k/1"));
+        assert_eq!(request.path, path.as_str());
+        assert!(details[0].success.starts_with("200 OK or 204 No Content"));
     }
 
     #[test]

@@ -27,6 +27,14 @@ impl Provider for Acme {
             plan_revoke_key,
             read_revoke_key,
         )
+        // What it sends, as `revoker describe` shows it: each parameter of the
+        // path as `{name}`. The plan function still builds the request; a test
+        // below checks that the two agree.
+        .request(
+            Method::Delete,
+            "/v1/keys/{id}",
+            "204 No Content (409: revoked before)",
+        )
         .describe(|op| {
             op.summary("Revoke an API key by its id")
                 .idempotent(true)
@@ -37,6 +45,11 @@ impl Provider for Acme {
             OperationKind::Revoke,
             plan_revoke_token,
             read_revoke_token,
+        )
+        .request(
+            Method::Post,
+            "/oauth/revoke",
+            "200 OK (also for an unknown token)",
         )
         .describe(|op| {
             op.summary("Revoke an OAuth token (RFC 7009)")
@@ -166,6 +179,26 @@ mod tests {
         let outcome = Acme::interpret("revoke-key", &Params::new(), &response).unwrap();
         assert_eq!(outcome.kind, OutcomeKind::ProviderError);
         assert_eq!(outcome.detail, "<html>down</html>");
+    }
+
+    #[test]
+    fn each_declared_request_is_the_one_planned() {
+        let details = Acme::details();
+        assert_eq!(details.len(), 2);
+        for (detail, (id, path)) in details.iter().zip([("k/1", "/v1/keys/k%2F1"), ("", "")]) {
+            let params = Params::from_pairs([("id", id), ("token", "t1")]);
+            let request = Acme::plan(&detail.operation, &params).unwrap();
+            assert_eq!(detail.method, request.method.as_str());
+            // The template, `{id}` filled with the encoded value.
+            let expected = detail
+                .path
+                .replace("{id}", &revoker_plugin_api::encode_path_segment(id));
+            assert_eq!(request.path, expected.as_str());
+            if !path.is_empty() {
+                assert_eq!(request.path, path);
+            }
+            assert!(!detail.success.is_empty());
+        }
     }
 
     #[test]

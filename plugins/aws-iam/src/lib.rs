@@ -7,28 +7,46 @@
 //! and, for temporary credentials, `AWS_SESSION_TOKEN`. The plugin never sees
 //! them.
 //!
-//! | operation               | params                       | HTTP (AWS Query protocol)                                                  |
-//! |-------------------------|------------------------------|----------------------------------------------------------------------------|
-//! | `deactivate-access-key` | access-key-id, user-name?    | `POST /`, form `Action=UpdateAccessKey&…&AccessKeyId=…&Status=Inactive`    |
-//! | `delete-access-key`     | access-key-id, user-name?    | `POST /`, form `Action=DeleteAccessKey&…&AccessKeyId=…`                    |
+//! | operation                | params                    | HTTP (AWS Query protocol)                                               |
+//! |--------------------------|---------------------------|-------------------------------------------------------------------------|
+//! | `deactivate-access-key`  | access-key-id, user-name? | `POST /`, form `Action=UpdateAccessKey&…&AccessKeyId=…&Status=Inactive` |
+//! | `delete-access-key`      | access-key-id, user-name? | `POST /`, form `Action=DeleteAccessKey&…&AccessKeyId=…`                 |
+//! | `lookup-access-key-user` | access-key-id             | `POST /`, form `Action=GetAccessKeyLastUsed&…&AccessKeyId=…`            |
 //!
 //! Without `user-name` IAM acts on the keys of the user whose credential signs
 //! the request; a key of another user needs its owner's name. Deactivating is
 //! reversible and is the step AWS recommends before deleting. IAM is eventually
 //! consistent: a key just deactivated may still work for a few seconds.
+//!
+//! A key a scanner found resolves offline ([`Provider::resolve`]) by its id:
+//! deactivate (then delete, if asked), with the owner's name from the
+//! finding or from the lookup below.
+//!
+//! `lookup-access-key-user` revokes nothing: it asks IAM who owns a key
+//! (`GetAccessKeyLastUsed`), and its outcome carries the owner's name as the
+//! (public) field `user-name`, which the other two take. It is the lookup a
+//! resolution runs first when a key id a scanner found comes without its
+//! owner's name.
 
+#[cfg(test)]
+mod checks;
 mod requests;
+mod resolve;
 mod responses;
 mod xml;
 
 use revoker_plugin_api::{
-    Auth, Manifest, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Provider,
+    Auth, Manifest, Method, Operation, OperationKind, OperationSpec, ParamKind, ParamSpec, Params,
+    Provider, Resolution,
 };
 
 /// Operation: deactivate an access key (`UpdateAccessKey`, `Status=Inactive`).
 pub const DEACTIVATE_ACCESS_KEY: &str = "deactivate-access-key";
 /// Operation: delete an access key (`DeleteAccessKey`).
 pub const DELETE_ACCESS_KEY: &str = "delete-access-key";
+/// Operation: look up the IAM user who owns an access key
+/// (`GetAccessKeyLastUsed`); its outcome's field `user-name` is the owner.
+pub const LOOKUP_ACCESS_KEY_USER: &str = "lookup-access-key-user";
 
 /// Parameter: the access key's id, `AKIA…` or `ASIA…`.
 pub const ACCESS_KEY_ID: &str = "access-key-id";
@@ -46,6 +64,8 @@ pub(crate) enum Action {
     UpdateAccessKey,
     /// `DeleteAccessKey`.
     DeleteAccessKey,
+    /// `GetAccessKeyLastUsed`: who owns the key.
+    GetAccessKeyLastUsed,
 }
 
 impl Action {
@@ -54,6 +74,7 @@ impl Action {
         match self {
             Self::UpdateAccessKey => "UpdateAccessKey",
             Self::DeleteAccessKey => "DeleteAccessKey",
+            Self::GetAccessKeyLastUsed => "GetAccessKeyLastUsed",
         }
     }
 
@@ -62,23 +83,31 @@ impl Action {
         match self {
             Self::UpdateAccessKey => "UpdateAccessKeyResponse",
             Self::DeleteAccessKey => "DeleteAccessKeyResponse",
+            Self::GetAccessKeyLastUsed => "GetAccessKeyLastUsedResponse",
         }
+    }
+
+    /// Whether it takes the key owner's `UserName` (the lookup finds it).
+    pub(crate) fn takes_user_name(self) -> bool {
+        self != Self::GetAccessKeyLastUsed
     }
 }
 
+fn key_id(operation: OperationSpec) -> OperationSpec {
+    operation.param(ParamSpec::required(
+        ACCESS_KEY_ID,
+        ParamKind::String,
+        "the access key's id: 20 characters, AKIA… (long-term) or ASIA… (temporary)",
+    ))
+}
+
 fn key_params(operation: OperationSpec) -> OperationSpec {
-    operation
-        .param(ParamSpec::required(
-            ACCESS_KEY_ID,
-            ParamKind::String,
-            "the access key's id: 20 characters, AKIA… (long-term) or ASIA… (temporary)",
-        ))
-        .param(ParamSpec::optional(
-            USER_NAME,
-            ParamKind::String,
-            "the IAM user who owns the key; without it, the key must belong to the \
+    key_id(operation).param(ParamSpec::optional(
+        USER_NAME,
+        ParamKind::String,
+        "the IAM user who owns the key; without it, the key must belong to the \
              user whose credential signs the request",
-        ))
+    ))
 }
 
 impl Provider for AwsIam {
@@ -89,6 +118,7 @@ impl Provider for AwsIam {
             |params| requests::plan(Action::UpdateAccessKey, params),
             |_, response| Ok(responses::interpret(Action::UpdateAccessKey, response)),
         )
+        .request(Method::Post, "/", "200 with <UpdateAccessKeyResponse>")
         .describe(|op| {
             key_params(
                 op.summary(
@@ -104,10 +134,32 @@ impl Provider for AwsIam {
             |params| requests::plan(Action::DeleteAccessKey, params),
             |_, response| Ok(responses::interpret(Action::DeleteAccessKey, response)),
         )
+        .request(Method::Post, "/", "200 with <DeleteAccessKeyResponse>")
         .describe(|op| {
             key_params(
                 op.summary("Delete an access key (DeleteAccessKey): irreversible")
                     .idempotent(true),
+            )
+        }),
+        Operation::new(
+            LOOKUP_ACCESS_KEY_USER,
+            // Nothing is created, and nothing revoked: a read, safe to repeat.
+            OperationKind::Revoke,
+            |params| requests::plan(Action::GetAccessKeyLastUsed, params),
+            |_, response| Ok(responses::interpret(Action::GetAccessKeyLastUsed, response)),
+        )
+        .request(
+            Method::Post,
+            "/",
+            "200 with <GetAccessKeyLastUsedResponse> holding the owner's <UserName>",
+        )
+        .describe(|op| {
+            key_id(
+                op.summary(
+                    "Look up the IAM user who owns an access key (GetAccessKeyLastUsed): \
+                     revokes nothing; the outcome's field user-name is the owner",
+                )
+                .idempotent(true),
             )
         }),
     ];
@@ -125,6 +177,15 @@ impl Provider for AwsIam {
 
     fn auth() -> Option<Auth> {
         Some(Auth::aws_sigv4("iam", "us-east-1"))
+    }
+
+    /// An access key id (the secret, one end of an `id:secret` pair, or the
+    /// context's `access-key-id`) resolves to `deactivate-access-key` (then
+    /// `delete-access-key` with `delete` = `true`), its owner from the
+    /// context's `user-name` or `arn`, else looked up first; a temporary key,
+    /// or a secret access key without its id, is unresolvable.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
@@ -149,6 +210,26 @@ mod tests {
         assert_eq!(manifest.provider, "aws-iam");
         assert_eq!(manifest.default_base_url, "https://iam.amazonaws.com");
         assert!(!manifest.description.is_empty());
+        assert_eq!(
+            manifest
+                .operations
+                .iter()
+                .map(|op| op.name.as_str())
+                .collect::<Vec<_>>(),
+            [
+                DEACTIVATE_ACCESS_KEY,
+                DELETE_ACCESS_KEY,
+                LOOKUP_ACCESS_KEY_USER
+            ]
+        );
+        let lookup = manifest.find_operation(LOOKUP_ACCESS_KEY_USER).unwrap();
+        assert!(lookup.idempotent, "a read is safe to repeat");
+        let params: Vec<(&str, bool)> = lookup
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.required))
+            .collect();
+        assert_eq!(params, [(ACCESS_KEY_ID, true)]);
         for name in [DEACTIVATE_ACCESS_KEY, DELETE_ACCESS_KEY] {
             let op = manifest.find_operation(name).unwrap();
             assert_eq!(op.kind, OperationKind::Revoke, "{name}");
@@ -160,7 +241,30 @@ mod tests {
                 .collect();
             assert_eq!(params, [(ACCESS_KEY_ID, true), (USER_NAME, false)]);
         }
-        assert_eq!(manifest.operations.len(), 2);
+    }
+
+    #[test]
+    fn each_declared_request_is_the_one_planned() {
+        let samples = [
+            (ACCESS_KEY_ID, "AKIAIOSFODNN7EXAMPLE"),
+            (USER_NAME, "alice"),
+        ];
+        checks::requests_match_plan::<AwsIam>(&samples);
+        checks::requests_match_plan::<AwsIam>(&samples[..1]);
+        for detail in AwsIam::details() {
+            // The Query protocol: every action is a form posted to `/`.
+            assert_eq!(
+                (detail.method.as_str(), detail.path.as_str()),
+                ("POST", "/")
+            );
+            let action = match detail.operation.as_str() {
+                DEACTIVATE_ACCESS_KEY => Action::UpdateAccessKey,
+                DELETE_ACCESS_KEY => Action::DeleteAccessKey,
+                _ => Action::GetAccessKeyLastUsed,
+            };
+            let success = format!("200 with <{}>", action.response_element());
+            assert!(detail.success.starts_with(&success), "{}", detail.success);
+        }
     }
 
     #[test]

@@ -8,11 +8,12 @@ use crate::{ACCESS_KEY_ID, Action, USER_NAME};
 const VERSION: &str = "2010-05-08";
 
 /// `POST /`, form `Action=<action>&Version=2010-05-08&AccessKeyId=…`, then
-/// `Status=Inactive` for `UpdateAccessKey`, then `UserName=…` if given.
+/// `Status=Inactive` for `UpdateAccessKey`, then `UserName=…` if given (and
+/// the action takes it: `GetAccessKeyLastUsed` does not).
 pub(crate) fn plan(action: Action, params: &Params) -> Result<HttpRequest, PluginError> {
     let key_id = params.require(ACCESS_KEY_ID)?;
     check_access_key_id(key_id)?;
-    let user_name = params.get(USER_NAME);
+    let user_name = params.get(USER_NAME).filter(|_| action.takes_user_name());
     if let Some(user_name) = user_name {
         check_user_name(user_name)?;
     }
@@ -36,12 +37,7 @@ pub(crate) fn plan(action: Action, params: &Params) -> Result<HttpRequest, Plugi
 /// The error shows at most the value's first 4 characters, and none of a value
 /// that looks like a secret access key.
 fn check_access_key_id(value: &str) -> Result<(), PluginError> {
-    let valid = value.len() == 20
-        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
-        && value
-            .bytes()
-            .all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7'));
-    if valid {
+    if is_access_key_id(value) {
         return Ok(());
     }
     const EXPECTED: &str =
@@ -63,9 +59,19 @@ fn check_access_key_id(value: &str) -> Result<(), PluginError> {
     ))
 }
 
+/// Whether `value` is an access key id: 20 characters, `AKIA` or `ASIA`, then
+/// A–Z and 2–7.
+pub(crate) fn is_access_key_id(value: &str) -> bool {
+    value.len() == 20
+        && (value.starts_with("AKIA") || value.starts_with("ASIA"))
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'A'..=b'Z' | b'2'..=b'7'))
+}
+
 /// 40 characters of the base64 alphabet, at least one of them not upper case
 /// or a digit: the shape of a secret access key, which an id never has.
-fn looks_like_secret_access_key(value: &str) -> bool {
+pub(crate) fn looks_like_secret_access_key(value: &str) -> bool {
     value.len() == 40
         && value
             .bytes()
@@ -73,6 +79,11 @@ fn looks_like_secret_access_key(value: &str) -> bool {
         && value
             .bytes()
             .any(|b| b.is_ascii_lowercase() || b == b'/' || b == b'+')
+}
+
+/// Whether `value` is an IAM user name (see [`check_user_name`]).
+pub(crate) fn is_user_name(value: &str) -> bool {
+    check_user_name(value).is_ok()
 }
 
 /// An IAM user name: 1 to 128 characters of `[\w+=,.@-]` (`\w` being ASCII
@@ -148,6 +159,26 @@ mod tests {
             ),
             "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId=AKIAIOSFODNN7EXAMPLE&UserName=alice"
         );
+    }
+
+    #[test]
+    fn lookup_is_get_access_key_last_used_without_a_user_name() {
+        assert_eq!(
+            body(Action::GetAccessKeyLastUsed, &[(ACCESS_KEY_ID, KEY)]),
+            "Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId=AKIAIOSFODNN7EXAMPLE"
+        );
+        // The action has no UserName: one given is not sent, nor checked.
+        assert_eq!(
+            body(
+                Action::GetAccessKeyLastUsed,
+                &[(ACCESS_KEY_ID, KEY), (USER_NAME, "not checked/")]
+            ),
+            "Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId=AKIAIOSFODNN7EXAMPLE"
+        );
+        let err = refused(Action::GetAccessKeyLastUsed, &[(ACCESS_KEY_ID, "AKIA")]);
+        assert_eq!(err.param, ROption::RSome(ACCESS_KEY_ID.into()));
+        let err = refused(Action::GetAccessKeyLastUsed, &[]);
+        assert_eq!(err.message, "parameter \"access-key-id\" is required");
     }
 
     #[test]

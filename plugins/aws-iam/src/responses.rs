@@ -9,12 +9,17 @@
 //! provider-error. Any other code, or none, gets the usual reading of its
 //! status. The detail is `Code: Message`, or the start of the body when it
 //! names no code.
+//!
+//! A lookup (`GetAccessKeyLastUsed`) revokes nothing: its success is an
+//! outcome `created` whose one field, `user-name` (public), is the key's
+//! owner, the field a resolution's lookup fills `user-name` from.
 
 use revoker_plugin_api::abi_stable::std_types::ROption;
 use revoker_plugin_api::{HttpResponse, Outcome, OutcomeKind};
 
-use crate::Action;
+use crate::requests::is_user_name;
 use crate::xml::{self, Answer};
+use crate::{Action, USER_NAME};
 
 /// The most of the provider's message an outcome's detail carries.
 const MAX_DETAIL_CHARS: usize = 300;
@@ -66,7 +71,18 @@ fn reading(action: Action, response: &HttpResponse, answer: &Answer) -> Outcome 
     if status == 200 {
         let element = action.response_element();
         if answer.complete && answer.root.as_deref() == Some(element) {
-            return Outcome::new(OutcomeKind::Revoked);
+            if action != Action::GetAccessKeyLastUsed {
+                return Outcome::new(OutcomeKind::Revoked);
+            }
+            return match answer.user_name.as_deref() {
+                Some(name) if is_user_name(name) => {
+                    Outcome::new(OutcomeKind::Created).created_field(USER_NAME, name, false)
+                }
+                Some(_) => Outcome::new(OutcomeKind::ProviderError)
+                    .detail("provider answered 200 with a UserName that is not an IAM user name"),
+                None => Outcome::new(OutcomeKind::ProviderError)
+                    .detail("provider answered 200 without the UserName of the key's owner"),
+            };
         }
         let body = if response.body.is_empty() {
             "an empty body".to_owned()
@@ -126,11 +142,104 @@ mod tests {
         HttpResponse::new(status, body).header("Content-Type", "text/xml")
     }
 
-    fn both(response: &HttpResponse) -> [Outcome; 2] {
+    /// The outcome of each action: a lookup reads errors as the revocations do.
+    fn each(response: &HttpResponse) -> [Outcome; 3] {
         [
             interpret(Action::UpdateAccessKey, response),
             interpret(Action::DeleteAccessKey, response),
+            interpret(Action::GetAccessKeyLastUsed, response),
         ]
+    }
+
+    fn lookup_success(user: &str) -> HttpResponse {
+        let body = format!(
+            "<GetAccessKeyLastUsedResponse xmlns=\"{NS}\">\n  <GetAccessKeyLastUsedResult>\n    \
+             <AccessKeyLastUsed>\n      <Region>us-west-2</Region>\n      \
+             <LastUsedDate>2015-03-13T10:45:00Z</LastUsedDate>\n      \
+             <ServiceName>s3</ServiceName>\n    </AccessKeyLastUsed>\n    \
+             <UserName>{user}</UserName>\n  </GetAccessKeyLastUsedResult>\n  \
+             <ResponseMetadata>\n    <RequestId>{REQUEST_ID}</RequestId>\n  \
+             </ResponseMetadata>\n</GetAccessKeyLastUsedResponse>\n"
+        );
+        HttpResponse::new(200, body).header("Content-Type", "text/xml")
+    }
+
+    #[test]
+    fn a_lookup_answers_the_owner_as_a_public_field() {
+        let outcome = interpret(Action::GetAccessKeyLastUsed, &lookup_success("bob"));
+        assert_eq!(outcome.kind, OutcomeKind::Created);
+        assert_eq!(outcome.created.len(), 1);
+        let field = &outcome.created[0];
+        assert_eq!(
+            (field.name.as_str(), field.value.as_str()),
+            (USER_NAME, "bob")
+        );
+        assert!(!field.secret, "a user name is no secret");
+        assert_eq!(outcome.request_id, ROption::RSome(REQUEST_ID.into()));
+        let outcome = interpret(
+            Action::GetAccessKeyLastUsed,
+            &lookup_success("ci+deploy=bot,ops@example.com"),
+        );
+        assert_eq!(outcome.created[0].value, "ci+deploy=bot,ops@example.com");
+        // A key never used still names its owner.
+        let body = "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult><AccessKeyLastUsed>\
+            <Region>N/A</Region><ServiceName>N/A</ServiceName></AccessKeyLastUsed>\
+            <UserName>alice</UserName></GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>";
+        let outcome = interpret(Action::GetAccessKeyLastUsed, &HttpResponse::new(200, body));
+        assert_eq!(outcome.created[0].value, "alice");
+    }
+
+    #[test]
+    fn a_lookup_without_a_valid_owner_or_its_own_answer_is_no_success() {
+        for (response, detail) in [
+            (lookup_success("path/bob"), "not an IAM user name"),
+            (lookup_success(""), "without the UserName"),
+            (lookup_success("   "), "without the UserName"),
+            (
+                HttpResponse::new(
+                    200,
+                    "<GetAccessKeyLastUsedResponse><GetAccessKeyLastUsedResult>\
+                     </GetAccessKeyLastUsedResult></GetAccessKeyLastUsedResponse>",
+                ),
+                "without the UserName",
+            ),
+            (
+                success("DeleteAccessKey"),
+                "without the GetAccessKeyLastUsedResponse",
+            ),
+        ] {
+            let outcome = interpret(Action::GetAccessKeyLastUsed, &response);
+            assert_eq!(outcome.kind, OutcomeKind::ProviderError, "{detail}");
+            assert!(outcome.detail.contains(detail), "{}", outcome.detail);
+            assert!(outcome.created.is_empty());
+        }
+        // A lookup's answer is no revocation.
+        let outcome = interpret(Action::DeleteAccessKey, &lookup_success("bob"));
+        assert_eq!(outcome.kind, OutcomeKind::ProviderError);
+        assert!(outcome.created.is_empty());
+        // Cut short, it gives no owner.
+        let text = lookup_success("bob").body_text().into_owned();
+        let cut = &text[..text.find("</GetAccessKeyLastUsedResult>").unwrap()];
+        let outcome = interpret(Action::GetAccessKeyLastUsed, &HttpResponse::new(200, cut));
+        assert_eq!(outcome.kind, OutcomeKind::ProviderError);
+    }
+
+    #[test]
+    fn a_lookup_reads_iams_errors() {
+        for (status, code, kind) in [
+            (404, "NoSuchEntity", OutcomeKind::NotFound),
+            (403, "AccessDenied", OutcomeKind::Forbidden),
+            (403, "InvalidClientTokenId", OutcomeKind::Unauthorized),
+            (400, "Throttling", OutcomeKind::RateLimited),
+            (429, "Throttling", OutcomeKind::RateLimited),
+            (500, "ServiceFailure", OutcomeKind::ProviderError),
+        ] {
+            let response = error(status, "Sender", code, "m");
+            let outcome = interpret(Action::GetAccessKeyLastUsed, &response);
+            assert_eq!(outcome.kind, kind, "{code}");
+            assert_eq!(outcome.detail, format!("{code}: m").as_str());
+            assert!(outcome.created.is_empty());
+        }
     }
 
     #[test]
@@ -242,7 +351,7 @@ mod tests {
             ),
         ];
         for (status, kind, code, message, outcome_kind) in cases {
-            for outcome in both(&error(status, kind, code, message)) {
+            for outcome in each(&error(status, kind, code, message)) {
                 assert_eq!(outcome.kind, outcome_kind, "{code}");
                 assert_eq!(outcome.detail, format!("{code}: {message}").as_str());
                 assert_eq!(outcome.request_id, ROption::RSome(REQUEST_ID.into()));
@@ -268,9 +377,9 @@ mod tests {
     #[test]
     fn the_code_decides_whatever_the_status() {
         let response = error(400, "Sender", "NoSuchEntity", "gone");
-        assert_eq!(both(&response)[0].kind, OutcomeKind::NotFound);
+        assert_eq!(each(&response)[0].kind, OutcomeKind::NotFound);
         let response = error(200, "Sender", "AccessDenied", "no");
-        assert_eq!(both(&response)[1].kind, OutcomeKind::Forbidden);
+        assert_eq!(each(&response)[1].kind, OutcomeKind::Forbidden);
         // A code alone is the detail.
         let body = "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>";
         let outcome = interpret(Action::UpdateAccessKey, &HttpResponse::new(403, body));
@@ -310,7 +419,7 @@ mod tests {
             (503, OutcomeKind::ProviderError),
         ];
         for (status, kind) in cases {
-            for outcome in both(&HttpResponse::new(status, "")) {
+            for outcome in each(&HttpResponse::new(status, "")) {
                 assert_eq!(outcome.kind, kind, "{status}");
                 assert!(!outcome.detail.is_empty(), "{status}");
             }
@@ -326,7 +435,7 @@ mod tests {
     fn html_error_pages_are_read_by_status_and_quoted() {
         let page = "<!DOCTYPE html>\n<html><head><title>503 Service Unavailable</title></head>\n\
                     <body><h1>Service Unavailable</h1><br></body></html>";
-        for outcome in both(&HttpResponse::new(503, page).header("Content-Type", "text/html")) {
+        for outcome in each(&HttpResponse::new(503, page).header("Content-Type", "text/html")) {
             assert_eq!(outcome.kind, OutcomeKind::ProviderError);
             assert!(
                 outcome.detail.starts_with("<!DOCTYPE html> <html>"),
@@ -443,6 +552,13 @@ mod tests {
             "<UpdateAccessKeyResponse>",
             "</UpdateAccessKeyResponse>",
             "<DeleteAccessKeyResponse/>",
+            "<GetAccessKeyLastUsedResponse>",
+            "</GetAccessKeyLastUsedResponse>",
+            "<GetAccessKeyLastUsedResult>",
+            "</GetAccessKeyLastUsedResult>",
+            "<UserName>",
+            "</UserName>",
+            "bob",
             "NoSuchEntity",
             "AccessDenied",
             "Throttling",
@@ -487,10 +603,15 @@ mod tests {
                 for (action, element) in [
                     (Action::UpdateAccessKey, "UpdateAccessKeyResponse"),
                     (Action::DeleteAccessKey, "DeleteAccessKeyResponse"),
+                    (Action::GetAccessKeyLastUsed, "GetAccessKeyLastUsedResponse"),
                 ] {
                     let outcome = interpret(action, &response);
                     prop_assert!(outcome.detail.chars().count() <= MAX_DETAIL_CHARS + 1);
-                    if outcome.kind == OutcomeKind::Revoked {
+                    if outcome.kind.is_success() {
+                        let lookup = action == Action::GetAccessKeyLastUsed;
+                        let kind = if lookup { OutcomeKind::Created } else { OutcomeKind::Revoked };
+                        prop_assert_eq!(outcome.kind, kind);
+                        prop_assert_eq!(outcome.created.len(), usize::from(lookup));
                         prop_assert_eq!(status, 200);
                         prop_assert!(body.contains(element), "{}", body);
                     }

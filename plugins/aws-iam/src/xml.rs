@@ -1,5 +1,6 @@
 //! Reading the few things Revoker needs from an IAM answer: the root element,
-//! `Error/Code`, `Error/Message` and the `RequestId`.
+//! `Error/Code`, `Error/Message`, the `RequestId`, and the
+//! `GetAccessKeyLastUsedResult/UserName` a lookup answers.
 //!
 //! Whatever the bytes (malformed, truncated, HTML, huge, not UTF-8), reading
 //! ends with what was found before the first fault and never panics: the time
@@ -29,6 +30,8 @@ pub(crate) struct Answer {
     /// The text of the first `RequestId` (in `ResponseMetadata` on success, in
     /// `ErrorResponse` on error).
     pub request_id: Option<String>,
+    /// The text of `GetAccessKeyLastUsedResult/UserName`: the key's owner.
+    pub user_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +39,7 @@ enum Field {
     Code,
     Message,
     RequestId,
+    UserName,
 }
 
 impl Field {
@@ -44,6 +48,7 @@ impl Field {
             (Some("Error"), "Code") => Some(Self::Code),
             (Some("Error"), "Message") => Some(Self::Message),
             (Some(_), "RequestId") => Some(Self::RequestId),
+            (Some("GetAccessKeyLastUsedResult"), "UserName") => Some(Self::UserName),
             _ => None,
         }
     }
@@ -57,6 +62,7 @@ impl Answer {
             Field::Code => &mut self.code,
             Field::Message => &mut self.message,
             Field::RequestId => &mut self.request_id,
+            Field::UserName => &mut self.user_name,
         };
         let text = text.trim();
         if slot.is_none() && !text.is_empty() {
@@ -195,6 +201,7 @@ mod tests {
                     "The Access Key with id AKIAIOSFODNN7EXAMPLE cannot be found.".into()
                 ),
                 request_id: Some("4c1e7b2e-1f0a-4d8b-9a3e-0c6f5e2d7a11".into()),
+                user_name: None,
             }
         );
     }
@@ -211,6 +218,39 @@ mod tests {
         assert!(answer.complete);
         assert_eq!(answer.request_id.as_deref(), Some("r-1"));
         assert_eq!(answer.code, None);
+    }
+
+    #[test]
+    fn reads_the_user_name_of_a_lookup_only_from_its_result() {
+        let body = r#"<GetAccessKeyLastUsedResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+  <GetAccessKeyLastUsedResult>
+    <AccessKeyLastUsed>
+      <Region>us-west-2</Region>
+      <LastUsedDate>2015-03-13T10:45:00Z</LastUsedDate>
+      <ServiceName>s3</ServiceName>
+    </AccessKeyLastUsed>
+    <UserName>bob</UserName>
+  </GetAccessKeyLastUsedResult>
+  <ResponseMetadata>
+    <RequestId>510a8a47-c9b1-11e4-8f7c-EXAMPLE</RequestId>
+  </ResponseMetadata>
+</GetAccessKeyLastUsedResponse>"#;
+        let answer = read(body.as_bytes());
+        assert_eq!(answer.root.as_deref(), Some("GetAccessKeyLastUsedResponse"));
+        assert!(answer.complete);
+        assert_eq!(answer.user_name.as_deref(), Some("bob"));
+        assert_eq!(
+            answer.request_id.as_deref(),
+            Some("510a8a47-c9b1-11e4-8f7c-EXAMPLE")
+        );
+        for elsewhere in [
+            "<GetAccessKeyLastUsedResponse><UserName>bob</UserName></GetAccessKeyLastUsedResponse>",
+            "<ErrorResponse><Error><UserName>bob</UserName></Error></ErrorResponse>",
+            "<GetAccessKeyLastUsedResult><AccessKeyLastUsed><UserName>bob</UserName>\
+             </AccessKeyLastUsed></GetAccessKeyLastUsedResult>",
+        ] {
+            assert_eq!(read(elsewhere.as_bytes()).user_name, None, "{elsewhere}");
+        }
     }
 
     #[test]

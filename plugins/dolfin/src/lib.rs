@@ -7,12 +7,20 @@
 //! | `revoke-api-key` | id (uuid) | `POST /api-keys/{id}/revoke`   |
 //!
 //! The credential goes in `x-dolfin-api-key`, read from `DOLFIN_API_KEY`.
+//!
+//! Dolfin documents no format for its keys: a key a scanner found is claimed
+//! only when the scanner's hint names Dolfin, as `needs-id` (the revoke
+//! endpoint takes the key's id, which the key does not reveal).
 
+#[cfg(test)]
+mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke an API key.
@@ -28,6 +36,11 @@ impl Provider for Dolfin {
         OperationKind::Revoke,
         requests::revoke_api_key,
         |_, response| Ok(responses::revoke_api_key(response)),
+    )
+    .request(
+        Method::Post,
+        "/api-keys/{id}/revoke",
+        "204 No Content (409 ApiKey.AlreadyRevoked: revoked before)",
     )
     .describe(|op| {
         op.summary("Revoke an active API key so it can no longer be used")
@@ -50,6 +63,12 @@ impl Provider for Dolfin {
         .credential_env("DOLFIN_API_KEY")
         .operations(Self::OPERATIONS)
     }
+
+    /// A key a scanner's hint says is Dolfin's (Dolfin documents no key
+    /// format) needs its id, which the key does not reveal.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
+    }
 }
 
 revoker_plugin_api::export_provider!(Dolfin);
@@ -68,5 +87,15 @@ mod tests {
         let op = manifest.find_operation(REVOKE_API_KEY).unwrap();
         assert!(op.idempotent);
         assert_eq!(op.params[0].kind, ParamKind::Uuid);
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<Dolfin>(&[]);
+        checks::requests_match_plan::<Dolfin>(&[("id", "5CFE30AF-1DE5-409E-BE09-F261445A2DF6")]);
+        let details = Dolfin::details();
+        assert_eq!(details[0].method, "POST");
+        assert_eq!(details[0].path, "/api-keys/{id}/revoke");
+        assert!(details[0].success.starts_with("204 No Content"));
     }
 }

@@ -9,12 +9,19 @@
 //!
 //! The credential (a project API key, `sk-lw-…`) goes in `X-Auth-Token`, read
 //! from `LANGWATCH_API_KEY`.
+//!
+//! A LangWatch key a scanner found (`sk-lw-…`) is claimed as `needs-id`: the
+//! revoke endpoint takes the virtual key's id, which the key does not reveal.
 
+#[cfg(test)]
+mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke a gateway virtual key.
@@ -30,6 +37,11 @@ impl Provider for LangWatch {
         OperationKind::Revoke,
         requests::revoke_virtual_key,
         |_, response| Ok(responses::revoke_virtual_key(response)),
+    )
+    .request(
+        Method::Post,
+        "/api/gateway/v1/virtual-keys/{id}/revoke",
+        "200 with {\"virtual_key\": {\"status\": \"revoked\", …}}",
     )
     .describe(|op| {
         op.summary("Mark a virtual key as revoked; clients using it get 401 within ~60s")
@@ -51,6 +63,12 @@ impl Provider for LangWatch {
         .auth(AuthScheme::new("X-Auth-Token", ""))
         .credential_env("LANGWATCH_API_KEY")
         .operations(Self::OPERATIONS)
+    }
+
+    /// A LangWatch key (`sk-lw-…`, or a scanner's hint naming LangWatch)
+    /// needs its virtual key's id, which the key does not reveal.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
@@ -74,5 +92,13 @@ mod tests {
                 .unwrap()
                 .idempotent
         );
+    }
+
+    #[test]
+    fn the_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<LangWatch>(&[("id", "vk_01HX/../a b")]);
+        let details = LangWatch::details();
+        assert_eq!(details[0].method, "POST");
+        assert_eq!(details[0].path, "/api/gateway/v1/virtual-keys/{id}/revoke");
     }
 }

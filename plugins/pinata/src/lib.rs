@@ -9,14 +9,21 @@
 //! | `create-gateway-key` | gateway-id         | `POST /v3/gateways/{gateway-id}/access_tokens`            |
 //! | `revoke-api-key`     | api-key            | `PUT /users/revokeApiKey`, body `{"apiKey": …}`           |
 //!
+//! A Pinata API key a scanner found (a JWT) resolves offline to `revoke-api-key`:
+//! its payload names its public key (`scopedKeyKey`).
+//!
 //! The credential (an admin JWT) goes in `Authorization: Bearer …`, read from
 //! `PINATA_JWT`.
 
+#[cfg(test)]
+mod checks;
 mod requests;
+mod resolve;
 mod responses;
 
 use revoker_plugin_api::{
-    AuthScheme, Manifest, Operation, OperationKind, ParamKind, ParamSpec, Provider,
+    AuthScheme, Manifest, Method, Operation, OperationKind, ParamKind, ParamSpec, Params, Provider,
+    Resolution,
 };
 
 /// Operation: revoke a gateway key (access token).
@@ -42,6 +49,11 @@ impl Provider for Pinata {
             requests::revoke_gateway_key,
             |_, response| Ok(responses::revoke_gateway_key(response)),
         )
+        .request(
+            Method::Delete,
+            "/v3/gateways/{gateway-id}/access_tokens/{key-id}",
+            "200 with {\"data\": null}",
+        )
         .describe(|op| {
             op.summary("Revoke a gateway key")
                 .idempotent(true)
@@ -58,6 +70,11 @@ impl Provider for Pinata {
             requests::create_gateway_key,
             |_, response| Ok(responses::create_gateway_key(response)),
         )
+        .request(
+            Method::Post,
+            "/v3/gateways/{gateway-id}/access_tokens",
+            "200 with {\"data\": {\"id\", \"value\", \"createdAt\"}}",
+        )
         .describe(|op| {
             op.summary("Create a gateway key; its value is shown once")
                 .idempotent(false)
@@ -69,6 +86,7 @@ impl Provider for Pinata {
             requests::revoke_api_key,
             |_, response| Ok(responses::revoke_api_key(response)),
         )
+        .request(Method::Put, "/users/revokeApiKey", "200 with \"Revoked\"")
         .describe(|op| {
             op.summary("Revoke an API key by its public key (needs an admin key)")
                 .idempotent(true)
@@ -90,6 +108,12 @@ impl Provider for Pinata {
         .auth(AuthScheme::new("Authorization", "Bearer "))
         .credential_env("PINATA_JWT")
         .operations(Self::OPERATIONS)
+    }
+
+    /// A Pinata API key (a JWT whose payload is a scoped key) resolves to
+    /// `revoke-api-key` with its public key; another JWT is not Pinata's.
+    fn resolve(secret: &str, hint: &str, context: &Params) -> Option<Resolution> {
+        resolve::resolve(secret, hint, context)
     }
 }
 
@@ -118,5 +142,18 @@ mod tests {
         let create = manifest.find_operation(CREATE_GATEWAY_KEY).unwrap();
         assert_eq!(create.kind, OperationKind::Create);
         assert!(!create.idempotent, "a create must never be retried blindly");
+    }
+
+    #[test]
+    fn each_declared_request_is_the_one_planned() {
+        checks::requests_match_plan::<Pinata>(&[
+            ("gateway-id", "5eb8b151-77b3-4e46-8243-5b6282131a9e"),
+            ("key-id", "k/1 ä?"),
+            ("api-key", "0a1b2c3d4e5f60718293"),
+        ]);
+        let details = Pinata::details();
+        assert_eq!(details[2].method, "PUT");
+        assert_eq!(details[2].path, "/users/revokeApiKey");
+        assert_eq!(details[2].success, "200 with \"Revoked\"");
     }
 }
