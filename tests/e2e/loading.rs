@@ -41,13 +41,14 @@ fn the_bundled_plugins_load_side_by_side_each_with_its_own_manifest() {
         .iter()
         .map(|p| p["provider"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"]
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS);
     assert_eq!(
         operations(&list, "aws-iam"),
-        ["deactivate-access-key", "delete-access-key"]
+        [
+            "deactivate-access-key",
+            "delete-access-key",
+            "lookup-access-key-user"
+        ]
     );
     assert_eq!(operations(&list, "dolfin"), ["revoke-api-key"]);
     assert_eq!(operations(&list, "langwatch"), ["revoke-virtual-key"]);
@@ -69,7 +70,7 @@ fn plugin_for_another_api_version_is_refused_naming_both_versions() {
     let (list, stderr) = providers(Some(&dir));
     assert_eq!(
         list.as_array().unwrap().len(),
-        4,
+        support::BUNDLED_PROVIDERS.len(),
         "the bundled plugins still load"
     );
     let line = stderr
@@ -90,7 +91,10 @@ fn plugin_for_another_api_version_is_refused_naming_both_versions() {
 fn plugin_with_another_layout_is_refused() {
     let dir = PluginDir::new().with(&fixture_file("wrong-layout"), "odd");
     let (list, stderr) = providers(Some(&dir));
-    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        support::BUNDLED_PROVIDERS.len()
+    );
     let line = stderr
         .lines()
         .find(|l| l.contains("librevoker_odd.so"))
@@ -171,7 +175,11 @@ fn a_plugin_built_against_a_changed_interface_is_refused_naming_the_type_and_fie
     let dir = PluginDir::new().with(&built.join("librevoker_skewed.so"), "skewed");
 
     let (list, stderr) = providers(Some(&dir));
-    assert_eq!(list.as_array().unwrap().len(), 4, "the others load");
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        support::BUNDLED_PROVIDERS.len(),
+        "the others load"
+    );
     let line = stderr
         .lines()
         .find(|l| l.contains("librevoker_skewed.so"))
@@ -192,7 +200,10 @@ fn a_file_that_is_not_a_plugin_and_a_duplicate_provider_are_refused() {
     let dir = PluginDir::new().with(&plugin_file("dolfin"), "dolfin-copy");
     std::fs::write(dir.path().join("librevoker_garbage.so"), b"not a library").unwrap();
     let (list, stderr) = providers(Some(&dir));
-    assert_eq!(list.as_array().unwrap().len(), 4);
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        support::BUNDLED_PROVIDERS.len()
+    );
     assert!(
         stderr.contains("librevoker_garbage.so: cannot load the library"),
         "{stderr}"

@@ -781,10 +781,7 @@ fn untrusted_plugin_files_are_refused_and_the_others_load() {
 
     std::fs::set_permissions(plugin(&dir), std::fs::Permissions::from_mode(0o666)).unwrap();
     let (names, err) = providers_with(dir.path(), None);
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"]
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS);
     assert!(
         err.contains("librevoker_panicky.so: it is writable by group or others (mode 0666)"),
         "{err}"
@@ -793,10 +790,7 @@ fn untrusted_plugin_files_are_refused_and_the_others_load() {
     let dir = PluginDir::new().with(&fixture_file("panicky"), "panicky");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let (names, err) = providers_with(dir.path(), None);
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"]
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS);
     assert!(
         err.contains("its directory") && err.contains("mode 0777"),
         "{err}"
@@ -807,10 +801,7 @@ fn untrusted_plugin_files_are_refused_and_the_others_load() {
         let dir = PluginDir::new().with(&fixture_file("panicky"), "panicky");
         std::os::unix::fs::chown(plugin(&dir), Some(4242), None).unwrap();
         let (names, err) = providers_with(dir.path(), None);
-        assert_eq!(
-            names,
-            ["aws-iam", "dolfin", "github", "langwatch", "pinata"]
-        );
+        assert_eq!(names, support::BUNDLED_PROVIDERS);
         assert!(err.contains("owned by uid 4242"), "{err}");
     }
 }

@@ -78,11 +78,7 @@ fn a_world_writable_grandparent_directory_is_refused_for_plugins_and_the_config(
 
     chmod(&shared, 0o777);
     let (names, err) = providers(&plugins);
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
-        "{err}"
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS, "{err}");
     let line = refusal(&err, &dll("panicky"));
     assert!(
         line.contains(&format!(
@@ -137,11 +133,7 @@ fn a_plugin_or_config_under_the_shared_tmp_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     put_plugin(dir.path(), "panicky", "panicky");
     let (names, err) = providers(dir.path());
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
-        "{err}"
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS, "{err}");
     let line = refusal(&err, &dll("panicky"));
     assert!(line.contains("shared, like /tmp"), "{line}");
 
@@ -179,11 +171,7 @@ fn a_symlink_to_a_plugin_in_a_writable_directory_is_refused() {
 
     chmod(&open, 0o777);
     let (names, err) = providers(&plugins);
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
-        "{err}"
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS, "{err}");
     let line = refusal(&err, &dll("panicky"));
     assert!(
         line.contains(&format!("its directory {}", open.display()))
@@ -199,11 +187,7 @@ fn a_symlink_to_a_plugin_in_a_writable_directory_is_refused() {
     let linked_dir = dir.path().join("linked");
     std::os::unix::fs::symlink(&open, &linked_dir).unwrap();
     let (names, err) = providers(&linked_dir);
-    assert_eq!(
-        names,
-        ["aws-iam", "dolfin", "github", "langwatch", "pinata"],
-        "{err}"
-    );
+    assert_eq!(names, support::BUNDLED_PROVIDERS, "{err}");
     assert!(
         refusal(&err, &dll("real")).contains("symbolic link"),
         "{err}"
@@ -385,7 +369,7 @@ fn a_thief_plugin_claiming_another_providers_credential_is_refused() {
         .collect();
     assert_eq!(
         names,
-        ["aws-iam", "langwatch", "pinata"],
+        ["aws-iam", "github", "langwatch", "pinata"],
         "neither thief nor dolfin: {err}"
     );
     let thief = refusal(&err, &dll("thief"));
@@ -597,7 +581,7 @@ fn a_plugin_claiming_another_providers_secret_as_its_second_part_is_refused() {
         .collect();
     assert_eq!(
         names,
-        ["dolfin", "langwatch", "pinata"],
+        ["dolfin", "github", "langwatch", "pinata"],
         "neither part-thief nor aws-iam: {err}"
     );
     assert!(

@@ -21,6 +21,9 @@ pub const LANGWATCH_KEY: &str = "sk-lw-test-made-up";
 /// Made-up Dolfin API key.
 pub const DOLFIN_KEY: &str = "test-dolfin-key-made-up";
 
+/// The providers of the bundled plugins, sorted.
+pub const BUNDLED_PROVIDERS: [&str; 5] = ["aws-iam", "dolfin", "github", "langwatch", "pinata"];
+
 /// `target/debug` (or whichever profile built this test).
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");

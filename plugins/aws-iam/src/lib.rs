@@ -28,8 +28,6 @@
 //! resolution runs first when a key id a scanner found comes without its
 //! owner's name.
 
-#[cfg(test)]
-mod checks;
 mod requests;
 mod resolve;
 mod responses;
@@ -249,8 +247,8 @@ mod tests {
             (ACCESS_KEY_ID, "AKIAIOSFODNN7EXAMPLE"),
             (USER_NAME, "alice"),
         ];
-        checks::requests_match_plan::<AwsIam>(&samples);
-        checks::requests_match_plan::<AwsIam>(&samples[..1]);
+        revoker_plugin_api::testing::check_requests_match_plan::<AwsIam>(&samples);
+        revoker_plugin_api::testing::check_requests_match_plan::<AwsIam>(&samples[..1]);
         for detail in AwsIam::details() {
             // The Query protocol: every action is a form posted to `/`.
             assert_eq!(

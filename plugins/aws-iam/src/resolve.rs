@@ -176,7 +176,7 @@ mod tests {
 
     use super::*;
     use crate::AwsIam;
-    use crate::checks::assert_no_secret;
+    use revoker_plugin_api::testing::assert_no_secret;
 
     const ID: &str = "AKIAIOSFODNN7EXAMPLE";
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

@@ -12,8 +12,6 @@
 //! only when the scanner's hint names Dolfin, as `needs-id` (the revoke
 //! endpoint takes the key's id, which the key does not reveal).
 
-#[cfg(test)]
-mod checks;
 mod requests;
 mod resolve;
 mod responses;
@@ -91,8 +89,11 @@ mod tests {
 
     #[test]
     fn the_declared_request_is_the_one_planned() {
-        checks::requests_match_plan::<Dolfin>(&[]);
-        checks::requests_match_plan::<Dolfin>(&[("id", "5CFE30AF-1DE5-409E-BE09-F261445A2DF6")]);
+        revoker_plugin_api::testing::check_requests_match_plan::<Dolfin>(&[]);
+        revoker_plugin_api::testing::check_requests_match_plan::<Dolfin>(&[(
+            "id",
+            "5CFE30AF-1DE5-409E-BE09-F261445A2DF6",
+        )]);
         let details = Dolfin::details();
         assert_eq!(details[0].method, "POST");
         assert_eq!(details[0].path, "/api-keys/{id}/revoke");

@@ -34,7 +34,7 @@ mod tests {
 
     use super::*;
     use crate::Dolfin;
-    use crate::checks::assert_no_secret;
+    use revoker_plugin_api::testing::assert_no_secret;
 
     const KEY: &str = "dk_live_7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e";
 

@@ -193,6 +193,11 @@ mod tests {
     }
 
     #[test]
+    fn the_declared_request_is_what_plan_sends() {
+        testing::check_requests_match_plan::<Github>(&[(CREDENTIAL, &sample_token("ghp_"))]);
+    }
+
+    #[test]
     fn details_say_batched_asynchronous_post() {
         let details = Github::details();
         assert_eq!(details.len(), 1);

@@ -13,8 +13,6 @@
 //! A LangWatch key a scanner found (`sk-lw-…`) is claimed as `needs-id`: the
 //! revoke endpoint takes the virtual key's id, which the key does not reveal.
 
-#[cfg(test)]
-mod checks;
 mod requests;
 mod resolve;
 mod responses;
@@ -96,7 +94,10 @@ mod tests {
 
     #[test]
     fn the_declared_request_is_the_one_planned() {
-        checks::requests_match_plan::<LangWatch>(&[("id", "vk_01HX/../a b")]);
+        revoker_plugin_api::testing::check_requests_match_plan::<LangWatch>(&[(
+            "id",
+            "vk_01HX/../a b",
+        )]);
         let details = LangWatch::details();
         assert_eq!(details[0].method, "POST");
         assert_eq!(details[0].path, "/api/gateway/v1/virtual-keys/{id}/revoke");

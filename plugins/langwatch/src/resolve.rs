@@ -39,7 +39,7 @@ mod tests {
 
     use super::*;
     use crate::LangWatch;
-    use crate::checks::assert_no_secret;
+    use revoker_plugin_api::testing::assert_no_secret;
 
     const KEY: &str = "sk-lw-Q2hhbmdlTWVBZnRlclVzZTAxMjM0NTY3ODk";
 

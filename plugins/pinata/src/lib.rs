@@ -15,8 +15,6 @@
 //! The credential (an admin JWT) goes in `Authorization: Bearer …`, read from
 //! `PINATA_JWT`.
 
-#[cfg(test)]
-mod checks;
 mod requests;
 mod resolve;
 mod responses;
@@ -146,7 +144,7 @@ mod tests {
 
     #[test]
     fn each_declared_request_is_the_one_planned() {
-        checks::requests_match_plan::<Pinata>(&[
+        revoker_plugin_api::testing::check_requests_match_plan::<Pinata>(&[
             ("gateway-id", "5eb8b151-77b3-4e46-8243-5b6282131a9e"),
             ("key-id", "k/1 ä?"),
             ("api-key", "0a1b2c3d4e5f60718293"),

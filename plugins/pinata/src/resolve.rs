@@ -122,7 +122,7 @@ mod tests {
 
     use super::*;
     use crate::Pinata;
-    use crate::checks::assert_no_secret;
+    use revoker_plugin_api::testing::assert_no_secret;
 
     const PUBLIC_KEY: &str = "a1b2c3d4e5f6a7b8c9d0";
     const KEY_SECRET: &str = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0";
