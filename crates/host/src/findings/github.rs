@@ -33,7 +33,9 @@
 //! `gh api --paginate` writes the pages either merged into one array or as
 //! consecutive arrays (`[…][…]`); both are read. `--slurp` nests them
 //! (`[[…],[…]]`): each page is then one [`ProblemKind::NotAnObject`]
-//! (`an array`); leave out `--slurp`.
+//! (`an array`); leave out `--slurp`. One alert a line (`--jq '.[]'`) is
+//! read too; a single alert object written over several lines ("Get a secret
+//! scanning alert", pretty-printed) is not: put it in an array.
 
 use super::record::Record;
 use super::{AlertState, Draft, Finding, Format, Hint, Position, ProblemKind, Verdict};

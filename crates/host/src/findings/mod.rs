@@ -31,7 +31,7 @@
 //! |---|---|---|---|
 //! | `trufflehog` | TruffleHog v3 `--json`: one object a line ([`trufflehog`]) | `RawV2`, else `Raw` | `DetectorName` |
 //! | `gitleaks` | gitleaks v8 `--report-format json`: one array ([`gitleaks`]) | `Secret` | `RuleID` |
-//! | `github` | GitHub's REST list of secret scanning alerts (repository, organization or enterprise): one array ([`github`]) | `secret` | `secret_type` |
+//! | `github` | GitHub's REST list of secret scanning alerts (repository, organization or enterprise): one array, or one alert a line ([`github`]) | `secret` | `secret_type` |
 //! | `plain` | one secret a line ([`plain`]) | the line, trimmed | none |
 //!
 //! Each format's file says which versions and shapes it reads, and what each

@@ -2,7 +2,8 @@
 //!
 //! Each line is trimmed of white space (a `\r\n` ending included); blank
 //! lines and lines starting with `#` are skipped. Every other line is one
-//! secret, with no type hint and no location but its line.
+//! secret, with no type hint and no location but its line (a `#` after the
+//! start of a line is part of the secret).
 //! [`Verdict::NotChecked`](super::Verdict::NotChecked).
 
 use super::{Draft, Finding, Position, ProblemKind};

@@ -530,6 +530,36 @@ fn github_hidden_secrets_pages_and_slurped_pages() {
     );
 }
 
+#[test]
+fn github_alerts_one_a_line_and_unknown_shapes() {
+    let report = format!(
+        "{}\n{}\n{}\n",
+        github_alert(1, "github_personal_access_token", GHP),
+        // TruffleHog's --json-legacy (v2) shape is none of the formats.
+        json!({"branch": "origin/main", "commitHash": "c1", "path": "a", "reason": "High Entropy", "stringsFound": [GHP]}),
+        github_alert(2, "langwatch_key", LANGWATCH),
+    );
+    let items = read(report.as_bytes(), None);
+    assert_eq!(items.len(), 3);
+    let first = items[0].as_ref().unwrap();
+    assert_eq!(first.hint.as_ref().unwrap().scanner, Format::GitHub);
+    assert_eq!(first.location.at, Position::Line(1));
+    // Once the format is known, a record of another shape lacks its fields.
+    assert_eq!(
+        items[1].as_ref().unwrap_err().kind,
+        ProblemKind::Field {
+            field: "secret_type",
+            problem: FieldProblem::Missing
+        }
+    );
+    assert_eq!(expose(items[2].as_ref().unwrap()), LANGWATCH);
+    let legacy = json!({"branch": "origin/main", "stringsFound": [GHP]}).to_string();
+    assert_eq!(
+        problems(legacy.as_bytes(), None)[0].kind,
+        ProblemKind::UnknownShape
+    );
+}
+
 // ---- plain text ---------------------------------------------------------
 
 #[test]
@@ -1176,7 +1206,126 @@ mod properties {
             .prop_map(|parts| parts.concat())
     }
 
+    const CANARY: &str = "CANARY-0b5e7d-never-shown";
+
+    /// Records of scanners' fields holding the canary everywhere, whole or
+    /// cut off, one a line or in an array.
+    fn canary_reports() -> impl Strategy<Value = String> {
+        let keys = proptest::sample::select(vec![
+            "RuleID",
+            "Secret",
+            "File",
+            "Commit",
+            "Link",
+            "Fingerprint",
+            "Description",
+            "StartLine",
+            "DetectorName",
+            "Raw",
+            "RawV2",
+            "Redacted",
+            "Verified",
+            "VerificationError",
+            "ExtraData",
+            "SourceMetadata",
+            "secret_type",
+            "secret",
+            "number",
+            "html_url",
+            "locations_url",
+            "state",
+            "resolution",
+            "validity",
+            "repository",
+            "first_location_detected",
+            "secret_type_display_name",
+            CANARY,
+        ]);
+        let values = prop_oneof![
+            Just(json!(CANARY)),
+            "[a-z:/ ]{0,4}".prop_map(|s| json!(format!("{s}{CANARY}{s}"))),
+            Just(json!(format!("{AWS_ID}:{CANARY}"))),
+            Just(json!(AWS_ID)),
+            Just(
+                json!({"Data": {"Git": {"file": CANARY, "commit": CANARY, "repository": format!("https://u:{CANARY}@h/r"), "line": 1}}})
+            ),
+            Just(
+                json!({"full_name": CANARY, "arn": CANARY, "account": CANARY, "path": CANARY, "commit_sha": CANARY})
+            ),
+            Just(json!([CANARY])),
+            Just(json!(7)),
+            Just(json!(true)),
+            Just(serde_json::Value::Null),
+        ];
+        // Each record starts as one of the scanners' shapes, then random
+        // fields are set on it.
+        let base = prop_oneof![
+            Just(json!({"RuleID": "generic", "Secret": format!("x{CANARY}")})),
+            Just(
+                json!({"DetectorName": "AWS", "Raw": AWS_ID, "RawV2": format!("{AWS_ID}{CANARY}")})
+            ),
+            Just(json!({"DetectorName": "X", "Raw": CANARY})),
+            Just(json!({"number": 1, "secret_type": "t", "secret": CANARY})),
+            Just(json!({})),
+        ];
+        let record = (base, proptest::collection::vec((keys, values), 0..6)).prop_map(
+            |(mut base, fields)| {
+                let map = base.as_object_mut().expect("an object");
+                for (key, value) in fields {
+                    map.insert(key.to_owned(), value);
+                }
+                base
+            },
+        );
+        (
+            proptest::collection::vec(record, 0..5),
+            any::<bool>(),
+            any::<prop::sample::Index>(),
+            any::<bool>(),
+        )
+            .prop_map(|(records, lines, cut, whole)| {
+                let report = if lines {
+                    records.iter().map(|r| format!("{r}\n")).collect::<String>()
+                } else {
+                    serde_json::Value::Array(records).to_string()
+                };
+                if whole || report.is_empty() {
+                    return report;
+                }
+                let mut at = cut.index(report.len());
+                while !report.is_char_boundary(at) {
+                    at -= 1;
+                }
+                report[..at].to_owned()
+            })
+    }
+
     proptest! {
+        /// A problem never shows the record's text, and a finding never shows
+        /// its secret, whatever fields hold it.
+        #[test]
+        fn no_output_shows_a_secret(report in canary_reports(), format in formats()) {
+            for item in FindingsReader::new(report.as_bytes(), format) {
+                match item {
+                    Err(problem) => {
+                        let shown = format!("{problem} {problem:?}");
+                        prop_assert!(!shown.contains(CANARY), "{}", shown);
+                    }
+                    Ok(finding) => {
+                        let shown = format!("{finding} {finding:?} {}", finding.location);
+                        let secrets = [Some(&finding.secret), finding.paired_secret.as_ref()];
+                        for secret in secrets.into_iter().flatten() {
+                            let secret = secret.expose_secret();
+                            // A key id that is the whole "secret" is public all the same.
+                            if secret.len() >= 8 && finding.public_id.as_deref() != Some(secret) {
+                                prop_assert!(!shown.contains(secret), "{} in {}", secret, shown);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
         /// Any bytes, any format: no panic, bounded memory, nothing after a
         /// final problem, and the same items however the bytes arrive.
         #[test]

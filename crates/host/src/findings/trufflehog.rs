@@ -27,6 +27,9 @@
 //! link, line}` all give their location; `email` and `timestamp` are not
 //! kept.
 //!
+//! TruffleHog's `--json-legacy` output (its v2 format) is not read: each
+//! record is a [`ProblemKind::UnknownShape`].
+//!
 //! Other fields (`SourceID`, `SourceType`, `SourceName`, `DetectorType`,
 //! `DetectorDescription`, `DecoderName`, `VerificationFromCache`,
 //! `StructuredData`, `SecretParts`, and fields later versions add) are
