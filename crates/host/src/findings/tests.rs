@@ -672,6 +672,24 @@ fn format_names() {
     );
 }
 
+#[test]
+fn findings_and_locations_display_as_safe_text() {
+    let mut finding = gitleaks_finding("github-pat\u{202e}", GHP, "a\u{1b}[31m.env", 3, "c0ffee");
+    finding["Link"] = json!("https://user:pw@github.com/example/app/blob/c0ffee/a.env?plain=1#L3");
+    let found = ok(json!([finding]).to_string().as_bytes(), None);
+    let print = fingerprint(&SecretString::from(GHP));
+    assert_eq!(
+        found[0].to_string(),
+        format!(
+            "{print} gitleaks:github-pat\\u{{202e}} at a\\x1b[31m.env:3 commit c0ffee \
+             <https://<redacted>@github.com/example/app/blob/c0ffee/a.env?<redacted>> \
+             [c0ffee:a\\x1b[31m.env:github-pat\\u{{202e}}:3] (report element 1 (line 1, byte 1))"
+        )
+    );
+    let plain = ok(b"ghp_one\n", None);
+    assert_eq!(plain[0].location.to_string(), "(report line 1)");
+}
+
 // ---- fingerprints and grouping ------------------------------------------
 
 #[test]
@@ -796,6 +814,36 @@ fn broken_records_are_problems_and_reading_goes_on() {
         describe[5].starts_with("ok Element { index: 6"),
         "{describe:?}"
     );
+}
+
+#[test]
+fn invalid_utf8_is_a_problem_at_its_record() {
+    let good = gitleaks_finding("github-pat", GHP, "x", 1, "c").to_string();
+    let mut report = b"[\n".to_vec();
+    report.extend_from_slice(b"{\"RuleID\":\"r\",\"Secret\":\"\xff\xfe\"},\n");
+    report.extend_from_slice(good.as_bytes());
+    report.extend_from_slice(b"]");
+    let items = read(&report, None);
+    assert_eq!(items.len(), 2);
+    let problem = items[0].as_ref().unwrap_err();
+    assert_eq!(
+        problem.to_string(),
+        "element 1 (line 2, byte 2): not valid UTF-8"
+    );
+    assert!(items[1].is_ok());
+
+    let mut lines = format!("{}\n", json!({"DetectorName": "X", "Raw": GHP})).into_bytes();
+    lines.extend_from_slice(b"{\"DetectorName\":\"X\",\"Raw\":\"\xc3\"}\n");
+    lines.extend_from_slice(
+        format!("{}\n", json!({"DetectorName": "X", "Raw": LANGWATCH})).as_bytes(),
+    );
+    let items = read(&lines, None);
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        items[1].as_ref().unwrap_err().to_string(),
+        "line 2: not valid UTF-8"
+    );
+    assert_eq!(expose(items[2].as_ref().unwrap()), LANGWATCH);
 }
 
 #[test]
