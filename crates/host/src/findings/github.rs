@@ -15,7 +15,7 @@
 //! | `number` | "the security alert number" | [`Location::reference`](super::Location::reference) |
 //! | `secret_type` | "the type of secret that secret scanning detected" (`github_personal_access_token`, `aws_access_key_id`, …) | [`Hint::kind`](super::Hint::kind) (required) |
 //! | `secret_type_display_name` | "user-friendly name for the detected secret" | [`Hint::display_name`](super::Hint::display_name) |
-//! | `secret` | "the secret that was detected"; left out when listed with `hide_secret=true` | the secret (required) |
+//! | `secret` | "the secret that was detected"; left out when listed with `hide_secret=true` (a parameter since May 2025, GitHub's changelog of 2025-05-20) | the secret (required) |
 //! | `html_url` | "the GitHub URL of the alert resource" | [`Location::url`](super::Location::url) |
 //! | `locations_url` | "the REST API URL of the code locations for this alert" | [`Location::more_at`](super::Location::more_at) |
 //! | `state` | `open` or `resolved` | [`AlertState`] |
@@ -30,8 +30,8 @@
 //! without `validity` (validity checks off) has the verdict
 //! [`Verdict::NotChecked`].
 //!
-//! `gh api --paginate` writes the pages either merged into one array or as
-//! consecutive arrays (`[…][…]`); both are read. `--slurp` nests them
+//! Pages fetched one by one and written one after the other (`[…][…]`, as
+//! `gh api --paginate` may write them) are read as one list. `--slurp` nests them
 //! (`[[…],[…]]`): each page is then one [`ProblemKind::NotAnObject`]
 //! (`an array`); leave out `--slurp`. One alert a line (`--jq '.[]'`) is
 //! read too; a single alert object written over several lines ("Get a secret
