@@ -47,6 +47,7 @@ pub mod bulk;
 mod config;
 mod error;
 mod files;
+pub mod findings;
 mod flow;
 mod host;
 mod interpret;
