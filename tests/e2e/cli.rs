@@ -837,3 +837,57 @@ fn summarize_renders_a_ticket_in_markdown_and_html_without_a_created_keys_value(
     );
     assert!(!text_of("ul#next li").is_empty());
 }
+
+#[test]
+fn the_progress_bar_shows_a_rate_with_one_decimal() {
+    // Slow answers, so that the bar is drawn while lines are in flight.
+    let server =
+        FaultServer::start(|_| Action::status(204).after(std::time::Duration::from_millis(50)));
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (1..=40)
+        .map(|n| bulk_line("dolfin", "revoke-api-key", &[("id", &uuid(n))]))
+        .collect();
+    let input = write(dir.path(), "keys.jsonl", &(lines.join("\n") + "\n"));
+    let command = format!(
+        "{} bulk {} --yes --concurrency 2",
+        support::revoker_bin().display(),
+        input.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
+        .env("DOLFIN_API_KEY", DOLFIN_KEY)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    let screen = support::Watched::new(child.stdout.take().unwrap());
+    let status = support::wait_within(&mut child, "revoker bulk on a terminal");
+    let screen = screen.finish();
+    assert_eq!(status.code(), Some(0), "{screen}");
+    // The bar is `… 12/40 43.3/s ETA …`: the rate after the position, with
+    // one decimal.
+    let mut rates = 0;
+    for (at, found) in screen.match_indices("/40 ") {
+        let rate = screen[at + found.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default();
+        rates += 1;
+        let number = rate
+            .strip_suffix("/s")
+            .unwrap_or_else(|| panic!("{rate:?}: {screen:?}"));
+        let (whole, decimals) = number.split_once('.').unwrap_or((number, ""));
+        assert!(
+            !whole.is_empty()
+                && whole.chars().all(|c| c.is_ascii_digit())
+                && decimals.len() == 1
+                && decimals.chars().all(|c| c.is_ascii_digit()),
+            "a rate of {rate}: {screen:?}"
+        );
+    }
+    assert!(rates > 0, "no rate on the bar: {screen:?}");
+}
