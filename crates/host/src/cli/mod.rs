@@ -341,8 +341,8 @@ fn config_command(
     };
     let Some(found) = found else {
         return Err(Fatal::config(
-            "no configuration file: neither --config, REVOKER_CONFIG, XDG_CONFIG_HOME nor HOME \
-             is set",
+            "there is no default place for the configuration file: neither XDG_CONFIG_HOME nor \
+             HOME is set (give one, or --config FILE, or REVOKER_CONFIG)",
         ));
     };
     let exists = found.path.exists();
