@@ -12,7 +12,13 @@ fn main() {
         .ok()
         .filter(|c| !c.trim().is_empty())
         .map(|c| c.trim().to_owned())
-        .or_else(|| git(&dir, &["rev-parse", "--short=12", "HEAD"]))
+        .or_else(|| {
+            // Only a checkout of this source: a tarball unpacked inside some
+            // other repository (a home directory kept in git) has its files
+            // untracked there, and that repository's commit is not this one.
+            git(&dir, &["ls-files", "--error-unmatch", "--", "Cargo.toml"])?;
+            git(&dir, &["rev-parse", "--short=12", "HEAD"])
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     // Built again when HEAD moves: HEAD itself, and the branch it names.
     for file in ["HEAD", "packed-refs"] {

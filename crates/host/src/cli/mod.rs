@@ -286,8 +286,8 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         // The binary copied without its plugins: say so, not "unknown provider".
         Some(_) if no_plugins.is_some() => Err(no_plugins.expect("checked").into()),
         Some((unknown, _)) => Err(Fatal::usage(format!(
-            "unknown command or provider {unknown:?} (commands: providers, describe, bulk, audit; \
-             loaded providers: {loaded})"
+            "unknown command or provider {unknown:?} (commands: providers, describe, bulk, \
+             summarize, audit, config, man, completions; loaded providers: {loaded})"
         ))),
         None => unreachable!("clap requires a subcommand"),
     }

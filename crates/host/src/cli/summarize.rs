@@ -291,6 +291,9 @@ impl ReportSummary {
         let outcome = match object.get("outcome").and_then(Value::as_str) {
             Some(outcome) => cut(outcome, MAX_NAME_CHARS),
             None if object.get("dry_run") == Some(&Value::Bool(true)) => PLANNED.to_owned(),
+            // The last line of `bulk --output json`: the run's own tally, not
+            // an input line.
+            None if object.len() == 1 && object.contains_key("summary") => return,
             None => {
                 self.unreadable(report_line, "no \"outcome\"".to_owned());
                 return;
@@ -1052,6 +1055,8 @@ mod tests {
         "\n",
         "not json\n",
         r#"{"line":5,"provider":"dolfin","operation":"revoke-api-key","params":{"id":"k5"},"outcome":"brand-new","attempts":1}"#,
+        "\n",
+        r#"{"summary":{"lines":5}}"#,
         "\n",
     );
 
