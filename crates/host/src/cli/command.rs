@@ -198,6 +198,7 @@ pub(crate) fn build(registry: &Registry, config: &Config) -> Command {
                     Arg::new("shell")
                         .required(true)
                         .value_name("SHELL")
+                        .help("The shell to complete for")
                         .value_parser(value_parser!(clap_complete::Shell)),
                 ),
         )

@@ -159,6 +159,14 @@ struct ReportSummary {
     unreadable_total: u64,
     time_span: Option<TimeSpan>,
     throttled: u64,
+    /// Input lines below the highest one in the report that it does not
+    /// hold: a run stopped before it finished them (a report holds the
+    /// lines a run finished).
+    missing: u64,
+    #[serde(skip)]
+    numbered: u64,
+    #[serde(skip)]
+    highest: u64,
     #[serde(skip)]
     span_millis: Option<((i64, String), (i64, String))>,
     #[serde(skip)]
@@ -261,6 +269,7 @@ impl ReportSummary {
                 Err(e) => summary.unreadable(report_line, format!("not JSON: {e}")),
             }
         }
+        summary.missing = summary.highest.saturating_sub(summary.numbered);
         summary.time_span = summary
             .span_millis
             .take()
@@ -302,6 +311,10 @@ impl ReportSummary {
         self.lines += 1;
         let provider = str_field("provider");
         let line = u64_field("line");
+        if let Some(line) = line {
+            self.numbered += 1;
+            self.highest = self.highest.max(line);
+        }
 
         // Counts, by a bounded number of names.
         let known = outcome == PLANNED || outcome.parse::<Outcome>().is_ok();
@@ -412,13 +425,20 @@ impl ReportSummary {
                 self.planned, self.failed
             )
         } else if self.failed == 0 {
-            format!("All {} lines succeeded", self.lines)
+            format!("All {} lines of the report succeeded", self.lines)
         } else {
             format!(
                 "{} of {} lines NOT done ({} succeeded)",
                 self.failed, self.lines, self.succeeded
             )
         };
+        if self.missing > 0 {
+            let _ = write!(
+                verdict,
+                ", and {} input lines below line {} are not in the report (not finished)",
+                self.missing, self.highest
+            );
+        }
         if self.unreadable_total > 0 {
             let _ = write!(
                 verdict,
@@ -431,7 +451,11 @@ impl ReportSummary {
     }
 
     fn good(&self) -> bool {
-        self.lines > 0 && self.failed == 0 && self.unreadable_total == 0 && !self.dry_run()
+        self.lines > 0
+            && self.failed == 0
+            && self.unreadable_total == 0
+            && self.missing == 0
+            && !self.dry_run()
     }
 
     /// Providers in column order: by name, then the ones without a name.
@@ -681,6 +705,16 @@ impl ReportSummary {
                 (Some(o), text)
             })
             .collect();
+        if self.missing > 0 {
+            steps.push((
+                None,
+                "Some input lines are not in the report: the run stopped before it finished them \
+                 (Ctrl-C, a kill, a fatal error). Re-run the same command with the same --journal \
+                 to finish the job; a report holds only the lines a run finished, so lines after \
+                 the last one here may be missing too."
+                    .to_owned(),
+            ));
+        }
         if self.unreadable_total > 0 {
             steps.push((
                 None,
@@ -1085,6 +1119,26 @@ mod tests {
         assert!(
             md.contains("- **unauthorized** (1; line 2): fix the credential"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn lines_missing_from_a_stopped_runs_report_never_read_as_done() {
+        let report = concat!(
+            r#"{"line":1,"provider":"dolfin","operation":"revoke-api-key","params":{"id":"a"},"outcome":"revoked"}"#,
+            "\n",
+            r#"{"line":4,"provider":"dolfin","operation":"revoke-api-key","params":{"id":"b"},"outcome":"revoked"}"#,
+            "\n",
+        );
+        let summary = ReportSummary::read(report.as_bytes()).unwrap();
+        assert_eq!(summary.missing, 2);
+        assert!(!summary.good());
+        assert!(
+            summary
+                .verdict()
+                .contains("2 input lines below line 4 are not in the report"),
+            "{}",
+            summary.verdict()
         );
     }
 
