@@ -354,7 +354,10 @@ fn config_command(
         })));
         return Ok(Exit::Success);
     }
-    print(&format!("{}\n", found.path.display()));
+    print(&format!(
+        "{}\n",
+        output::terminal_safe(&found.path.display().to_string())
+    ));
     if !exists {
         voice::note(&format!(
             "{} does not exist: revoker runs with the defaults (create it to configure revoker)",
