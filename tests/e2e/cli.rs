@@ -397,7 +397,7 @@ fn version_names_the_commit_it_was_built_from() {
         assert_eq!(
             commit,
             String::from_utf8_lossy(&head.stdout).trim(),
-            "{text}"
+            "{text}: built from another commit than HEAD? `cargo build --workspace` first"
         );
     }
 }

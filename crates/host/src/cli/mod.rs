@@ -524,9 +524,11 @@ fn read_secret_line(prompt: &str) -> std::io::Result<String> {
         stdin.read_line(&mut line)?;
         return Ok(line);
     }
+    // Echo off before the prompt: what is typed (or pasted) as soon as the
+    // prompt shows is never echoed.
+    let echo = EchoOff::new()?;
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
-    let echo = EchoOff::new()?;
     let read = stdin.read_line(&mut line);
     drop(echo);
     eprintln!();
