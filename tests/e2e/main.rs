@@ -7,6 +7,7 @@ mod auth_kinds;
 mod aws_iam;
 mod bad_input;
 mod bulk;
+mod cli;
 mod dolfin;
 mod files;
 mod github;

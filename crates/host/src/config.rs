@@ -122,6 +122,27 @@ pub struct PartConfig {
 }
 
 impl ProviderConfig {
+    /// The variable the credential's part `name` (its `index`th, from 0) is
+    /// read from: the part's `env` under `credential_parts`, else for the
+    /// first part `credential_env`, else `plugin_env`, the plugin's.
+    pub fn part_env(&self, index: usize, name: &str, plugin_env: &str) -> String {
+        self.credential_parts
+            .get(name)
+            .and_then(|part| part.env.clone())
+            .or_else(|| (index == 0).then(|| self.credential_env.clone()).flatten())
+            .unwrap_or_else(|| plugin_env.to_owned())
+    }
+
+    /// The file the credential's part `name` (its `index`th) is read from, if
+    /// the config names one: the part's `file`, else for the first part
+    /// `credential_file`. A file beats the variable.
+    pub fn part_file(&self, index: usize, name: &str) -> Option<PathBuf> {
+        self.credential_parts
+            .get(name)
+            .and_then(|part| part.file.clone())
+            .or_else(|| (index == 0).then(|| self.credential_file.clone()).flatten())
+    }
+
     /// Whether this sets anything besides the plugin's pin.
     pub(crate) fn has_settings_besides_pin(&self) -> bool {
         let Self {

@@ -114,6 +114,9 @@ pub(crate) fn resolve(
                 .iter()
                 .map(|m| match &m.file {
                     Some(file) => format!("{} (the file {} gave none)", m.part, file.display()),
+                    None if overrides.env && m.empty => {
+                        format!("{} ({} is set but empty)", m.part, m.env)
+                    }
                     None if overrides.env => format!("{} (set {})", m.part, m.env),
                     None => format!(
                         "{} (give it to the host: HostBuilder::credential_part)",
@@ -130,6 +133,10 @@ pub(crate) fn resolve(
         } else {
             match (&settings.credential_file, overrides.env) {
                 (Some(file), _) => format!("the credential file {} gave none", file.display()),
+                (None, true) if credential.missing.first().is_some_and(|m| m.empty) => format!(
+                    "the environment variable {credential_env} is set but empty: give it the \
+                     credential (or name another with credential_env, or give {file_hint})"
+                ),
                 (None, true) => format!(
                     "set the environment variable {credential_env} (or name another with \
                      credential_env, or give {file_hint})"
@@ -154,7 +161,97 @@ pub(crate) fn resolve(
         providers.insert(name.to_owned(), runtime);
     }
 
+    if overrides.env {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        for warning in unknown_env_settings(registry, names.iter().map(String::as_str)) {
+            tracing::warn!("{warning}");
+        }
+    }
     Ok(providers)
+}
+
+/// The variables the host reads for itself, whatever plugins are loaded.
+pub(crate) const HOST_VARIABLES: [&str; 2] = ["REVOKER_CONFIG", "REVOKER_PLUGIN_PATH"];
+
+/// Why each `REVOKER_*` variable of `names` applies to nothing: one that
+/// names no loaded provider (`REVOKER_PINNATA_BASE_URL`, a typo that would
+/// otherwise send to the default base URL in silence), or that is no
+/// setting at all. The host's own variables ([`HOST_VARIABLES`]) apply, and
+/// so does a variable for a provider whose plugin was refused (its refusal is
+/// said already).
+pub(crate) fn unknown_env_settings<'a>(
+    registry: &Registry,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    let var_name = |provider: &str| provider.to_ascii_uppercase().replace('-', "_");
+    let loaded: Vec<String> = registry
+        .plugins()
+        .iter()
+        .map(|p| var_name(p.provider()))
+        .collect();
+    let mut warnings = Vec::new();
+    for name in names {
+        let Some(rest) = name.strip_prefix("REVOKER_") else {
+            continue;
+        };
+        if HOST_VARIABLES.contains(&name) {
+            continue;
+        }
+        let Some(provider) = rest.strip_suffix("_BASE_URL") else {
+            warnings.push(format!(
+                "the environment variable {name} is not a setting revoker reads: it is ignored \
+                 (per provider: REVOKER_<PROVIDER>_BASE_URL; the host's own: {})",
+                HOST_VARIABLES.join(", ")
+            ));
+            continue;
+        };
+        if loaded.iter().any(|p| p == provider) {
+            continue;
+        }
+        let refused = registry.refusals().iter().any(|refusal| {
+            let named = refusal.provider.as_deref().map(var_name);
+            named.as_deref() == Some(provider)
+                || refusal.is_for(&provider.to_ascii_lowercase().replace('_', "-"))
+        });
+        if refused {
+            continue;
+        }
+        let closest = loaded
+            .iter()
+            .map(|p| (edit_distance(p, provider), p))
+            .filter(|(d, _)| *d <= 2)
+            .min();
+        let hint = match closest {
+            Some((_, p)) => format!("did you mean REVOKER_{p}_BASE_URL? "),
+            None => String::new(),
+        };
+        warnings.push(format!(
+            "the environment variable {name} names no loaded provider: it is ignored ({hint}loaded \
+             providers: {})",
+            registry.provider_names()
+        ));
+    }
+    warnings
+}
+
+/// The Levenshtein distance between two short ASCII names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// A provider's credential as read: its parts, the variable of its first
@@ -174,6 +271,8 @@ struct MissingPart {
     part_count: usize,
     env: String,
     file: Option<std::path::PathBuf>,
+    /// Its variable is set, to nothing.
+    empty: bool,
 }
 
 /// Reads each part of `provider`'s credential, most important source first:
@@ -219,15 +318,9 @@ fn read_parts(
         }
     }
     for (index, part) in auth.parts.iter().enumerate() {
-        let configured = settings.credential_parts.get(part.name.as_str());
         let first = index == 0;
-        let env_name = configured
-            .and_then(|c| c.env.clone())
-            .or_else(|| first.then(|| settings.credential_env.clone()).flatten())
-            .unwrap_or_else(|| part.env.to_string());
-        let file = configured
-            .and_then(|c| c.file.clone())
-            .or_else(|| first.then(|| settings.credential_file.clone()).flatten());
+        let env_name = settings.part_env(index, &part.name, &part.env);
+        let file = settings.part_file(index, &part.name);
         if first {
             read.primary_env.clone_from(&env_name);
         }
@@ -236,12 +329,18 @@ fn read_parts(
             .credential_parts
             .get(&(provider.to_owned(), part.name.to_string()))
             .or_else(|| first.then(|| overrides.credentials.get(provider)).flatten());
+        let mut empty = false;
         let value = match (given, &file) {
             (Some(value), _) => Some(value.clone()),
             (None, Some(file)) => Some(read_credential_file(provider, file)?),
-            (None, None) => env(&env_name)
-                .filter(|v| !v.is_empty())
-                .map(SecretString::from),
+            (None, None) => match env(&env_name) {
+                // Set but empty: said as such, not as "set the variable".
+                Some(value) if value.is_empty() => {
+                    empty = true;
+                    None
+                }
+                value => value.map(SecretString::from),
+            },
         };
         match value {
             Some(value) => {
@@ -258,6 +357,7 @@ fn read_parts(
                 part_count: auth.parts.len(),
                 env: env_name,
                 file,
+                empty,
             }),
             None => {}
         }
@@ -302,6 +402,27 @@ mod tests {
     use super::*;
     use crate::config::{PartConfig, ProviderConfig};
     use revoker_plugin_api::Auth;
+
+    #[test]
+    fn a_revoker_variable_for_no_loaded_provider_is_named_and_the_hosts_own_are_not() {
+        let registry = Registry::default();
+        let warnings = unknown_env_settings(
+            &registry,
+            [
+                "REVOKER_CONFIG",
+                "REVOKER_PLUGIN_PATH",
+                "REVOKER_PINNATA_BASE_URL",
+                "REVOKER_RATE",
+                "PATH",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("REVOKER_PINNATA_BASE_URL names no loaded provider"));
+        assert!(warnings[1].contains("REVOKER_RATE is not a setting"));
+        assert_eq!(edit_distance("PINATA", "PINNATA"), 1);
+        assert_eq!(edit_distance("", "AB"), 2);
+    }
 
     #[test]
     fn every_part_names_the_variable_it_is_read_from_and_none_names_none() {

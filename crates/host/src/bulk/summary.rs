@@ -155,6 +155,17 @@ impl Summary {
 
     /// The summary for people, a few lines.
     pub fn to_human(&self) -> String {
+        self.human(false)
+    }
+
+    /// The summary of a dry run for people, in dry-run words: `288 planned,
+    /// 6 invalid (dry run, nothing sent)`, never "succeeded" or "failed" (a
+    /// dry run that planned nothing, its every line invalid, included).
+    pub fn to_human_dry_run(&self) -> String {
+        self.human(true)
+    }
+
+    fn human(&self, dry_run: bool) -> String {
         let mut text = String::new();
         let verb = if self.interrupted {
             "stopped after"
@@ -168,7 +179,7 @@ impl Summary {
             self.elapsed.as_secs_f64(),
             self.rate()
         );
-        if self.planned > 0 {
+        if dry_run || self.planned > 0 {
             let _ = write!(
                 text,
                 "; {} planned, {} invalid (dry run, nothing sent)",
@@ -287,6 +298,22 @@ mod tests {
             human.contains("  pinata: revoked 1, not-found 1\n"),
             "{human}"
         );
+    }
+
+    #[test]
+    fn a_dry_run_is_said_in_dry_run_words_even_when_nothing_was_planned() {
+        let mut summary = Summary::default();
+        summary.record(&RequestResult::invalid_line("bad"), false);
+        let human = summary.to_human_dry_run();
+        assert!(
+            human.starts_with(
+                "done: 1 lines in 0.0s (0 lines/s); 0 planned, 1 invalid (dry run, nothing sent)"
+            ),
+            "{human}"
+        );
+        assert!(!human.contains("succeeded"), "{human}");
+        summary.record_planned("dolfin");
+        assert!(summary.to_human().contains("1 planned, 1 invalid"));
     }
 
     #[test]

@@ -98,6 +98,65 @@ pub(crate) fn command() -> Command {
         )
 }
 
+/// What the confirmation prompt shows: the lines this run will send (a
+/// resumed run's remaining ones), and per provider and operation the lines of
+/// the input and the host they go to.
+fn prompt_text(
+    host: &revoker_host::Host,
+    survey: &revoker_host::bulk::Survey,
+    resumed: revoker_host::bulk::Resumed,
+    remaining: u64,
+) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "revoker bulk will send, for {remaining} of the input's {} lines:\n",
+        survey.items
+    );
+    if resumed.settled > 0 {
+        let _ = writeln!(
+            text,
+            "  ({} lines settled by an earlier run with this journal are not sent again; the \
+             counts below are the input's, those lines included)",
+            resumed.settled
+        );
+    }
+    for ((provider, operation), lines) in &survey.operations {
+        let to = match host.provider(provider) {
+            Some(p) => {
+                let url = p.base_url();
+                match url.port() {
+                    Some(port) => format!("to {}:{port}", url.host_str().unwrap_or_default()),
+                    None => format!("to {}", url.host_str().unwrap_or_default()),
+                }
+            }
+            None if host.registry().refusal_for(provider).is_some() => {
+                "(its plugin was refused: not sent)".into()
+            }
+            None => "(unknown provider: not sent)".into(),
+        };
+        let _ = writeln!(
+            text,
+            "  {lines:>8}  {} {}  {}",
+            output::terminal_safe(provider),
+            output::terminal_safe(operation),
+            output::terminal_safe(&to)
+        );
+    }
+    if survey.unreadable > 0 {
+        let _ = writeln!(
+            text,
+            "  {:>8}  unreadable lines (reported, not sent)",
+            survey.unreadable
+        );
+    }
+    text
+}
+
+/// `43.3/s`: a rate for people, one decimal.
+pub(crate) fn rate_text(per_second: f64) -> String {
+    format!("{per_second:.1}/s")
+}
+
 /// `--max-attempts N`, for a single operation and for `bulk`.
 pub(crate) fn max_attempts_arg() -> Arg {
     Arg::new("max-attempts")
@@ -195,10 +254,10 @@ pub(crate) fn run(
     let job = BulkJob::prepare(&host, spec)?;
     let resumed = job.resumed();
     if !quiet && (resumed.settled + resumed.retried + resumed.in_doubt) > 0 {
-        eprintln!(
-            "revoker: resuming: {} lines settled by an earlier run, {} to send again, {} creates in doubt",
+        super::voice::note(&format!(
+            "resuming: {} lines settled by an earlier run, {} to send again, {} creates in doubt",
             resumed.settled, resumed.retried, resumed.in_doubt
-        );
+        ));
     }
     if !dry_run
         && !yes
@@ -207,7 +266,7 @@ pub(crate) fn run(
         && io::stderr().is_terminal()
         && !confirm(&host, &job)?
     {
-        eprintln!("revoker: nothing sent");
+        super::voice::note("declined: nothing sent");
         return Ok(Exit::Declined);
     }
 
@@ -245,8 +304,8 @@ pub(crate) fn run(
                     }
                     interrupted = true;
                     stop.stop();
-                    out.progress.suspend(|| eprintln!(
-                        "revoker: stopping: finishing the requests in flight (Ctrl-C again to quit now)"
+                    out.progress.suspend(|| super::voice::note(
+                        "stopping: finishing the requests in flight (Ctrl-C again to quit now)"
                     ));
                     ctrl_c.set(tokio::signal::ctrl_c());
                 }
@@ -257,7 +316,12 @@ pub(crate) fn run(
     let _ = out.stdout.flush();
     if !quiet {
         // Provider names in it come from the input.
-        for line in summary.to_human().lines() {
+        let text = if dry_run {
+            summary.to_human_dry_run()
+        } else {
+            summary.to_human()
+        };
+        for line in text.lines() {
             eprintln!("{}", output::terminal_safe(line));
         }
     }
@@ -281,33 +345,10 @@ pub(crate) fn run(
 
 /// Shows what the run will do, and where, and asks to go on.
 fn confirm(host: &revoker_host::Host, job: &PreparedJob) -> Result<bool, Fatal> {
-    let survey = job.survey();
-    eprintln!(
-        "revoker bulk will send, for {} of the input's {} lines:",
-        job.remaining(),
-        survey.items
+    eprint!(
+        "{}",
+        prompt_text(host, job.survey(), job.resumed(), job.remaining())
     );
-    for ((provider, operation), lines) in &survey.operations {
-        let to = match host.provider(provider) {
-            Some(p) => p.base_url().host_str().unwrap_or_default().to_owned(),
-            None if host.registry().refusal_for(provider).is_some() => {
-                "(its plugin was refused: not sent)".into()
-            }
-            None => "(unknown provider: not sent)".into(),
-        };
-        eprintln!(
-            "  {lines:>8}  {} {}  to {}",
-            output::terminal_safe(provider),
-            output::terminal_safe(operation),
-            output::terminal_safe(&to)
-        );
-    }
-    if survey.unreadable > 0 {
-        eprintln!(
-            "  {:>8}  unreadable lines (reported, not sent)",
-            survey.unreadable
-        );
-    }
     eprint!("Proceed? [y/N] ");
     let _ = io::stderr().flush();
     let mut answer = String::new();
@@ -328,18 +369,25 @@ fn progress_bar(total: Option<u64>, quiet: bool) -> ProgressBar {
     let bar = match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
             .with_style(
-            ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {per_sec:.1} ETA {eta} {msg}",
-            )
-            .expect("valid template"),
-        ),
+                ProgressStyle::with_template(
+                    "{spinner} {elapsed_precise} [{wide_bar}] {pos}/{len} {rate} ETA {eta} {msg}",
+                )
+                .expect("valid template")
+                .with_key("rate", rate_key),
+            ),
         None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} lines {per_sec} {msg}")
-                .expect("valid template"),
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} lines {rate} {msg}")
+                .expect("valid template")
+                .with_key("rate", rate_key),
         ),
     };
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// The progress bar's `{rate}`: `43.3/s`, not indicatif's `43.3379/s`.
+fn rate_key(state: &indicatif::ProgressState, out: &mut dyn std::fmt::Write) {
+    let _ = out.write_str(&rate_text(state.per_sec()));
 }
 
 /// Where a run's events go: stdout, stderr and the progress bar.
@@ -388,9 +436,7 @@ impl Output<'_> {
                 result,
             } => self.finished(line, success, &result),
             JobEvent::Warning(warning) => {
-                self.progress.suspend(|| {
-                    eprintln!("revoker: warning: {}", output::terminal_safe(&warning));
-                });
+                self.progress.suspend(|| super::voice::warning(&warning));
             }
             _ => {}
         }
@@ -451,6 +497,12 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn a_rate_for_people_has_one_decimal() {
+        assert_eq!(rate_text(43.337_9), "43.3/s");
+        assert_eq!(rate_text(0.0), "0.0/s");
+    }
+
     proptest! {
         /// Whatever numbers are given, `bulk`'s arguments are a usage error or
         /// a job within bounds: never a panic.
@@ -473,7 +525,7 @@ mod tests {
                 "--max-attempts", &attempts,
                 "--rate", &rate,
             ];
-            let Ok(matches) = super::super::command::build(&Registry::default()).try_get_matches_from(args)
+            let Ok(matches) = super::super::command::build(&Registry::default(), &Config::default()).try_get_matches_from(args)
             else {
                 return Ok(());
             };

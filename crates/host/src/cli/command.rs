@@ -2,8 +2,24 @@
 //! with one per operation, built from the manifests.
 
 use clap::{Arg, ArgAction, ArgGroup, Command, value_parser};
-use revoker_host::Registry;
+use revoker_host::{Config, Registry};
 use revoker_plugin_api::{Auth, OperationSpec, ParamKind, names};
+
+/// The help heading of the options every command takes, apart from each
+/// command's own (as gh and cargo do).
+const GLOBAL: &str = "Global options";
+
+/// `revoker --version`: the host, the commit it was built from, the plugin
+/// API.
+pub(crate) fn version() -> String {
+    format!(
+        "{} (plugin API {}, revoker-plugin-api {}), commit {}",
+        env!("CARGO_PKG_VERSION"),
+        revoker_plugin_api::PLUGIN_API_VERSION,
+        revoker_plugin_api::PLUGIN_API_CRATE_VERSION,
+        env!("REVOKER_BUILD_COMMIT"),
+    )
+}
 
 /// The names the CLI keeps for itself, which no plugin may take.
 pub(crate) fn reserved() -> revoker_host::Reserved {
@@ -19,20 +35,18 @@ pub(crate) fn reserved() -> revoker_host::Reserved {
     }
 }
 
-/// The whole `revoker` command for the plugins in `registry`.
-pub(crate) fn build(registry: &Registry) -> Command {
-    let version = format!(
-        "{} (plugin API {}, revoker-plugin-api {})",
-        env!("CARGO_PKG_VERSION"),
-        revoker_plugin_api::PLUGIN_API_VERSION,
-        revoker_plugin_api::PLUGIN_API_CRATE_VERSION
-    );
+/// The whole `revoker` command for the plugins in `registry`, with the
+/// credential variables `config` names.
+pub(crate) fn build(registry: &Registry, config: &Config) -> Command {
     let mut command = Command::new("revoker")
-        .version(version)
+        .version(version())
         .about("Revoke API keys across SaaS providers, fast and safely")
         .after_help(
             "Exit codes: 0 every item succeeded; 1 an item failed at the provider or network; \
-             2 usage or bad input (nothing sent); 3 plugin or config error.",
+             2 usage or bad input (nothing sent); 3 plugin or config error; 4 the prompt was \
+             declined; 130 stopped by Ctrl-C.\n\
+             Plugins (librevoker_*.so) are looked for in --plugin-dir, $REVOKER_PLUGIN_PATH, the \
+             config file's plugin_dirs and the directory of the revoker binary.",
         )
         .subcommand_required(true)
         .arg_required_else_help(true)
@@ -51,7 +65,10 @@ pub(crate) fn build(registry: &Registry) -> Command {
                 .long("config")
                 .value_name("FILE")
                 .global(true)
-                .help("Configuration file (TOML); default: $REVOKER_CONFIG"),
+                .help(
+                    "Configuration file (TOML); default: $REVOKER_CONFIG, else \
+                     $XDG_CONFIG_HOME/revoker/config.toml if it exists (`revoker config path`)",
+                ),
         )
         .arg(
             Arg::new("output")
@@ -60,7 +77,16 @@ pub(crate) fn build(registry: &Registry) -> Command {
                 .value_parser(["human", "json"])
                 .default_value("human")
                 .global(true)
-                .help("How results are printed"),
+                .help("How results are printed: for people, or as JSON (every command)"),
+        )
+        .arg(
+            Arg::new("color")
+                .long("color")
+                .value_name("WHEN")
+                .value_parser(["auto", "always", "never"])
+                .default_value("auto")
+                .global(true)
+                .help("Colour on stderr: auto (on a terminal, unless NO_COLOR is set), always, never"),
         )
         .arg(
             Arg::new("verbose")
@@ -120,6 +146,11 @@ pub(crate) fn build(registry: &Registry) -> Command {
         .subcommand(
             Command::new("providers")
                 .about("List the loaded plugins, their versions, operations and SHA-256")
+                .after_help(
+                    "Once any plugin is pinned in the config file, only pinned plugins load: \
+                     `revoker providers --hashes --toml` prints a pin block for every plugin \
+                     found, the ones beside the binary included.",
+                )
                 .arg(
                     Arg::new("json")
                         .long("json")
@@ -131,6 +162,13 @@ pub(crate) fn build(registry: &Registry) -> Command {
                         .long("hashes")
                         .action(ArgAction::SetTrue)
                         .help("Print each plugin's SHA-256, for pinning in the config file"),
+                )
+                .arg(
+                    Arg::new("toml")
+                        .long("toml")
+                        .action(ArgAction::SetTrue)
+                        .requires("hashes")
+                        .help("With --hashes: a block to paste into the config file, pinning every plugin found"),
                 ),
         )
         .subcommand(
@@ -140,7 +178,16 @@ pub(crate) fn build(registry: &Registry) -> Command {
                 .subcommand(
                     Command::new("verify")
                         .about("Check that no entry of an audit log was edited or removed")
-                        .arg(Arg::new("file").required(true).value_name("FILE")),
+                        .after_help(
+                            "Exit codes: 0 the log is intact; 1 it does not verify (an entry \
+                             edited or removed); 5 it cannot be read.",
+                        )
+                        .arg(
+                            Arg::new("file")
+                                .required(true)
+                                .value_name("FILE")
+                                .help("The audit log (written with --audit FILE or the config's audit)"),
+                        ),
                 ),
         )
         .subcommand(super::bulk::command())
@@ -151,26 +198,72 @@ pub(crate) fn build(registry: &Registry) -> Command {
                     Arg::new("shell")
                         .required(true)
                         .value_name("SHELL")
+                        .help("The shell to complete for")
                         .value_parser(value_parser!(clap_complete::Shell)),
                 ),
         )
         .subcommand(
             Command::new("describe")
-                .about("Show a provider's operations, parameters, auth and base URL")
-                .arg(Arg::new("provider").required(true).value_name("PROVIDER"))
-                .arg(Arg::new("operation").value_name("OPERATION")),
-        );
+                .about("Show a provider's operations, parameters, auth, credential variable and base URL")
+                .arg(
+                    Arg::new("provider")
+                        .required(true)
+                        .value_name("PROVIDER")
+                        .help("A loaded provider (`revoker providers` lists them)"),
+                )
+                .arg(
+                    Arg::new("operation")
+                        .value_name("OPERATION")
+                        .help("Only this operation of the provider (default: every one)"),
+                )
+                .arg(
+                    Arg::new("json")
+                        .long("json")
+                        .action(ArgAction::SetTrue)
+                        .help("Print JSON (same as --output json), as `providers --json` does"),
+                ),
+        )
+        .subcommand(
+            Command::new("config")
+                .about("The configuration file")
+                .subcommand_required(true)
+                .subcommand(Command::new("path").about(
+                    "Print the configuration file revoker reads: --config, $REVOKER_CONFIG, else \
+                     $XDG_CONFIG_HOME/revoker/config.toml (~/.config when XDG_CONFIG_HOME is unset)",
+                )),
+        )
+        .subcommand(
+            Command::new("man")
+                .about("Print the man page (roff), e.g. `revoker man > revoker.1`")
+                .arg(
+                    Arg::new("command")
+                        .value_name("COMMAND")
+                        .num_args(0..)
+                        .help("A command's own page, e.g. `revoker man bulk` (revoker-bulk(1)), `revoker man dolfin revoke-api-key`"),
+                ),
+        )
+        .subcommand(super::summarize::command());
+    command = command.mut_args(|arg| {
+        if arg.is_global_set() {
+            arg.help_heading(GLOBAL)
+        } else {
+            arg
+        }
+    });
     for plugin in registry.plugins() {
         let manifest = plugin.manifest();
         let mut provider = Command::new(manifest.provider.to_string())
             .about(manifest.description.to_string())
             .subcommand_required(true)
             .arg_required_else_help(true);
+        let credential = credential_help(plugin.auth(), config, plugin.provider());
         for operation in manifest.operations.iter() {
             let secret = plugin
                 .secret_params(&operation.name)
                 .map_or(&[][..], |secret| &secret[..]);
-            provider = provider.subcommand(operation_command(operation, secret, plugin.auth()));
+            provider = provider.subcommand(
+                operation_command(operation, secret, plugin.auth()).after_help(credential.clone()),
+            );
         }
         command = command.subcommand(provider);
     }
@@ -181,6 +274,42 @@ pub(crate) fn build(registry: &Registry) -> Command {
 /// line (where other users can read it in the process list).
 pub(crate) const SECRET_SOURCES: [(&str, &str); 3] =
     [("env", "VAR"), ("file", "FILE"), ("stdin", "")];
+
+/// `Credential: …`: where a provider's credential is read from (each part's
+/// variable, or the file the config names), for each operation's help.
+pub(crate) fn credential_help(auth: &Auth, config: &Config, provider: &str) -> String {
+    let settings = config.provider(provider);
+    if auth.parts.is_empty() {
+        return "Credential: none (this provider takes no credential)".to_owned();
+    }
+    let parts: Vec<String> = auth
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let source = match settings.part_file(i, &part.name) {
+                Some(file) => format!("the file {}", file.display()),
+                None => format!("${}", settings.part_env(i, &part.name, &part.env)),
+            };
+            let optional = if part.required { "" } else { " (optional)" };
+            if auth.parts.len() == 1 {
+                format!("{source}{optional}")
+            } else {
+                format!("{} from {source}{optional}", part.name)
+            }
+        })
+        .collect();
+    let stdin = if auth.parts.len() == 1 {
+        format!("--credential-stdin {provider}")
+    } else {
+        format!("--credential-stdin {provider}.PART")
+    };
+    format!(
+        "Credential: {} (or {stdin}); `revoker describe {provider}` shows how it is sent ({})",
+        parts.join(", "),
+        auth.kind
+    )
+}
 
 fn operation_command(operation: &OperationSpec, secret: &[String], auth: &Auth) -> Command {
     let kind = if operation.idempotent {
@@ -197,8 +326,12 @@ fn operation_command(operation: &OperationSpec, secret: &[String], auth: &Auth) 
                 .help(
                     "Print the request that would be sent (credential redacted) and send nothing",
                 ),
-        )
-        .arg(super::bulk::max_attempts_arg());
+        );
+    // A request that is not idempotent (a create) is never retried: there
+    // is no number of attempts to choose.
+    if operation.idempotent {
+        command = command.arg(super::bulk::max_attempts_arg());
+    }
     for param in operation.params.iter() {
         let value_name = match param.kind {
             ParamKind::String => "STRING",
@@ -266,7 +399,27 @@ mod tests {
 
     #[test]
     fn static_command_is_valid() {
-        build(&Registry::default()).debug_assert();
+        build(&Registry::default(), &Config::default()).debug_assert();
+    }
+
+    #[test]
+    fn global_options_have_their_own_heading_and_creates_take_no_attempts() {
+        let help = build(&Registry::default(), &Config::default())
+            .try_get_matches_from(["revoker", "describe", "--help"])
+            .expect_err("help")
+            .render()
+            .to_string();
+        let global = help.find("Global options:").expect(&help);
+        assert!(help[global..].contains("--plugin-dir"), "{help}");
+        assert!(!help[..global].contains("--plugin-dir"), "{help}");
+        let create = OperationSpec::new("create", revoker_plugin_api::OperationKind::Create)
+            .idempotent(false);
+        let command = operation_command(&create, &[], &Auth::none());
+        assert!(
+            command
+                .get_arguments()
+                .all(|a| a.get_id() != "max-attempts")
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub(crate) struct EarlyArgs {
     pub verbosity: u8,
     pub quiet: bool,
     pub isolate: bool,
+    /// `--color`, if given and valid (clap reports an invalid one).
+    pub color: Option<super::voice::ColorChoice>,
 }
 
 impl EarlyArgs {
@@ -40,6 +42,8 @@ impl EarlyArgs {
                 early.plugin_dirs.push(dir);
             } else if let Some(path) = value_of("--config") {
                 early.config = Some(path);
+            } else if let Some(choice) = value_of("--color") {
+                early.color = choice.to_str().and_then(super::voice::ColorChoice::parse);
             } else if arg == "--verbose" {
                 early.verbosity = early.verbosity.saturating_add(1);
             } else if arg == "--quiet" {
@@ -60,19 +64,81 @@ impl EarlyArgs {
         early
     }
 
-    /// The configuration file: `--config`, else `REVOKER_CONFIG`.
-    pub(crate) fn config_path(&self) -> Option<PathBuf> {
-        self.config.clone().or_else(|| {
-            std::env::var_os("REVOKER_CONFIG")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
+    /// The configuration file and where its name came from: `--config`, else
+    /// `REVOKER_CONFIG`, else the default place
+    /// (`$XDG_CONFIG_HOME/revoker/config.toml`, `$XDG_CONFIG_HOME` being
+    /// `~/.config` when unset), which need not exist.
+    pub(crate) fn config_path(&self) -> Option<ConfigPath> {
+        if let Some(path) = &self.config {
+            return Some(ConfigPath {
+                path: path.clone(),
+                source: ConfigSource::Flag,
+            });
+        }
+        if let Some(path) = std::env::var_os("REVOKER_CONFIG").filter(|v| !v.is_empty()) {
+            return Some(ConfigPath {
+                path: PathBuf::from(path),
+                source: ConfigSource::Env,
+            });
+        }
+        default_config_path().map(|path| ConfigPath {
+            path,
+            source: ConfigSource::Default,
         })
     }
 }
 
-/// Logs to stderr: `RUST_LOG` if set, else warnings, more with each `-v`, only
-/// errors with `-q`.
-pub(crate) fn init_tracing(early: &EarlyArgs) {
+/// The configuration file revoker reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ConfigPath {
+    pub path: PathBuf,
+    pub source: ConfigSource,
+}
+
+/// Where the configuration file's name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConfigSource {
+    /// `--config FILE`: it must exist.
+    Flag,
+    /// `REVOKER_CONFIG`: it must exist.
+    Env,
+    /// The default place: read when it exists.
+    Default,
+}
+
+impl ConfigSource {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "--config",
+            Self::Env => "REVOKER_CONFIG",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// `$XDG_CONFIG_HOME/revoker/config.toml`, else `$HOME/.config/revoker/config.toml`
+/// (an `XDG_CONFIG_HOME` that is not absolute is ignored, as the XDG base
+/// directory specification says).
+pub(crate) fn default_config_path() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| {
+        let path = PathBuf::from(v);
+        path.is_absolute().then_some(path)
+    };
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|home| home.join(".config"))
+        })?;
+    Some(base.join("revoker").join("config.toml"))
+}
+
+/// What the library says on stderr. Without `-v` (or `RUST_LOG`), only its
+/// warnings and errors, in the CLI's own voice (`revoker: warning: …`); only
+/// errors with `-q`. With `-v` and up, logs: info, debug, trace, timestamped.
+pub(crate) fn init_tracing(early: &EarlyArgs, color: bool) {
+    let logs = early.verbosity > 0 || std::env::var_os("RUST_LOG").is_some();
     let default = match (early.quiet, early.verbosity) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -81,12 +147,18 @@ pub(crate) fn init_tracing(early: &EarlyArgs) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
+        .with_ansi(color)
+        .with_target(false);
+    let _ = if logs {
+        subscriber.try_init()
+    } else {
+        subscriber
+            .event_format(super::voice::PersonFormat)
+            .try_init()
+    };
 }
 
 #[cfg(test)]
@@ -128,6 +200,17 @@ mod tests {
     fn sees_isolate() {
         assert!(scan(&["--isolate", "bulk", "x"]).isolate);
         assert!(!scan(&["bulk", "x"]).isolate);
+    }
+
+    #[test]
+    fn sees_color_in_both_spellings() {
+        use super::super::voice::ColorChoice;
+        assert_eq!(
+            scan(&["--color", "never", "x"]).color,
+            Some(ColorChoice::Never)
+        );
+        assert_eq!(scan(&["--color=always"]).color, Some(ColorChoice::Always));
+        assert_eq!(scan(&["--color=rainbow"]).color, None);
     }
 
     #[test]

@@ -4,6 +4,8 @@ mod bulk;
 mod command;
 mod early;
 mod output;
+mod summarize;
+mod voice;
 
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -100,7 +102,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     match try_run(args) {
         Ok(exit) => exit.into(),
         Err(fatal) => {
-            eprintln!("revoker: error: {}", output::terminal_safe(&fatal.message));
+            voice::error(&fatal.message);
             fatal.exit.into()
         }
     }
@@ -112,19 +114,27 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     if let [_, flag] = args.as_slice()
         && (flag == "--version" || flag == "-V")
     {
-        print(&command::build(&Registry::default()).render_version());
+        print(&format!("revoker {}\n", command::version()));
         return Ok(Exit::Success);
     }
     let early = EarlyArgs::scan(&args);
-    early::init_tracing(&early);
+    let color_choice = early.color.unwrap_or_default();
+    let color = color_choice.for_stderr();
+    voice::set_color(color);
+    early::init_tracing(&early, color);
 
-    let config = match early.config_path() {
-        Some(path) => Config::load(&path)?,
+    let config_path = early.config_path();
+    let config = match &config_path {
+        // The default place is read only when there is a file there.
+        Some(found) if found.source == early::ConfigSource::Default && !found.path.exists() => {
+            Config::default()
+        }
+        Some(found) => Config::load(&found.path)?,
         None => Config::default(),
     };
     let mut builder = Host::builder()
         .with_env()
-        .config(config)
+        .config(config.clone())
         .isolate_all(early.isolate)
         .reserved(command::reserved());
     if let Ok(exe) = std::env::current_exe() {
@@ -144,33 +154,68 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     });
     if !early.quiet {
         for refusal in registry.refusals() {
-            eprintln!(
-                "revoker: warning: {}",
-                output::terminal_safe(&refusal.to_string())
-            );
+            voice::warning(&refusal.to_string());
         }
     }
 
-    let matches = match command::build(&registry).try_get_matches_from(&args) {
+    let cli = || command::build(&registry, &config).color(color_choice.clap(color));
+    let matches = match cli().try_get_matches_from(&args) {
         Ok(matches) => matches,
+        Err(error) if error.use_stderr() => {
+            eprint!("{}", voice::clap_error(&error));
+            return Ok(Exit::Usage);
+        }
         Err(error) => {
+            // Help and version, on stdout.
             let _ = error.print();
-            return Ok(if error.use_stderr() {
-                Exit::Usage
-            } else {
-                Exit::Success
-            });
+            return Ok(Exit::Success);
         }
     };
     let format = OutputFormat::from_matches(&matches);
-    if let Some(("completions", sub)) = matches.subcommand() {
-        let shell = *sub
-            .get_one::<clap_complete::Shell>("shell")
-            .expect("required");
-        let mut out = Vec::new();
-        clap_complete::generate(shell, &mut command::build(&registry), "revoker", &mut out);
-        print(&String::from_utf8_lossy(&out));
-        return Ok(Exit::Success);
+    let json_asked = matches.value_source("output") == Some(clap::parser::ValueSource::CommandLine)
+        && format == OutputFormat::Json;
+    match matches.subcommand() {
+        Some((name @ ("completions" | "man"), _)) if json_asked => {
+            return Err(Fatal::usage(format!(
+                "`revoker {name}` prints a {} for a program, not a result: --output json does not \
+                 apply to it",
+                if name == "man" {
+                    "man page"
+                } else {
+                    "shell script"
+                }
+            )));
+        }
+        Some(("completions", sub)) => {
+            let shell = *sub
+                .get_one::<clap_complete::Shell>("shell")
+                .expect("required");
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cli(), "revoker", &mut out);
+            print(&String::from_utf8_lossy(&out));
+            return Ok(Exit::Success);
+        }
+        Some(("man", sub)) => {
+            let mut page = cli();
+            page.build();
+            let mut name = String::from("revoker");
+            for word in sub.get_many::<String>("command").into_iter().flatten() {
+                page = page
+                    .find_subcommand(word)
+                    .cloned()
+                    .ok_or_else(|| Fatal::usage(format!("`revoker {word}`: no such command")))?;
+                name = format!("{name}-{word}");
+            }
+            let mut out = Vec::new();
+            clap_mangen::Man::new(page.name(name).version(command::version()))
+                .render(&mut out)
+                .map_err(|e| Fatal::config(format!("cannot write the man page: {e}")))?;
+            print(&String::from_utf8_lossy(&out));
+            return Ok(Exit::Success);
+        }
+        Some(("config", sub)) => return config_command(sub, config_path.as_ref(), format),
+        Some(("summarize", sub)) => return summarize::run(sub, format),
+        _ => {}
     }
     let loaded = registry.provider_names();
     let refused = matches
@@ -202,25 +247,32 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     match matches.subcommand() {
         Some(("providers", sub)) => {
             let host = build_host(builder)?;
-            if sub.get_flag("hashes") {
-                print(&output::hashes(&host));
-                return Ok(Exit::Success);
-            }
             let format = if sub.get_flag("json") {
                 OutputFormat::Json
             } else {
                 format
             };
+            if sub.get_flag("hashes") {
+                print(&output::hashes(&host, format, sub.get_flag("toml")));
+                return Ok(Exit::Success);
+            }
             print(&output::providers(&host, format));
             Ok(Exit::Success)
         }
-        Some(("audit", sub)) => audit_command(sub),
-        Some(("completions", _)) => unreachable!("handled above"),
+        Some(("audit", sub)) => audit_command(sub, format),
+        Some(("completions" | "man" | "config" | "summarize", _)) => {
+            unreachable!("handled above")
+        }
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
             let host = build_host(builder)?;
             let provider = sub.get_one::<String>("provider").expect("required");
             let operation = sub.get_one::<String>("operation");
+            let format = if sub.get_flag("json") {
+                OutputFormat::Json
+            } else {
+                format
+            };
             print(&output::describe(
                 &host,
                 provider,
@@ -234,8 +286,8 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         // The binary copied without its plugins: say so, not "unknown provider".
         Some(_) if no_plugins.is_some() => Err(no_plugins.expect("checked").into()),
         Some((unknown, _)) => Err(Fatal::usage(format!(
-            "unknown command or provider {unknown:?} (commands: providers, describe, bulk, audit; \
-             loaded providers: {loaded})"
+            "unknown command or provider {unknown:?} (commands: providers, describe, bulk, \
+             summarize, audit, config, man, completions; loaded providers: {loaded})"
         ))),
         None => unreachable!("clap requires a subcommand"),
     }
@@ -277,36 +329,87 @@ fn read_credential_from_stdin(provider: &str) -> Result<SecretString, Fatal> {
     Ok(SecretString::from(secret))
 }
 
+/// `revoker config path`: the file revoker reads, whether it is there, and
+/// where its name came from.
+fn config_command(
+    matches: &ArgMatches,
+    found: Option<&early::ConfigPath>,
+    format: OutputFormat,
+) -> Result<Exit, Fatal> {
+    let Some(("path", _)) = matches.subcommand() else {
+        unreachable!("clap requires a subcommand");
+    };
+    let Some(found) = found else {
+        return Err(Fatal::config(
+            "there is no default place for the configuration file: neither XDG_CONFIG_HOME nor \
+             HOME is set (give one, or --config FILE, or REVOKER_CONFIG)",
+        ));
+    };
+    let exists = found.path.exists();
+    if format == OutputFormat::Json {
+        print(&output::json_line(&serde_json::json!({
+            "path": found.path,
+            "exists": exists,
+            "source": found.source.as_str(),
+        })));
+        return Ok(Exit::Success);
+    }
+    print(&format!(
+        "{}\n",
+        output::terminal_safe(&found.path.display().to_string())
+    ));
+    if !exists {
+        voice::note(&format!(
+            "{} does not exist: revoker runs with the defaults (create it to configure revoker)",
+            found.path.display()
+        ));
+    }
+    Ok(Exit::Success)
+}
+
 /// `revoker audit verify FILE`.
-fn audit_command(matches: &ArgMatches) -> Result<Exit, Fatal> {
+fn audit_command(matches: &ArgMatches, format: OutputFormat) -> Result<Exit, Fatal> {
     let Some(("verify", verify)) = matches.subcommand() else {
         unreachable!("clap requires a subcommand");
     };
     let path = verify.get_one::<String>("file").expect("required");
+    let json = |value: serde_json::Value| {
+        if format == OutputFormat::Json {
+            print(&output::json_line(&value));
+        }
+    };
     match revoker_host::audit::verify(std::path::Path::new(path)) {
         Ok(verified) => {
-            print(&format!("{path}: {} entries, intact\n", verified.entries));
+            json(serde_json::json!({
+                "file": path,
+                "intact": true,
+                "entries": verified.entries,
+                "cut_off_bytes": verified.cut_off,
+            }));
+            if format == OutputFormat::Human {
+                print(&format!(
+                    "{}: {} entries, intact\n",
+                    output::terminal_safe(path),
+                    verified.entries
+                ));
+            }
             if let Some(bytes) = verified.cut_off {
-                eprintln!(
-                    "revoker: note: the last entry is cut off ({bytes} bytes without a newline): \
-                     the run writing it stopped mid-write (a cut-off `sending` entry was never \
-                     sent); the next run removes it before appending"
-                );
+                voice::note(&format!(
+                    "the last entry is cut off ({bytes} bytes without a newline): the run writing \
+                     it stopped mid-write (a cut-off `sending` entry was never sent); the next run \
+                     removes it before appending"
+                ));
             }
             Ok(Exit::Success)
         }
         Err(error) if error.is_unreadable() => {
-            eprintln!(
-                "revoker: cannot read the audit log: {}",
-                output::terminal_safe(&error.to_string())
-            );
+            json(serde_json::json!({"file": path, "intact": null, "error": error.to_string()}));
+            voice::error(&format!("cannot read the audit log: {error}"));
             Ok(Exit::Unreadable)
         }
         Err(error) => {
-            eprintln!(
-                "revoker: audit log does not verify: {}",
-                output::terminal_safe(&error.to_string())
-            );
+            json(serde_json::json!({"file": path, "intact": false, "error": error.to_string()}));
+            voice::error(&format!("the audit log does not verify: {error}"));
             Ok(Exit::Failure)
         }
     }
@@ -320,7 +423,8 @@ fn single_operation(
     format: OutputFormat,
 ) -> Result<Exit, Fatal> {
     let (operation, op_matches) = matches.subcommand().expect("clap requires an operation");
-    if let Some(attempts) = op_matches.get_one::<u32>("max-attempts") {
+    // A create has no --max-attempts: it is never retried.
+    if let Ok(Some(attempts)) = op_matches.try_get_one::<u32>("max-attempts") {
         builder = builder.max_attempts(*attempts);
     }
     let host = build_host(builder)?;
@@ -420,9 +524,11 @@ fn read_secret_line(prompt: &str) -> std::io::Result<String> {
         stdin.read_line(&mut line)?;
         return Ok(line);
     }
+    // Echo off before the prompt: what is typed (or pasted) as soon as the
+    // prompt shows is never echoed.
+    let echo = EchoOff::new()?;
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
-    let echo = EchoOff::new()?;
     let read = stdin.read_line(&mut line);
     drop(echo);
     eprintln!();

@@ -239,20 +239,7 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
     let operations: Vec<Value> = manifest
         .operations
         .iter()
-        .map(|op| {
-            json!({
-                "name": op.name.as_str(),
-                "summary": op.summary.as_str(),
-                "kind": op.kind.as_str(),
-                "idempotent": op.idempotent,
-                "params": op.params.iter().map(|p| json!({
-                    "name": p.name.as_str(),
-                    "type": p.kind.as_str(),
-                    "required": p.required,
-                    "help": p.help.as_str(),
-                })).collect::<Vec<_>>(),
-            })
-        })
+        .map(|op| OperationView { provider, op }.json())
         .collect();
     json!({
         "provider": manifest.provider.as_str(),
@@ -269,6 +256,142 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
         "rate": provider.rate().map(|rate| rate.to_string()),
         "operations": operations,
     })
+}
+
+/// What `describe` and `providers --json` say of one operation, for people
+/// and as JSON alike: every fact is one [`Fact`] in [`OperationView::facts`],
+/// so a new one (an operation's method, path, expected answer) is added there
+/// once and shows in both.
+struct OperationView<'a> {
+    provider: &'a ProviderRuntime,
+    op: &'a revoker_plugin_api::OperationSpec,
+}
+
+/// One fact of an operation: its JSON key and value, and its line for people.
+struct Fact {
+    key: &'static str,
+    json: Value,
+    /// `None`: shown in JSON only (the heading shows it already).
+    text: Option<String>,
+}
+
+impl OperationView<'_> {
+    fn facts(&self) -> Vec<Fact> {
+        let op = self.op;
+        let retried = if op.idempotent {
+            "idempotent: retried on 408, 429, 5xx and transport errors"
+        } else {
+            "not idempotent: never retried"
+        };
+        let vars = self.provider.credential_vars();
+        let credential = if vars.is_empty() {
+            "none (this provider takes no credential)".to_owned()
+        } else {
+            let set = if self.provider.has_credential() {
+                "set"
+            } else {
+                "not set"
+            };
+            let vars: Vec<String> = vars.iter().map(|v| format!("${v}")).collect();
+            format!("{} ({set})", vars.join(", "))
+        };
+        vec![
+            Fact {
+                key: "name",
+                json: json!(op.name.as_str()),
+                text: None,
+            },
+            Fact {
+                key: "summary",
+                json: json!(op.summary.as_str()),
+                text: None,
+            },
+            Fact {
+                key: "kind",
+                json: json!(op.kind.as_str()),
+                text: Some(format!("{}, {retried}", op.kind.as_str())),
+            },
+            Fact {
+                key: "idempotent",
+                json: json!(op.idempotent),
+                text: None,
+            },
+            Fact {
+                key: "credential_vars",
+                json: json!(vars),
+                text: Some(format!("credential: {credential}")),
+            },
+            Fact {
+                key: "params",
+                json: json!(
+                    op.params
+                        .iter()
+                        .map(|p| json!({
+                            "name": p.name.as_str(),
+                            "type": p.kind.as_str(),
+                            "required": p.required,
+                            "help": p.help.as_str(),
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+                text: Some(self.params_text()),
+            },
+        ]
+    }
+
+    fn json(&self) -> Value {
+        let map: serde_json::Map<String, Value> = self
+            .facts()
+            .into_iter()
+            .map(|fact| (fact.key.to_owned(), fact.json))
+            .collect();
+        Value::Object(map)
+    }
+
+    fn text(&self) -> String {
+        let mut text = format!("\n{} — {}\n", self.op.name, self.op.summary);
+        for fact in self.facts() {
+            match fact.text {
+                Some(line) if !line.is_empty() => {
+                    for line in line.lines() {
+                        let _ = writeln!(text, "  {line}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        text
+    }
+
+    /// `--NAME <type> (required)  help`, a line each.
+    fn params_text(&self) -> String {
+        let mut text = String::new();
+        for param in self.op.params.iter() {
+            // A parameter a public part of the credential fills is optional
+            // on the command line: say where its value comes from instead.
+            let filled_by = self.provider.plugin().auth().parts.iter().find(|part| {
+                !part.secret
+                    && part
+                        .param
+                        .as_ref()
+                        .into_option()
+                        .is_some_and(|p| p.as_str() == param.name.as_str())
+            });
+            let note = match filled_by {
+                Some(part) => format!(" (default: the credential's {} part)", part.name),
+                None if param.required => " (required)".to_owned(),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                text,
+                "--{} <{}>{note}  {}",
+                param.name,
+                param.kind.as_str(),
+                param.help
+            );
+        }
+        text
+    }
 }
 
 /// A provider's auth: its kind, the kind's settings, and each credential part
@@ -398,23 +521,117 @@ pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
             plugin.api_version()
         );
     }
-    text
+    safe_lines(&text)
 }
 
-/// `revoker providers --hashes`: `<sha256>  <provider>  <file>`, ready to pin.
-pub(crate) fn hashes(host: &Host) -> String {
-    providers_sorted(host)
+/// `text` with each line made terminal-safe, its line breaks kept.
+fn safe_lines(text: &str) -> String {
+    text.lines()
+        .map(|line| terminal_safe(line).into_owned() + "\n")
+        .collect()
+}
+
+/// A plugin file found, with its SHA-256: loaded, or refused for want of a
+/// pin (its provider then read from its file name).
+struct Hashed {
+    sha256: String,
+    provider: String,
+    file: std::path::PathBuf,
+    loaded: bool,
+}
+
+fn hashed(host: &Host) -> Vec<Hashed> {
+    let mut found: Vec<Hashed> = providers_sorted(host)
         .into_iter()
         .map(|provider| {
             let plugin = provider.plugin();
-            format!(
-                "{}  {}  {}\n",
-                plugin.sha256(),
-                plugin.provider(),
-                plugin.path().display()
-            )
+            Hashed {
+                sha256: plugin.sha256().to_owned(),
+                provider: plugin.provider().to_owned(),
+                file: plugin.path().to_owned(),
+                loaded: true,
+            }
         })
-        .collect()
+        .collect();
+    // Once one plugin is pinned, the others are refused, not loaded (their
+    // code never runs): their hash is known, their provider only from the
+    // file's name.
+    for refusal in host.registry().refusals() {
+        if let revoker_host::LoadError::NotPinned { sha256 } = &refusal.error {
+            let provider = refusal
+                .provider
+                .clone()
+                .or_else(|| provider_of_file(&refusal.path))
+                .unwrap_or_else(|| "NAME".to_owned());
+            found.push(Hashed {
+                sha256: sha256.clone(),
+                provider,
+                file: refusal.path.clone(),
+                loaded: false,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.provider.cmp(&b.provider).then(a.file.cmp(&b.file)));
+    found
+}
+
+/// `librevoker_aws_iam.so` is `aws-iam`'s.
+fn provider_of_file(path: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name
+        .strip_prefix(std::env::consts::DLL_PREFIX)?
+        .strip_prefix("revoker_")?
+        .strip_suffix(std::env::consts::DLL_SUFFIX)?;
+    Some(stem.replace('_', "-"))
+}
+
+/// `revoker providers --hashes`: `<sha256>  <provider>  <file>`; with `--toml`
+/// a block to paste into the config file, pinning every plugin found (the
+/// bundled ones beside the binary too: once one is pinned, an unpinned one is
+/// refused).
+pub(crate) fn hashes(host: &Host, format: OutputFormat, toml: bool) -> String {
+    let found = hashed(host);
+    if format == OutputFormat::Json {
+        let list: Vec<Value> = found
+            .iter()
+            .map(|h| json!({"provider": h.provider, "sha256": h.sha256, "file": h.file, "loaded": h.loaded}))
+            .collect();
+        return json_line(&list);
+    }
+    if !toml {
+        return found
+            .iter()
+            .map(|h| {
+                let note = if h.loaded {
+                    ""
+                } else {
+                    "  (not loaded: not pinned)"
+                };
+                format!("{}  {}  {}{note}\n", h.sha256, h.provider, h.file.display())
+            })
+            .collect();
+    }
+    let mut text = String::from(
+        "# Pins for the config file (`revoker config path` says where it is): once one plugin\n\
+         # is pinned, only pinned plugins load, so every plugin found is here. Where the file\n\
+         # has a [providers.NAME] section already, put its sha256 line in that section.\n",
+    );
+    for h in &found {
+        let _ = write!(
+            text,
+            "\n[providers.{}]\nsha256 = \"{}\"  # {}",
+            h.provider,
+            h.sha256,
+            h.file.display()
+        );
+        if !h.loaded {
+            text.push_str(
+                " (not loaded now: not pinned; the provider's name is from the file's name)",
+            );
+        }
+        text.push('\n');
+    }
+    text
 }
 
 /// `revoker describe PROVIDER [OPERATION]`.
@@ -471,42 +688,8 @@ pub(crate) fn describe(
             .map_or_else(|| "none".to_owned(), |rate| rate.to_string()),
     );
     for op in operations {
-        let _ = writeln!(
-            text,
-            "\n{} — {}\n  {}, {}",
-            op.name,
-            op.summary,
-            op.kind.as_str(),
-            if op.idempotent {
-                "idempotent: retried on 408, 429, 5xx and transport errors"
-            } else {
-                "not idempotent: never retried"
-            }
-        );
-        for param in op.params.iter() {
-            // A parameter a public part of the credential fills is optional
-            // on the command line: say where its value comes from instead.
-            let filled_by = provider.plugin().auth().parts.iter().find(|part| {
-                !part.secret
-                    && part
-                        .param
-                        .as_ref()
-                        .into_option()
-                        .is_some_and(|p| p.as_str() == param.name.as_str())
-            });
-            let note = match filled_by {
-                Some(part) => format!(" (default: the credential's {} part)", part.name),
-                None if param.required => " (required)".to_owned(),
-                None => String::new(),
-            };
-            let _ = writeln!(
-                text,
-                "  --{} <{}>{note}  {}",
-                param.name,
-                param.kind.as_str(),
-                param.help
-            );
-        }
+        text.push_str(&OperationView { provider, op }.text());
     }
-    Ok(text)
+    // A manifest's text is the plugin's: shown, never obeyed.
+    Ok(safe_lines(&text))
 }
