@@ -892,3 +892,38 @@ fn the_progress_bar_shows_a_rate_with_one_decimal() {
     }
     assert!(rates > 0, "no rate on the bar: {screen:?}");
 }
+
+#[test]
+fn describe_shows_each_operations_request_success_answer_and_batch() {
+    let output = revoker()
+        .args(["describe", "dolfin", "revoke-api-key"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("request: POST /api-keys/{id}/revoke"),
+        "{text}"
+    );
+    assert!(text.contains("success: 204 No Content"), "{text}");
+
+    let output = revoker()
+        .args(["describe", "github", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json = support::stdout_json(&output);
+    let op = &json["operations"][0];
+    assert_eq!(op["name"], "revoke-credential");
+    assert_eq!(op["method"], "POST");
+    assert_eq!(op["path"], "/credentials/revoke");
+    assert_eq!(op["success"], "202 Accepted");
+    assert_eq!(op["batch"], 1000);
+    assert_eq!(op["asynchronous"], true);
+    let text = stdout(&revoker().args(["describe", "github"]).output().unwrap());
+    assert!(
+        text.contains("travels: up to 1000 lines in one request"),
+        "{text}"
+    );
+    assert!(text.contains("outcome is `accepted`"), "{text}");
+}

@@ -260,8 +260,7 @@ fn provider_json(provider: &ProviderRuntime) -> Value {
 
 /// What `describe` and `providers --json` say of one operation, for people
 /// and as JSON alike: every fact is one [`Fact`] in [`OperationView::facts`],
-/// so a new one (an operation's method, path, expected answer) is added there
-/// once and shows in both.
+/// so a new one is added there once and shows in both.
 struct OperationView<'a> {
     provider: &'a ProviderRuntime,
     op: &'a revoker_plugin_api::OperationSpec,
@@ -295,11 +294,57 @@ impl OperationView<'_> {
             let vars: Vec<String> = vars.iter().map(|v| format!("${v}")).collect();
             format!("{} ({set})", vars.join(", "))
         };
+        // Plugin API 1.3: what it sends, what success is, how lines travel.
+        let details = self.provider.plugin().details(&op.name);
+        let nonempty = |text: Option<&str>| text.filter(|t| !t.is_empty()).map(str::to_owned);
+        let method = nonempty(details.map(|d| d.method.as_str()));
+        let path = nonempty(details.map(|d| d.path.as_str()));
+        let success = nonempty(details.map(|d| d.success.as_str()));
+        let batch = self.provider.plugin().batch_size(&op.name);
+        let asynchronous = self.provider.plugin().is_asynchronous(&op.name);
+        let request = match (&method, &path) {
+            (Some(method), Some(path)) => format!("request: {method} {path}"),
+            _ => "request: (the plugin does not say)".to_owned(),
+        };
+        let mut success_text = format!(
+            "success: {}",
+            success.as_deref().unwrap_or("(the plugin does not say)")
+        );
+        if asynchronous {
+            success_text.push_str(
+                " (accepted: the provider carries it out later; the outcome is `accepted`)",
+            );
+        }
         vec![
             Fact {
                 key: "name",
                 json: json!(op.name.as_str()),
                 text: None,
+            },
+            Fact {
+                key: "method",
+                json: json!(method),
+                text: Some(request),
+            },
+            Fact {
+                key: "path",
+                json: json!(path),
+                text: None,
+            },
+            Fact {
+                key: "success",
+                json: json!(success),
+                text: Some(success_text),
+            },
+            Fact {
+                key: "asynchronous",
+                json: json!(asynchronous),
+                text: None,
+            },
+            Fact {
+                key: "batch",
+                json: json!(batch),
+                text: (batch > 1).then(|| format!("travels: up to {batch} lines in one request")),
             },
             Fact {
                 key: "summary",
