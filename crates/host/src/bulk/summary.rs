@@ -224,6 +224,13 @@ impl Summary {
                 let _ = write!(text, "; {pace}");
             }
             text.push('\n');
+            if let Some(accepted) = counts.outcomes.get(&Outcome::Accepted) {
+                let _ = writeln!(
+                    text,
+                    "  {name}: {accepted} accepted by {name}, which carries the revocation out \
+                     later: its answer does not prove them dead yet"
+                );
+            }
         }
         text
     }
@@ -314,6 +321,22 @@ mod tests {
         assert!(!human.contains("succeeded"), "{human}");
         summary.record_planned("dolfin");
         assert!(summary.to_human().contains("1 planned, 1 invalid"));
+    }
+
+    #[test]
+    fn accepted_lines_are_said_to_be_taken_not_proven_dead() {
+        let mut summary = Summary::default();
+        summary.record(&result("tokenhub", Outcome::Accepted), true);
+        summary.record(&result("tokenhub", Outcome::Accepted), true);
+        assert!(summary.all_succeeded());
+        let human = summary.to_human();
+        assert!(
+            human.contains(
+                "  tokenhub: 2 accepted by tokenhub, which carries the revocation out later: \
+                 its answer does not prove them dead yet\n"
+            ),
+            "{human}"
+        );
     }
 
     #[test]
