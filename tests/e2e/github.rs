@@ -195,6 +195,17 @@ fn thousands_of_tokens_go_in_batches_of_at_most_1000_with_no_authorization_and_n
         "accepted by GitHub, not called revoked"
     );
     assert!(err.contains("accepted"), "{err}");
+    // Each line is named by its token's fingerprint, never by its value: the
+    // same in every record, and another for each token.
+    let names: std::collections::HashSet<&str> = report
+        .iter()
+        .map(|r| r["params"]["credential"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2500, "one fingerprint a token");
+    assert!(
+        names.iter().all(|n| n.starts_with("<redacted sha256:")),
+        "{names:?}"
+    );
     // No token anywhere: terminal, report, journal.
     let mut shown = vec![("stdout".to_owned(), out), ("stderr".to_owned(), err)];
     shown.extend(

@@ -752,7 +752,7 @@ impl Host {
             .get(&request.provider)
             .and_then(|provider| provider.plugin().secret_params(&request.operation))
         {
-            request.params = request.params.redacted(secret);
+            request.params = crate::plan::shown_params(&request.params, secret);
         }
         request
     }

@@ -44,7 +44,7 @@ pub(crate) fn interpret(
         secret,
         ..
     } = planned;
-    let shown = secret.map(|secret| request.params.redacted(&secret));
+    let shown = secret.map(|secret| crate::plan::shown_params(&request.params, &secret));
     let mut result = RequestResult {
         outcome: Outcome::Unknown,
         status: None,

@@ -83,7 +83,7 @@ impl PlannedRequest {
     /// The parameters as they may be shown: secret values `<redacted>`.
     pub fn shown_params(&self) -> Cow<'_, Params> {
         match &self.secret {
-            Some(secret) => Cow::Owned(self.request.params.redacted(secret)),
+            Some(secret) => Cow::Owned(shown_params(&self.request.params, secret)),
             None => Cow::Borrowed(&self.request.params),
         }
     }
@@ -143,6 +143,26 @@ impl PlannedRequest {
             None => text,
         }
     }
+}
+
+/// `params` as they may be shown or recorded: the value of each parameter
+/// named in `secret` replaced by `<redacted sha256:…>`, its fingerprint (a
+/// truncated SHA-256, the one the findings reports name a secret by), so that
+/// a line is told apart from another in every record without its value.
+pub(crate) fn shown_params(params: &Params, secret: &[String]) -> Params {
+    let mut shown = Params::new();
+    for param in params.iter() {
+        if secret
+            .iter()
+            .any(|name| name.as_str() == param.name.as_str())
+        {
+            let fingerprint = crate::findings::Fingerprint::of(param.value.as_bytes());
+            shown.insert(&param.name, &format!("<redacted {fingerprint}>"));
+        } else {
+            shown.insert(&param.name, &param.value);
+        }
+    }
+    shown
 }
 
 /// `text` with every form of the value in `params` of each parameter named in
@@ -422,6 +442,22 @@ mod tests {
             ))),
             secret: Some(Arc::from(vec!["token".to_owned()])),
         }
+    }
+
+    #[test]
+    fn a_shown_secret_parameter_is_named_by_its_fingerprint_only() {
+        let params = Params::from_pairs([("credential", "ghp_made-up-1"), ("note", "n")]);
+        let shown = shown_params(&params, &["credential".to_owned()]);
+        let value = shown.get("credential").unwrap();
+        assert!(value.starts_with("<redacted sha256:"), "{value}");
+        assert!(!value.contains("made-up"), "{value}");
+        assert_eq!(shown.get("note"), Some("n"));
+        // The same secret, the same name; another, another.
+        let again = shown_params(&params, &["credential".to_owned()]);
+        assert_eq!(again.get("credential"), Some(value));
+        let other = Params::from_pairs([("credential", "ghp_made-up-2")]);
+        let other = shown_params(&other, &["credential".to_owned()]);
+        assert_ne!(other.get("credential"), Some(value));
     }
 
     #[test]
