@@ -150,7 +150,36 @@ pub(crate) fn interpret_batch(
             given_up(result, why.clone());
         }
     }
+    redact_batch_details(&mut results, lines);
     (results, whole)
+}
+
+/// Each result's detail with every secret of the batch's lines redacted:
+/// one answer for a batch may quote any of its lines' secrets, and is copied
+/// to every line. (The plugin redacts too; the host does not rely on it.)
+fn redact_batch_details(results: &mut [RequestResult], lines: &[PlannedRequest]) {
+    let forms: Vec<String> = lines
+        .iter()
+        .filter_map(|line| {
+            let secret = line.secret.as_deref()?;
+            Some(crate::plan::secret_forms(&line.request.params, secret))
+        })
+        .flatten()
+        .collect();
+    if forms.is_empty() {
+        return;
+    }
+    let mut done: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for result in results {
+        let Some(detail) = result.detail.take() else {
+            continue;
+        };
+        let redacted = done.entry(detail).or_insert_with_key(|detail| {
+            crate::plan::redact_forms(std::borrow::Cow::Borrowed(detail.as_str()), forms.clone())
+                .into_owned()
+        });
+        result.detail = Some(redacted.clone());
+    }
 }
 
 /// The parts of a result every answer gives: its status and request id.

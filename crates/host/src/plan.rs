@@ -28,6 +28,9 @@ pub struct PlannedRequest {
     pub(crate) shown_auth: Option<Arc<(HeaderName, String)>>,
     /// The operation's secret parameters, if it has any.
     pub(crate) secret: Option<Arc<[String]>>,
+    /// For a batch: its lines' parameters, which the plugin reads its answer
+    /// with.
+    pub(crate) batch: Option<Arc<[Params]>>,
 }
 
 impl PlannedRequest {
@@ -168,26 +171,42 @@ pub(crate) fn shown_params(params: &Params, secret: &[String]) -> Params {
 /// `text` with every form of the value in `params` of each parameter named in
 /// `secret` replaced by `<redacted>`: as it is, JSON-, percent- or
 /// form-encoded.
-fn redact_secrets<'t>(text: Cow<'t, str>, params: &Params, secret: &[String]) -> Cow<'t, str> {
-    let mut text = text;
+pub(crate) fn redact_secrets<'t>(
+    text: Cow<'t, str>,
+    params: &Params,
+    secret: &[String],
+) -> Cow<'t, str> {
+    redact_forms(text, secret_forms(params, secret))
+}
+
+/// Every form (as it is, JSON-, percent- or form-encoded) of the value in
+/// `params` of each parameter named in `secret`.
+pub(crate) fn secret_forms(params: &Params, secret: &[String]) -> Vec<String> {
+    let mut forms = Vec::new();
     for name in secret {
         let Some(value) = params.get(name).filter(|v| !v.is_empty()) else {
             continue;
         };
         let json = serde_json::to_string(value).unwrap_or_default();
-        let forms = [
+        forms.extend([
             value.to_owned(),
             json.trim_matches('"').to_owned(),
             revoker_plugin_api::encode_path_segment(value),
             url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
-        ];
-        // The longest first: a shorter form may be part of a longer one.
-        let mut forms: Vec<String> = forms.into_iter().filter(|f| !f.is_empty()).collect();
-        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        for form in forms {
-            if text.contains(form.as_str()) {
-                text = Cow::Owned(text.replace(form.as_str(), "<redacted>"));
-            }
+        ]);
+    }
+    forms.retain(|f| !f.is_empty());
+    forms
+}
+
+/// `text` with each of `forms` replaced by `<redacted>`, the longest first (a
+/// shorter secret may be part of a longer one, of this line or another).
+pub(crate) fn redact_forms(text: Cow<'_, str>, mut forms: Vec<String>) -> Cow<'_, str> {
+    let mut text = text;
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    for form in forms {
+        if text.contains(form.as_str()) {
+            text = Cow::Owned(text.replace(form.as_str(), "<redacted>"));
         }
     }
     text
@@ -281,6 +300,7 @@ pub(crate) fn plan(
             headers,
             shown_auth: provider.shown_auth.clone(),
             secret: provider.plugin().secret_params(&request.operation).cloned(),
+            batch: None,
             request,
         }),
         Err(error) => Err(Box::new((request, error))),
@@ -350,6 +370,7 @@ pub(crate) fn plan_batch(
         headers,
         shown_auth: provider.shown_auth.clone(),
         secret: None,
+        batch: Some(items.into()),
     })
 }
 
@@ -441,7 +462,18 @@ mod tests {
                 "Bearer <redacted>".to_owned(),
             ))),
             secret: Some(Arc::from(vec!["token".to_owned()])),
+            batch: None,
         }
+    }
+
+    #[test]
+    fn a_longer_secret_is_redacted_before_a_shorter_one_it_holds() {
+        let short = Params::from_pairs([("token", "ghp_AAAA")]);
+        let long = Params::from_pairs([("token", "ghp_AAAABBBBCCCC")]);
+        let secret = ["token".to_owned()];
+        let forms = [secret_forms(&short, &secret), secret_forms(&long, &secret)].concat();
+        let text = redact_forms(Cow::Borrowed("bad: ghp_AAAABBBBCCCC and ghp_AAAA"), forms);
+        assert_eq!(text, "bad: <redacted> and <redacted>");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! one line.
 
 /// The standard tests of a plugin, in one line: a `#[cfg(test)]` module of
-/// four tests, on the [`Provider`](crate::Provider) `$provider`.
+/// five tests, on the [`Provider`](crate::Provider) `$provider`.
 ///
 /// ```ignore
 /// revoker_plugin_api::standard_tests!(Acme);
@@ -18,6 +18,7 @@
 /// | `every_operation_plans_and_interprets` | [`testing::check_every_operation`](crate::testing::check_every_operation) |
 /// | `unknown_operations_are_refused` | [`testing::check_unknown_operations`](crate::testing::check_unknown_operations) |
 /// | `no_input_or_response_makes_it_panic` | [`testing::fuzz_provider`](crate::testing::fuzz_provider) |
+/// | `resolve_never_panics_nor_repeats_the_secret` | [`testing::fuzz_resolve`](crate::testing::fuzz_resolve) |
 ///
 /// The tests need the `testing` feature, which a plugin enables in its
 /// `[dev-dependencies]`; the macro itself is always there, so that the line may
@@ -64,6 +65,11 @@ macro_rules! standard_tests {
             #[test]
             fn no_input_or_response_makes_it_panic() {
                 $crate::testing::fuzz_provider::<$provider>($cases);
+            }
+
+            #[test]
+            fn resolve_never_panics_nor_repeats_the_secret() {
+                $crate::testing::fuzz_resolve::<$provider>($cases);
             }
         }
     };

@@ -368,6 +368,62 @@ pub fn fuzz_provider<P: Provider>(cases: u32) {
     }
 }
 
+/// Fuzzes `P`'s [`Provider::resolve`] with `cases` arbitrary secrets, hints
+/// and contexts: it never panics, a resolution's calls (and lookup) name
+/// operations the manifest lists, and no resolution holds the secret or half
+/// of it ([`assert_no_secret`], for secrets of 8 characters or more).
+///
+/// # Panics
+///
+/// On the first failing case, naming the provider, never the secret.
+pub fn fuzz_resolve<P: Provider>(cases: u32) {
+    let manifest = P::manifest();
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let secrets = prop_oneof![
+        "\\PC{0,80}",
+        // Shapes resolvers look for: prefixes, JWT-like dots, id:secret pairs.
+        "[A-Za-z]{2,6}[_-][A-Za-z0-9_-]{8,40}",
+        "[A-Za-z0-9_-]{8,40}\\.[A-Za-z0-9_-]{8,60}\\.[A-Za-z0-9_-]{0,20}",
+        "[A-Z0-9]{20}:[A-Za-z0-9/+]{40}",
+    ];
+    let hints = prop_oneof![
+        Just(String::new()),
+        Just(manifest.provider.to_string()),
+        "\\PC{0,20}"
+    ];
+    let context = proptest::collection::vec(("[a-z-]{1,14}", "\\PC{0,30}"), 0..4);
+    runner
+        .run(&(secrets, hints, context), |(secret, hint, context)| {
+            let context = Params::from_pairs(context);
+            if let Some(resolution) = P::resolve(&secret, &hint, &context) {
+                let lookup = resolution.lookup.as_ref().into_option().map(|l| &l.call);
+                for call in resolution.calls.iter().chain(lookup) {
+                    prop_assert!(
+                        manifest.find_operation(&call.operation).is_some(),
+                        "resolve named operation {:?}, which the manifest does not list",
+                        call.operation.as_str()
+                    );
+                }
+                if secret.chars().count() >= 8 {
+                    assert_no_secret(&resolution, &[&secret]);
+                }
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|failure| {
+            // The failing input may be a secret-shaped string: the reason only.
+            let reason = match failure {
+                proptest::test_runner::TestError::Fail(reason, _) => reason.to_string(),
+                other @ proptest::test_runner::TestError::Abort(_) => other.to_string(),
+            };
+            panic!("{} resolve: {reason}", manifest.provider)
+        });
+}
+
 /// Checks that every operation of `P` declares its request (method, path
 /// template, success answer) and that, for the sample values `samples` (by
 /// parameter name, as `standard_tests!` takes them), `plan` sends that method

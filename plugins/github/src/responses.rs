@@ -135,6 +135,9 @@ fn redacted(items: &[Params], text: &str, keep: usize) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let cut_before = text.chars().nth(window_chars).is_some();
+    // The longest first: a shorter credential may be part of a longer one.
+    let mut forms = forms;
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
     for form in &forms {
         if window.contains(form.as_str()) {
             window = window.replace(form.as_str(), REDACTED);
@@ -345,6 +348,19 @@ mod tests {
         let outcome = revoke_credentials(&items, &response);
         assert!(!outcome.detail.contains(&token), "{}", outcome.detail);
         assert!(!format!("{outcome:?}").contains(&token));
+    }
+
+    #[test]
+    fn a_credential_holding_another_is_redacted_whole() {
+        let short = format!("{}AAAA", sample_token("ghp_"));
+        let long = format!("{short}BBBBCCCC");
+        let items = [
+            Params::from_pairs([(CREDENTIAL, short.as_str())]),
+            Params::from_pairs([(CREDENTIAL, long.as_str())]),
+        ];
+        let text = redacted(&items, &format!("bad credential {long}"), 200);
+        assert!(!text.contains("BBBB"), "{text}");
+        assert_eq!(text, "bad credential <redacted>");
     }
 
     #[test]

@@ -192,6 +192,7 @@ mod tests {
             headers: Vec::new(),
             shown_auth: None,
             secret: None,
+            batch: None,
         };
         (
             Member {

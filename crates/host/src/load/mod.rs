@@ -16,7 +16,7 @@ pub use self::registry::{Refusal, Registry};
 use crate::plugin::image::Image;
 use crate::plugin::in_process::{ModuleError, ModuleRefusal};
 use crate::plugin::info::{ManifestError, PluginInfo, Reserved, ReservedName};
-use crate::plugin::info::{check_manifest, check_reserved};
+use crate::plugin::info::{check_auth, check_details, check_manifest, check_reserved};
 use crate::plugin::isolated::{Answer, Call, Runner, RunnerError};
 use crate::plugin::{Backend, Plugin, in_process};
 use crate::trusted::Untrusted;
@@ -262,7 +262,12 @@ pub(crate) fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, 
             Answer::LoadFailed(why) => return Err(why.into()),
             _ => return Err(LoadError::UnexpectedAnswer.into()),
         };
+        // The child's word is checked here again: a forged answer must not
+        // get past what the host serves (a batched create, an auth kind it
+        // lacks).
         check_manifest(&info.manifest).map_err(|e| refused(e, &info))?;
+        check_details(&info.manifest, &info.details).map_err(|e| refused(e, &info))?;
+        check_auth(&info.auth).map_err(|e| refused(e, &info))?;
         if isolation.all
             || isolation
                 .providers

@@ -579,15 +579,22 @@ fn stated_throttle(
     planned: &PlannedRequest,
     response: &HttpResponse,
 ) -> bool {
+    let throttled = |kind: revoker_plugin_api::OutcomeKind| {
+        kind == revoker_plugin_api::OutcomeKind::RateLimited
+    };
+    let operation = &planned.request.operation;
     response.status >= 400
-        && provider
-            .plugin
-            .interpret(
-                &planned.request.operation,
-                &planned.request.params,
-                response,
-            )
-            .is_ok_and(|outcome| outcome.kind == revoker_plugin_api::OutcomeKind::RateLimited)
+        && match &planned.batch {
+            // A batch is read with its lines' parameters: throttled if any is.
+            Some(items) => provider
+                .plugin
+                .interpret_batch(operation, items, response)
+                .is_ok_and(|outcomes| outcomes.iter().any(|o| throttled(o.kind))),
+            None => provider
+                .plugin
+                .interpret(operation, &planned.request.params, response)
+                .is_ok_and(|outcome| throttled(outcome.kind)),
+        }
 }
 
 /// Why a request was given up: its provider throttled with no progress.
