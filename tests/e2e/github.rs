@@ -256,8 +256,11 @@ fn one_malformed_token_fails_only_its_own_line() {
     tokens[17] = "ghp_made-up-BAD".to_owned();
     let input = input(work.path(), &tokens);
     let report = work.path().join("report.jsonl");
+    let audit = work.path().join("audit.jsonl");
     let output = revoker()
         .env("REVOKER_GITHUB_BASE_URL", server.uri())
+        .arg("--audit")
+        .arg(&audit)
         .args(["bulk", "--yes", "--rate", "github=100/s"])
         .arg(&input)
         .arg("--report")
@@ -266,6 +269,22 @@ fn one_malformed_token_fails_only_its_own_line() {
         .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
+    // The audit log has one final outcome a line: a refused batch that was
+    // split is an attempt retried, not 40 lines invalid.
+    let entries = read_jsonl(&audit);
+    let invalid = entries
+        .iter()
+        .filter(|e| e["outcome"] == "invalid-request")
+        .count();
+    assert_eq!(invalid, 1, "{entries:?}");
+    let accepted = entries
+        .iter()
+        .filter(|e| e["outcome"] == "accepted")
+        .count();
+    assert_eq!(accepted, 39);
+    assert!(entries.iter().any(|e| e["outcome"] == "retried"));
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(!log.contains("ghp_made-up-"), "no token in the audit log");
     let report = read_jsonl(&report);
     assert_eq!(report.len(), 40);
     for result in &report {

@@ -724,8 +724,8 @@ impl Host {
     }
 
     /// Sends a batch within `gate`: a result per line of `lines`, in order,
-    /// and whether the answer was one for the whole batch; `Ok(None)` if the
-    /// gate abandoned it before it was sent.
+    /// and whether the batch is to be split (refused as a whole as invalid);
+    /// `Ok(None)` if the gate abandoned it before it was sent.
     pub(crate) async fn send_batch_gated(
         &self,
         batch: PlannedRequest,

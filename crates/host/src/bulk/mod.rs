@@ -402,15 +402,7 @@ impl<'a> Bulk<'a> {
                 on_retry: Some(&on_retry),
             };
             match self.host.send_batch_gated(batch, &lines, gate).await {
-                Ok(Some((results, whole)))
-                    if whole
-                        && lines.len() > 1
-                        && results.iter().all(|r| {
-                            r.outcome == Outcome::InvalidRequest && r.status.is_some()
-                        }) =>
-                {
-                    split(lines, replies, &mut groups);
-                }
+                Ok(Some((_, true))) => split(lines, replies, &mut groups),
                 Ok(Some((results, _))) => {
                     for (reply, result) in replies.into_iter().zip(results) {
                         let _ = reply.send(Reply::Done(result));

@@ -24,7 +24,7 @@ use crate::auth::{AuthFailure, Authenticator};
 use crate::error::{AuditError, Error, Result as HostResult};
 use crate::flow::{Signal, read_signal};
 use crate::interpret::{Exchange, TransportFailure, interpret, interpret_batch};
-use crate::model::RequestResult;
+use crate::model::{Outcome, RequestResult};
 use crate::plan::PlannedRequest;
 use crate::provider::{ProviderRuntime, Stalled};
 
@@ -180,7 +180,7 @@ impl Executor {
     ) -> HostResult<Option<RequestResult>> {
         let results = self
             .send_then(planned, provider, gate, |planned, exchange| {
-                vec![interpret(planned, provider, exchange)]
+                (vec![interpret(planned, provider, exchange)], false)
             })
             .await?;
         Ok(results.map(|mut results| results.pop().expect("one result")))
@@ -188,8 +188,10 @@ impl Executor {
 
     /// Sends `batch`, one request for the lines `lines` of a batched
     /// operation, as [`Executor::send`] sends one: the same flow control,
-    /// retries and audit; a result per line, in order, and whether the answer
-    /// was one for the whole batch.
+    /// retries and audit; a result per line, in order, and whether the batch
+    /// is to be split (refused as a whole as invalid: one bad line fails it
+    /// all, and which one is not known), when those results are not final and
+    /// the audit log records the attempt as retried.
     pub(crate) async fn send_batch(
         &self,
         batch: PlannedRequest,
@@ -197,31 +199,38 @@ impl Executor {
         provider: &ProviderRuntime,
         gate: SendGate<'_>,
     ) -> HostResult<Option<(Vec<RequestResult>, bool)>> {
-        let whole = std::sync::atomic::AtomicBool::new(true);
+        let split = std::sync::atomic::AtomicBool::new(false);
         let results = self
             .send_then(batch, provider, gate, |_, exchange| {
                 let (results, one_for_all) = interpret_batch(lines, provider, exchange);
-                whole.store(one_for_all, std::sync::atomic::Ordering::Relaxed);
-                results
+                let refused_whole = one_for_all
+                    && lines.len() > 1
+                    && results
+                        .iter()
+                        .all(|r| r.outcome == Outcome::InvalidRequest && r.status.is_some());
+                split.store(refused_whole, std::sync::atomic::Ordering::Relaxed);
+                (results, refused_whole)
             })
             .await?;
-        Ok(results.map(|results| (results, whole.into_inner())))
+        Ok(results.map(|results| (results, split.into_inner())))
     }
 
-    /// Sends `planned`, reads the exchange with `read` and records each of its
-    /// results' outcomes in the audit log.
+    /// Sends `planned`, reads the exchange with `read` (its results, and
+    /// whether they are not final: the request is sent again in parts) and
+    /// records each result's outcome in the audit log (or, not final, the
+    /// attempt as retried).
     async fn send_then(
         &self,
         planned: PlannedRequest,
         provider: &ProviderRuntime,
         gate: SendGate<'_>,
-        read: impl FnOnce(PlannedRequest, Exchange) -> Vec<RequestResult>,
+        read: impl FnOnce(PlannedRequest, Exchange) -> (Vec<RequestResult>, bool),
     ) -> HostResult<Option<Vec<RequestResult>>> {
         let credential = provider.require_credential()?;
         match self.exchange(&planned, provider, credential, gate).await {
             Ok(exchange) => {
                 let transport_error = exchange.response.as_ref().err().map(|(_, e)| e.clone());
-                let results = read(planned, exchange);
+                let (results, not_final) = read(planned, exchange);
                 // A line given up before it was ever sent is no request to record.
                 if let Some(audit) = self.audit() {
                     let recorded: Vec<&RequestResult> =
@@ -233,7 +242,11 @@ impl Executor {
                             params: &result.params,
                             attempt: result.attempts,
                             status: result.status,
-                            phase: Phase::Outcome(result.outcome),
+                            phase: if not_final {
+                                Phase::Retried
+                            } else {
+                                Phase::Outcome(result.outcome)
+                            },
                             request_id: result.request_id.as_deref(),
                             error: transport_error.as_deref(),
                         };
