@@ -27,6 +27,9 @@ pub struct PluginInfo {
 /// (GitHub's 1,000), few enough that a batch's plan stays small.
 pub(crate) const MAX_BATCH: u32 = 10_000;
 
+/// The longest method, path template or success answer a plugin may declare.
+const MAX_DETAIL: usize = 200;
+
 /// The host features this host has, with the plugin API version that brought
 /// each: a plugin that requires another is refused.
 pub(crate) const HOST_FEATURES: &[&str] = &[
@@ -171,11 +174,16 @@ pub fn check_details(
         let Some(op) = manifest.find_operation(name) else {
             return Err(bad("the manifest lists no such operation"));
         };
-        let printable = |text: &str| !text.chars().any(char::is_control);
+        // Shown on terminals and in JSON: no control, bidi or other
+        // invisible characters, and a line's length at most.
+        let printable = |text: &str| {
+            text.len() <= MAX_DETAIL && !text.chars().any(crate::text::is_escaped_char)
+        };
         if !printable(&entry.method) || !printable(&entry.path) || !printable(&entry.success) {
-            return Err(bad(
-                "its method, path or success answer holds control characters",
-            ));
+            return Err(bad(&format!(
+                "its method, path or success answer holds control or invisible characters, or \
+                 is longer than {MAX_DETAIL} bytes"
+            )));
         }
         if !entry.method.is_empty() && !entry.method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(bad("its method must be an HTTP method, like POST"));
@@ -453,9 +461,15 @@ mod tests {
         let mut path = good.clone();
         path.path = "keys".into();
         assert!(why(path).contains("start with '/'"));
-        let mut control = good;
+        let mut control = good.clone();
         control.success = "204\u{1b}[2J".into();
-        assert!(why(control).contains("control characters"));
+        assert!(why(control).contains("control or invisible characters"));
+        let mut bidi = good.clone();
+        bidi.path = "/keys/\u{202e}{id}".into();
+        assert!(why(bidi).contains("control or invisible characters"));
+        let mut long = good;
+        long.success = "x".repeat(201).into();
+        assert!(why(long).contains("longer than 200"));
     }
 
     fn manifest() -> Manifest {
