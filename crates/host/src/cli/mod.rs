@@ -3,6 +3,7 @@
 mod bulk;
 mod command;
 mod early;
+mod findings;
 mod output;
 
 use std::ffi::OsString;
@@ -217,6 +218,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         Some(("audit", sub)) => audit_command(sub),
         Some(("completions", _)) => unreachable!("handled above"),
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
+        Some(("findings", sub)) => findings::run(builder, sub, early.quiet),
         Some(("describe", sub)) => {
             let host = build_host(builder)?;
             let provider = sub.get_one::<String>("provider").expect("required");
