@@ -9,6 +9,7 @@ mod bad_input;
 mod bulk;
 mod dolfin;
 mod files;
+mod findings;
 mod github;
 mod langwatch;
 mod loading;
