@@ -586,6 +586,18 @@ fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
     assert_eq!(stdout(&output), "");
     assert_no_secret(&output, dir.path(), &[&path]);
 
+    // The secrets file may not be the report itself, which stays as it was.
+    let before = std::fs::read(&path).unwrap();
+    let output = revoker()
+        .args(["findings", "--include-secrets"])
+        .arg(&path)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("names the report itself"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
     // An unknown format name, and a report that cannot be read.
     let output = revoker()
         .args(["findings", "--from", "nessus"])

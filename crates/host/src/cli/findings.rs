@@ -89,6 +89,14 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
             "--include-secrets takes a file (created with mode 0600), not stdout",
         ));
     }
+    if let Some(file) = &secrets_file
+        && report != "-"
+        && same_file(file, Path::new(report))
+    {
+        return Err(Fatal::usage(
+            "--include-secrets names the report itself: give another file",
+        ));
+    }
     let input: Box<dyn BufRead> = if report == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -125,13 +133,6 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
         )));
     }
 
-    let mut plan = String::new();
-    for line in resolved.plan_lines() {
-        plan.push_str(&line);
-        plan.push('\n');
-    }
-    super::print(&plan);
-
     let written = match &secrets_file {
         Some(path) => Some(resolved.write_secret_plan(path).map_err(|e| {
             Fatal::usage(format!(
@@ -141,6 +142,14 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
         })?),
         None => None,
     };
+    // The plan after the secrets file: a run that fails writing that file
+    // leaves no half of a plan behind on stdout.
+    let mut plan = String::new();
+    for line in resolved.plan_lines() {
+        plan.push_str(&line);
+        plan.push('\n');
+    }
+    super::print(&plan);
     if !quiet {
         let mut text = table(&resolved, name);
         text.push_str(&problems(&resolved));
@@ -164,6 +173,14 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
             Exit::Failure
         },
     )
+}
+
+/// Whether `a` and `b` are one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The counts by provider, then every finding with its status, locations and
