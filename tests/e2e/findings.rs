@@ -484,19 +484,29 @@ fn a_failed_lookup_is_reported_with_its_outcome() {
         .env("REVOKER_AWS_IAM_BASE_URL", iam.uri())
         .env("AWS_ACCESS_KEY_ID", HOST_KEY_ID)
         .env("AWS_SECRET_ACCESS_KEY", HOST_SECRET)
+        .arg("--audit")
+        .arg(dir.path().join("audit.log"))
         .args(["findings", "-"])
-        .write_stdin(format!("{LEAKED_ID}\n"))
+        .write_stdin(format!("{LEAKED_ID}\n{CANARY}\n"))
         .output()
         .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert_eq!(stdout(&output), "");
     assert_eq!(iam.received().len(), 1, "a refusal is not retried");
+    // The lookup is in the audit log, as any request; no secret is.
+    let audit = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+    assert!(audit.contains("lookup-access-key-user"), "{audit}");
+    assert_no_secret(&output, dir.path(), &[]);
     assert!(
         err.contains("needs-user-name") && err.contains("the lookup gave forbidden, HTTP 403"),
         "{err}"
     );
-    assert!(err.contains("--user-name NAME"), "{err}");
+    assert!(
+        err.contains("resolve it again once the lookup can succeed")
+            && err.contains("--user-name NAME"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -522,6 +532,16 @@ fn a_report_on_stdin_that_resolves_whole_exits_0() {
         plan_line("pinata", "revoke-api-key", &[("api-key", PINATA_KEY)]) + "\n"
     );
     assert!(err.contains("report stdin (github)"), "{err}");
+    // Isolated plugins resolve the same.
+    let isolated = revoker()
+        .current_dir(dir.path())
+        .args(["--isolate", "findings", "-", "--from", "github"])
+        .write_stdin(alerts.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(isolated.status.code(), Some(0), "{}", stderr(&isolated));
+    assert_eq!(isolated.stdout, output.stdout);
+    assert_no_secret(&isolated, dir.path(), &[]);
     assert!(
         err.contains("<https://github.com/o/r/security/secret-scanning/7> [7]"),
         "{err}"

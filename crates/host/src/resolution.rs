@@ -517,10 +517,15 @@ impl Resolver<'_> {
                 command
             })
             .collect();
+        let by_hand = by_hand.join(", then ");
         let todo = format!(
             "to revoke it, set {provider}'s credential so that the lookup can run, or give \
-             the owner's {fills} yourself: {}",
-            by_hand.join(", then ")
+             the owner's {fills} yourself: {by_hand}"
+        );
+        let failed_todo = format!(
+            "to revoke it, resolve it again once the lookup can succeed (its credential must \
+             be allowed {}), or give the owner's {fills} yourself: {by_hand}",
+            request.operation
         );
         if needs_secret {
             // No lookup takes the secret itself; one that asks is not run.
@@ -577,7 +582,8 @@ impl Resolver<'_> {
                 entry.set(
                     Status::NeedsOwner,
                     format!(
-                        "{what}; the lookup gave {}{status}{detail}, without the {field}; {todo}",
+                        "{what}; the lookup gave {}{status}{detail}, without the {field}; \
+                         {failed_todo}",
                         result.outcome
                     ),
                 );
