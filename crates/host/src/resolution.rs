@@ -612,8 +612,22 @@ impl Resolver<'_> {
                 entry.set(Status::Unresolvable, reason);
                 return;
             }
-            if call.secret_param.is_some() {
-                // Checked when the bulk run plans it with the secret.
+            if let Some(name) = &call.secret_param {
+                // The secret may go only into a parameter its operation
+                // declares secret: bulk runs redact those from every record.
+                let declared = plugin
+                    .and_then(|p| p.secret_params(&call.request.operation))
+                    .is_some_and(|names| names.iter().any(|n| n == name));
+                if !declared {
+                    let reason = format!(
+                        "the plugin puts the secret into parameter {name:?} of {}, which its \
+                         manifest does not declare secret (a bug in the plugin): refused",
+                        call.request.operation
+                    );
+                    entry.set(Status::Unresolvable, reason);
+                    return;
+                }
+                // The rest is checked when the bulk run plans it with the secret.
                 continue;
             }
             if let Err(error) = self.host.plan(&call.request) {
