@@ -634,3 +634,70 @@ fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
         "{err}"
     );
 }
+
+#[test]
+fn a_misbehaving_resolver_costs_its_findings_only() {
+    // Beside the bundled plugins, one whose resolver claims GitHub's tokens
+    // too, gives a secret back as a parameter, and panics with the secret in
+    // its message.
+    let plugins = support::PluginDir::new().with(&support::fixture_file("panicky"), "panicky");
+    let leak = "leak-made-up-secret-0001";
+    let panic = "panic-made-up-secret-0001";
+    let dir = private_dir();
+    for isolate in [false, true] {
+        let mut command = revoker();
+        command
+            .current_dir(dir.path())
+            .arg("--plugin-dir")
+            .arg(plugins.path());
+        if isolate {
+            command.arg("--isolate");
+        }
+        let output = command
+            .args(["findings", "-", "--include-secrets"])
+            .arg(dir.path().join("secrets.jsonl"))
+            .write_stdin(format!("{GITHUB}\n{leak}\n{panic}\n{}\n", pinata_jwt()))
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        // The others resolve as ever.
+        assert_eq!(
+            stdout(&output),
+            plan_line("pinata", "revoke-api-key", &[("api-key", PINATA_KEY)]) + "\n",
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  github  resolved (revoke-credential): GitHub token: personal access token \
+                 (classic) (ghp_…), revoked by its value (also claimed by panicky; the first \
+                 claim is used)",
+                fingerprint(GITHUB)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  panicky  unresolvable: the panicky plugin's resolution repeats the secret \
+                 (a bug in the plugin): refused",
+                fingerprint(leak)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  panicky  unresolvable: the panicky plugin failed to resolve it: ",
+                fingerprint(panic)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("  panicky               0            0            2            0"),
+            "{err}"
+        );
+        for secret in [leak, panic] {
+            assert!(!err.contains(secret), "{secret} in stderr:\n{err}");
+        }
+        assert_no_secret(&output, dir.path(), &[&dir.path().join("secrets.jsonl")]);
+    }
+}
