@@ -555,7 +555,7 @@ fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
     let path = dir.path().join("report.jsonl");
     let broken = format!("{{\"DetectorName\": \"Github\", \"Raw\": \"{GITHUB}\"");
     let lines = [
-        trufflehog("LangWatch", LANGWATCH, None, "x.env", 1),
+        trufflehog("LangWatch", LANGWATCH, None, "x\u{1b}[2J.env", 1),
         broken,
         "{\"level\":\"info-0\",\"msg\":\"running source\"}".to_owned(),
         trufflehog("Generic", UNKNOWN, None, "y.env", 4),
@@ -582,6 +582,9 @@ fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
         "{err}"
     );
     assert!(err.contains("y.env:4 (report line 4)"), "{err}");
+    // Text from the report is data: no control character reaches the terminal.
+    assert!(!err.contains('\u{1b}'), "{err}");
+    assert!(err.contains("[2J.env:1 (report line 1)"), "{err}");
     assert_no_secret(&output, dir.path(), &[&path]);
 
     // A format forced on a report of another: each record a problem, named
@@ -625,6 +628,13 @@ fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = revoker().arg("findings").arg(dir.path()).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("revoker: error: cannot read the report"),
+        "{err}"
+    );
     let missing = dir.path().join("missing.json");
     let output = revoker().arg("findings").arg(&missing).output().unwrap();
     let err = stderr(&output);

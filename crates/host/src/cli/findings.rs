@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use revoker_host::HostBuilder;
-use revoker_host::findings::{FindingsReader, Format, Location};
+use revoker_host::findings::{FindingsReader, Format, Location, ProblemKind};
 use revoker_host::resolution::{Entry, Resolutions, Resolver, Status};
 
 use super::output::terminal_safe;
@@ -118,6 +118,15 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
 
     let name = if report == "-" { "stdin" } else { report };
     if resolved.entries.is_empty() && !resolved.problems.is_empty() {
+        if let [only] = resolved.problems.as_slice()
+            && matches!(only.kind, ProblemKind::Read { .. })
+        {
+            return Err(Fatal::usage(format!(
+                "cannot read the report {}: {}",
+                terminal_safe(name),
+                only.kind
+            )));
+        }
         if !quiet {
             eprint!("{}", problems(&resolved));
         }
