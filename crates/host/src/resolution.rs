@@ -761,6 +761,37 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn without_plugins_every_secret_is_unrecognised_once_with_every_location() {
+        let empty = tempfile::tempdir().unwrap();
+        let host = Host::builder()
+            .plugin_dir(empty.path())
+            .require_plugins(false)
+            .build()
+            .unwrap();
+        let report = "made-up-secret-one\nmade-up-secret-two\n# a comment\nmade-up-secret-one\n";
+        let reader = FindingsReader::new(report.as_bytes(), None);
+        let resolved = Resolver::new(&host).resolve(reader).await;
+        assert_eq!(resolved.format, Some(Format::Plain));
+        assert_eq!(resolved.entries.len(), 2);
+        let first = &resolved.entries[0];
+        assert_eq!(first.status, Status::Unrecognised);
+        assert_eq!(first.provider, None);
+        let lines: Vec<_> = first.locations.iter().map(|l| l.at).collect();
+        use crate::findings::Position;
+        assert_eq!(lines, [Position::Line(1), Position::Line(4)]);
+        assert!(resolved.problems.is_empty());
+        assert_eq!(resolved.plan_lines().count(), 0);
+        let debug = format!("{resolved:?}");
+        assert!(!debug.contains("made-up-secret"), "{debug}");
+        // The secrets file is made private even when it has nothing to hold.
+        let file = empty.path().join("secrets.jsonl");
+        assert_eq!(resolved.write_secret_plan(&file).unwrap(), 0);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
     #[test]
     fn scrub_redacts_long_secrets_only() {
         assert_eq!(scrub(&format!("x {SECRET} y"), &[SECRET]), "x <redacted> y");
