@@ -10,6 +10,7 @@ mod bulk;
 mod cli;
 mod dolfin;
 mod files;
+mod findings;
 mod github;
 mod langwatch;
 mod loading;

@@ -57,6 +57,7 @@ mod outbound;
 mod plan;
 mod plugin;
 mod provider;
+pub mod resolution;
 mod send;
 mod settings;
 pub mod text;

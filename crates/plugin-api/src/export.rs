@@ -232,6 +232,26 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, Plugin
     }
 }
 
+/// The message of a panic in [`guard_secret`]: the panic's own is withheld.
+pub const WITHHELD_PANIC: &str =
+    "panicked (its message is withheld: it may hold the secret it was given)";
+
+/// [`guard`] for a call given a secret (`resolve`): a panic's message, which
+/// may hold the secret, is neither printed by the panic hook nor returned
+/// ([`WITHHELD_PANIC`] instead). The hook is silenced for the call only (it is
+/// process-wide: a panic elsewhere meanwhile is not printed either, though its
+/// message still reaches the host).
+pub fn guard_secret<T>(f: impl FnOnce() -> Result<T, PluginError>) -> RResult<T, PluginError> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    match result {
+        Ok(result) => result.into(),
+        Err(_) => RResult::RErr(PluginError::panicked(WITHHELD_PANIC)),
+    }
+}
+
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(message) = payload.downcast_ref::<&str>() {
         message
@@ -388,7 +408,7 @@ macro_rules! export_provider {
                 $crate::__private::abi_stable::std_types::ROption<$crate::Resolution>,
                 $crate::PluginError,
             > {
-                $crate::guard(|| {
+                $crate::guard_secret(|| {
                     Ok(<$provider as $crate::Provider>::resolve(
                         secret.as_str(),
                         hint.as_str(),
@@ -441,6 +461,18 @@ mod tests {
 
     use super::*;
     use crate::{OutcomeKind, PluginErrorKind};
+
+    #[test]
+    fn a_panic_given_a_secret_keeps_its_message_to_itself() {
+        let result: RResult<(), PluginError> =
+            guard_secret(|| panic!("blew up on the secret sk-made-up"));
+        let error = result.into_result().unwrap_err();
+        assert_eq!(error.kind, PluginErrorKind::Panicked);
+        assert!(!error.to_string().contains("sk-made-up"), "{error}");
+        assert!(error.to_string().contains(WITHHELD_PANIC), "{error}");
+        let fine: RResult<u8, PluginError> = guard_secret(|| Ok(7));
+        assert_eq!(fine.into_result().unwrap(), 7);
+    }
 
     #[test]
     fn root_module_symbol_matches_abi_stable() {

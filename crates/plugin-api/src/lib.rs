@@ -157,7 +157,7 @@ pub mod testing;
 pub use auth::{Auth, CredentialPart, Feature, Setting};
 pub use details::OperationDetails;
 pub use error::{PluginError, PluginErrorKind};
-pub use export::{Provider, guard};
+pub use export::{Provider, WITHHELD_PANIC, guard, guard_secret};
 pub use manifest::{
     AuthScheme, Manifest, OperationKind, OperationSpec, ParamKind, ParamSpec, RateLimit,
 };

@@ -10,6 +10,7 @@ pub const RESERVED_PROVIDER_NAMES: &[&str] = &[
     "providers",
     "describe",
     "bulk",
+    "findings",
     "help",
     "completions",
     "audit",

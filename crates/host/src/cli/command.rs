@@ -191,6 +191,7 @@ pub(crate) fn build(registry: &Registry, config: &Config) -> Command {
                 ),
         )
         .subcommand(super::bulk::command())
+        .subcommand(super::findings::command())
         .subcommand(
             Command::new("completions")
                 .about("Print shell completions, the loaded providers' operations included")

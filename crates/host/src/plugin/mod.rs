@@ -312,12 +312,22 @@ impl Plugin {
         hint: &str,
         context: &Params,
     ) -> Result<Option<Resolution>, PluginCallError> {
+        // A failure's own words may hold the secret (a panic's message
+        // quoting it): they are never shown, logged or kept.
+        const FAILED: &str = "its resolve failed (what it said is withheld: it may hold the \
+                              secret it was given)";
         match &self.backend {
             Backend::InProcess(module) => match module.resolve() {
                 None => Ok(None),
-                Some(f) => self
-                    .call(|| f(RStr::from(secret), RStr::from(hint), context))
-                    .map(Option::from),
+                Some(f) => {
+                    if let Some(reason) = self.disabled_reason() {
+                        return Err(PluginCallError::Failed(reason.to_owned()));
+                    }
+                    match f(RStr::from(secret), RStr::from(hint), context).into_result() {
+                        Ok(resolution) => Ok(resolution.into()),
+                        Err(_) => Err(self.disable(FAILED.to_owned())),
+                    }
+                }
             },
             Backend::Isolated(runner) => {
                 let call = Call::Resolve {
@@ -326,7 +336,11 @@ impl Plugin {
                     context: context.clone(),
                 };
                 match self.call_isolated(runner, &call)? {
-                    Answer::Resolve(result) => self.isolated_result(result),
+                    Answer::Resolve(Ok(resolution)) => Ok(resolution),
+                    Answer::Resolve(Err(_)) => Err(PluginCallError::Failed(format!(
+                        "plugin {} (isolated): {FAILED}",
+                        self.provider()
+                    ))),
                     _ => Err(self.unexpected_answer()),
                 }
             }

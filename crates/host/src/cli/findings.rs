@@ -1,0 +1,351 @@
+//! `revoker findings REPORT`: a scanner's report in, the revocation plan (bulk
+//! JSONL) on stdout, and on stderr what became of each finding. The work is
+//! the library's ([`revoker_host::resolution`]); this file parses and
+//! renders.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use revoker_host::HostBuilder;
+use revoker_host::findings::{FindingsReader, Format, Location, ProblemKind};
+use revoker_host::resolution::{Entry, Resolutions, Resolver, Status};
+
+use super::output::terminal_safe;
+use super::{Exit, Fatal};
+
+/// At most this many locations are listed for one finding.
+const LOCATIONS_SHOWN: usize = 10;
+
+/// The table's row of the findings no plugin claims.
+const NO_PLUGIN: &str = "(no plugin)";
+
+/// The `findings` subcommand's arguments.
+pub(crate) fn command() -> Command {
+    Command::new("findings")
+        .about("Turn a secret scanner's report into a revocation plan for `revoker bulk`")
+        .long_about(
+            "Read a secret scanner's report (TruffleHog JSON lines, gitleaks JSON, GitHub \
+             secret scanning alerts, or one secret a line) and ask each loaded plugin what \
+             revokes each distinct secret. The plan, one bulk JSONL line a call \
+             ({\"provider\":…,\"operation\":…,\"params\":{…}}, never a secret), goes to \
+             stdout; what became of each finding goes to stderr. Only a lookup a resolution \
+             needs is sent (AWS: who owns a key, with the AWS credential). \
+             Exit 0 when every finding is in the plan; 1 when one is not (needs an id, \
+             unresolvable, unrecognised, a record that is no finding, or a line that needs \
+             the secret and --include-secrets was not given); 2 when the report cannot be \
+             read or holds no finding at all.",
+        )
+        .arg(
+            Arg::new("report")
+                .value_name("REPORT")
+                .required(true)
+                .help("The scanner's report, or - for stdin"),
+        )
+        .arg(
+            Arg::new("from")
+                .long("from")
+                .value_name("FORMAT")
+                .value_parser(Format::ALL.map(Format::as_str))
+                .help("The report's format (default: from its content)"),
+        )
+        .arg(
+            Arg::new("delete")
+                .long("delete")
+                .action(ArgAction::SetTrue)
+                .help("Delete keys as well as deactivate them, where a provider has both"),
+        )
+        .arg(
+            Arg::new("include-secrets")
+                .long("include-secrets")
+                .value_name("FILE")
+                .help(
+                    "Write the plan lines that need the secret itself (GitHub tokens, \
+                     revoked by value) to FILE, created with mode 0600",
+                ),
+        )
+}
+
+/// Runs `revoker findings`.
+pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Result<Exit, Fatal> {
+    let report = matches.get_one::<String>("report").expect("required");
+    let format = matches
+        .get_one::<String>("from")
+        .map(|name| name.parse::<Format>())
+        .transpose()
+        .map_err(|e| Fatal::usage(e.to_string()))?;
+    let secrets_file = matches
+        .get_one::<String>("include-secrets")
+        .map(PathBuf::from);
+    if report == "-" && matches.get_one::<String>("credential-stdin").is_some() {
+        return Err(Fatal::usage(
+            "--credential-stdin and `findings -` both read stdin: give the report as a file",
+        ));
+    }
+    if secrets_file.as_deref() == Some(Path::new("-")) {
+        return Err(Fatal::usage(
+            "--include-secrets takes a file (created with mode 0600), not stdout",
+        ));
+    }
+    if let Some(file) = &secrets_file
+        && report != "-"
+        && same_file(file, Path::new(report))
+    {
+        return Err(Fatal::usage(
+            "--include-secrets names the report itself: give another file",
+        ));
+    }
+    let input: Box<dyn BufRead> = if report == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(report).map_err(|e| {
+            Fatal::usage(format!(
+                "cannot read the report {}: {e}",
+                terminal_safe(report)
+            ))
+        })?;
+        Box::new(BufReader::new(file))
+    };
+    let host = super::build_host(builder)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))?;
+    let resolver = Resolver::new(&host).delete(matches.get_flag("delete"));
+    let resolved = runtime.block_on(resolver.resolve(FindingsReader::new(input, format)));
+
+    let name = if report == "-" { "stdin" } else { report };
+    if resolved.entries.is_empty() && !resolved.problems.is_empty() {
+        if let [only] = resolved.problems.as_slice()
+            && matches!(only.kind, ProblemKind::Read { .. })
+        {
+            return Err(Fatal::usage(format!(
+                "cannot read the report {}: {}",
+                terminal_safe(name),
+                only.kind
+            )));
+        }
+        if !quiet {
+            eprint!("{}", problems(&resolved));
+        }
+        return Err(Fatal::usage(format!(
+            "no finding could be read from the report {} ({} problems{})",
+            terminal_safe(name),
+            resolved.problems.len(),
+            if format.is_some() {
+                "; is --from right?"
+            } else {
+                "; give its format with --from"
+            },
+        )));
+    }
+
+    let written = match &secrets_file {
+        Some(path) => Some(resolved.write_secret_plan(path).map_err(|e| {
+            Fatal::usage(format!(
+                "cannot write --include-secrets {}: {e}",
+                terminal_safe(&path.display().to_string())
+            ))
+        })?),
+        None => None,
+    };
+    // The plan after the secrets file: a run that fails writing that file
+    // leaves no half of a plan behind on stdout.
+    let mut plan = String::new();
+    for line in resolved.plan_lines() {
+        plan.push_str(&line);
+        plan.push('\n');
+    }
+    super::print(&plan);
+    if !quiet {
+        let mut text = table(&resolved, name);
+        text.push_str(&problems(&resolved));
+        text.push_str(&secrets_note(&resolved, secrets_file.as_deref(), written));
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+    if host.audit_required()
+        && let Some(why) = host.audit_failure()
+    {
+        return Err(revoker_host::Error::Audit(why.clone()).into());
+    }
+    let all_resolved = resolved
+        .entries
+        .iter()
+        .all(|entry| entry.status == Status::Resolved);
+    let withheld = written.is_none() && resolved.needing_secrets().next().is_some();
+    Ok(
+        if all_resolved && resolved.problems.is_empty() && !withheld {
+            Exit::Success
+        } else {
+            Exit::Failure
+        },
+    )
+}
+
+/// Whether `a` and `b` are one existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// The counts by provider, then every finding with its status, locations and
+/// reason.
+fn table(resolved: &Resolutions, name: &str) -> String {
+    let locations: usize = resolved.entries.iter().map(|e| e.locations.len()).sum();
+    let mut out = format!(
+        "revoker: report {} ({}): {} distinct secrets in {locations} locations, {} problems\n",
+        terminal_safe(name),
+        resolved.format.map_or("empty", Format::as_str),
+        resolved.entries.len(),
+        resolved.problems.len(),
+    );
+    // resolved, needs an id, unresolvable, unrecognised
+    let mut counts: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    let mut total = [0; 4];
+    for entry in &resolved.entries {
+        let column = match entry.status {
+            Status::Resolved => 0,
+            Status::NeedsId | Status::NeedsOwner => 1,
+            Status::Unresolvable => 2,
+            _ => 3,
+        };
+        let provider = entry.provider.as_deref().unwrap_or(NO_PLUGIN);
+        counts.entry(provider).or_default()[column] += 1;
+        total[column] += 1;
+    }
+    let row = |out: &mut String, name: &str, c: [usize; 4]| {
+        let _ = writeln!(
+            out,
+            "  {name:<14} {:>8} {:>12} {:>12} {:>12}",
+            c[0], c[1], c[2], c[3]
+        );
+    };
+    let _ = writeln!(
+        out,
+        "  {:<14} {:>8} {:>12} {:>12} {:>12}",
+        "provider", "resolved", "needs an id", "unresolvable", "unrecognised"
+    );
+    for (provider, c) in &counts {
+        if *provider != NO_PLUGIN {
+            row(&mut out, &terminal_safe(provider), *c);
+        }
+    }
+    if let Some(c) = counts.get(NO_PLUGIN) {
+        row(&mut out, NO_PLUGIN, *c);
+    }
+    row(&mut out, "total", total);
+    let plan_lines = resolved.plan_lines().count();
+    let _ = writeln!(out, "revoker: {plan_lines} plan lines on stdout");
+    for entry in &resolved.entries {
+        out.push_str(&describe(entry));
+    }
+    out
+}
+
+/// One finding: its fingerprint, provider, status and reason, then where it
+/// was found.
+fn describe(entry: &Entry) -> String {
+    let provider = entry.provider.as_deref().unwrap_or("-");
+    let mut out = format!(
+        "  {}  {}  {}",
+        entry.fingerprint,
+        terminal_safe(provider),
+        entry.status
+    );
+    if entry.status == Status::Resolved {
+        let operations: Vec<&str> = entry
+            .calls
+            .iter()
+            .map(|call| call.request.operation.as_str())
+            .collect();
+        let _ = write!(out, " ({})", terminal_safe(&operations.join(", ")));
+    }
+    let _ = write!(out, ": {}", terminal_safe(&entry.reason));
+    if !entry.also_claimed.is_empty() {
+        let _ = write!(
+            out,
+            " (also claimed by {}; the first claim is used)",
+            terminal_safe(&entry.also_claimed.join(", "))
+        );
+    }
+    if entry.status == Status::Unrecognised
+        && let Some(hint) = &entry.hint
+    {
+        let _ = write!(out, " [scanner type: {}]", terminal_safe(&hint.kind));
+    }
+    out.push('\n');
+    let count = entry.locations.len();
+    let _ = writeln!(
+        out,
+        "      found in {count} location{}:",
+        if count == 1 { "" } else { "s" }
+    );
+    for location in entry.locations.iter().take(LOCATIONS_SHOWN) {
+        let _ = writeln!(out, "        {}", show(location));
+    }
+    if count > LOCATIONS_SHOWN {
+        let _ = writeln!(out, "        … and {} more", count - LOCATIONS_SHOWN);
+    }
+    out
+}
+
+/// A location as shown (its `Display` escapes every part).
+fn show(location: &Location) -> String {
+    location.to_string()
+}
+
+/// The report's records that were no finding, each with where it is.
+fn problems(resolved: &Resolutions) -> String {
+    let mut out = String::new();
+    for problem in &resolved.problems {
+        let _ = writeln!(
+            out,
+            "revoker: problem in the report at {}",
+            terminal_safe(&problem.to_string())
+        );
+    }
+    out
+}
+
+/// What happened to the lines that need the secret itself.
+fn secrets_note(resolved: &Resolutions, file: Option<&Path>, written: Option<usize>) -> String {
+    let needing: Vec<&Entry> = resolved.needing_secrets().collect();
+    let mut out = String::new();
+    match (file, written) {
+        (Some(file), Some(lines)) => {
+            let _ = writeln!(
+                out,
+                "revoker: {lines} plan lines that hold secrets (revoked by the secret's value) \
+                 written to {} (mode 0600): that file holds secrets; run it with `revoker bulk`, \
+                 then delete it",
+                terminal_safe(&file.display().to_string())
+            );
+        }
+        _ if needing.is_empty() => {}
+        _ => {
+            let _ = writeln!(
+                out,
+                "revoker: {} resolved findings are revoked by the secret's value, so their plan \
+                 lines hold the secret and are not on stdout:",
+                needing.len()
+            );
+            for entry in needing {
+                let _ = writeln!(
+                    out,
+                    "  {}  {}",
+                    entry.fingerprint,
+                    terminal_safe(entry.provider.as_deref().unwrap_or("-"))
+                );
+            }
+            out.push_str(
+                "revoker: use --include-secrets FILE to write those lines to FILE (mode 0600) \
+                 and run it with `revoker bulk FILE`\n",
+            );
+        }
+    }
+    out
+}

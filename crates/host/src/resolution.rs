@@ -1,0 +1,800 @@
+//! From a scanner's findings to a revocation plan: each distinct secret asked
+//! of every loaded plugin's resolver, its lookups run through the [`Host`],
+//! and what is left written as ordinary bulk lines.
+//!
+//! [`findings`](crate::findings) reads the report; this module, above the
+//! host, does what needs one:
+//!
+//! 1. the findings are grouped ([`Grouper`]): one secret, one revocation,
+//!    every location kept;
+//! 2. each group's secret is offered to every loaded plugin's `resolve`, in
+//!    the order of their provider names: the first that claims it wins, and
+//!    any other that claims it too is named ([`Entry::also_claimed`]);
+//! 3. a resolution that needs a lookup first (an AWS key without its owner's
+//!    user name) has it run through [`Host::execute`], with the same
+//!    credential, limits, retries and audit as any request; the lookup's
+//!    outcome field fills the calls' parameter. Without the provider's
+//!    credential, or when the lookup fails, the entry is
+//!    [`Status::NeedsOwner`], saying what to do;
+//! 4. every call is planned (sending nothing) to check it.
+//!
+//! ```no_run
+//! # async fn run(host: revoker_host::Host) {
+//! use revoker_host::findings::FindingsReader;
+//! use revoker_host::resolution::Resolver;
+//!
+//! let report = std::fs::File::open("trufflehog.jsonl").unwrap();
+//! let resolved = Resolver::new(&host)
+//!     .delete(true)
+//!     .resolve(FindingsReader::from_read(report, None))
+//!     .await;
+//! for line in resolved.plan_lines() {
+//!     println!("{line}"); // {"provider":…,"operation":…,"params":{…}}, no secret
+//! }
+//! # }
+//! ```
+//!
+//! # No secret is kept
+//!
+//! The secrets stay in the [`Entry`] they came with ([`SecretString`], never
+//! shown): a resolution is refused if any of its parameters or its reason
+//! holds the secret (a plugin's bug), and a call that takes the secret itself
+//! (a revoke-by-value endpoint, as GitHub's) is left out of
+//! [`Resolutions::plan_lines`]; only [`Resolutions::write_secret_plan`]
+//! writes it, to a file created with mode 0600.
+
+use std::fmt::{self, Write as _};
+use std::io::{self, BufRead, Write as _};
+use std::path::Path;
+
+use futures_util::StreamExt as _;
+use revoker_plugin_api::{Params, Resolution, ResolutionKind};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Serialize;
+
+use crate::findings::{FindingsReader, Fingerprint, Format, Grouper, Hint, Location, Problem};
+use crate::host::Host;
+use crate::model::{FieldValue, Outcome, ParamsJson, Request};
+
+/// The context parameter of a finding's public key id (an AWS access key id).
+pub const CONTEXT_ACCESS_KEY_ID: &str = "access-key-id";
+/// The context parameter of the key owner's ARN (TruffleHog's `ExtraData`).
+pub const CONTEXT_ARN: &str = "arn";
+/// The context parameter of the key's account (TruffleHog's `ExtraData`).
+pub const CONTEXT_ACCOUNT: &str = "account";
+/// The context parameter of the run's choice to delete as well as
+/// deactivate: `true`.
+pub const CONTEXT_DELETE: &str = "delete";
+
+/// How many lookups are in flight at once.
+const LOOKUP_CONCURRENCY: usize = 8;
+
+/// Secrets shorter than this are not searched for in what plugins return (a
+/// two-letter "secret" is in every word).
+const SCRUB_MIN_LEN: usize = 8;
+
+/// Resolves a report's findings with a [`Host`]'s plugins.
+#[derive(Debug, Clone)]
+pub struct Resolver<'h> {
+    host: &'h Host,
+    delete: bool,
+}
+
+/// How far one distinct secret got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Its calls revoke it.
+    Resolved,
+    /// Its provider revokes it by an id the secret does not reveal.
+    NeedsId,
+    /// A resolution needs the owner's user name, and its lookup could not run
+    /// (the provider's credential is not set) or failed: [`Entry::reason`]
+    /// says what happened and what to do.
+    NeedsOwner,
+    /// Its provider's, and not revocable this way (or its plugin failed).
+    Unresolvable,
+    /// No loaded plugin claims it.
+    Unrecognised,
+}
+
+impl Status {
+    /// Its name: `resolved`, `needs-id`, `needs-user-name`, `unresolvable`,
+    /// `unrecognised`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resolved => "resolved",
+            Self::NeedsId => "needs-id",
+            Self::NeedsOwner => "needs-user-name",
+            Self::Unresolvable => "unresolvable",
+            Self::Unrecognised => "unrecognised",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One call of a resolved entry: a bulk line, without the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The request (provider, operation, parameters), none of them the secret.
+    pub request: Request,
+    /// The parameter that takes the secret itself, if the call needs it
+    /// (GitHub's revoke-by-value): the call is then only in
+    /// [`Resolutions::write_secret_plan`]'s file.
+    pub secret_param: Option<String>,
+}
+
+impl Call {
+    /// Its bulk JSONL line: `{"provider":…,"operation":…,"params":{…}}`
+    /// (without the secret: a call with a [`Call::secret_param`] lacks that
+    /// parameter).
+    pub fn line(&self) -> String {
+        line(
+            &self.request.provider,
+            &self.request.operation,
+            &self.request.params,
+        )
+    }
+}
+
+fn line(provider: &str, operation: &str, params: &Params) -> String {
+    #[derive(Serialize)]
+    struct Line<'a> {
+        provider: &'a str,
+        operation: &'a str,
+        params: ParamsJson<'a>,
+    }
+    serde_json::to_string(&Line {
+        provider,
+        operation,
+        params: ParamsJson(params),
+    })
+    .expect("strings serialize")
+}
+
+/// What became of one distinct secret of the report.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The secret's fingerprint.
+    pub fingerprint: Fingerprint,
+    /// The scanner's type hint.
+    pub hint: Option<Hint>,
+    /// Every location it was found at, in the report's order.
+    pub locations: Vec<Location>,
+    /// The provider whose plugin claimed it.
+    pub provider: Option<String>,
+    /// Other providers whose plugins claimed it too (the first one won).
+    pub also_claimed: Vec<String>,
+    /// How far it got.
+    pub status: Status,
+    /// The plugin's words (what it is, or why it is not resolved and what to
+    /// do), or the host's. Text from a plugin: show it through
+    /// [`terminal_safe`](crate::text::terminal_safe).
+    pub reason: String,
+    /// The calls that revoke it, in order (deactivate before delete); empty
+    /// unless [`Status::Resolved`].
+    pub calls: Vec<Call>,
+    secret: SecretString,
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("fingerprint", &self.fingerprint)
+            .field("hint", &self.hint)
+            .field("locations", &self.locations)
+            .field("provider", &self.provider)
+            .field("also_claimed", &self.also_claimed)
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("calls", &self.calls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entry {
+    /// Whether a call of it needs the secret itself.
+    pub fn needs_secret(&self) -> bool {
+        self.calls.iter().any(|call| call.secret_param.is_some())
+    }
+
+    fn set(&mut self, status: Status, reason: String) {
+        self.status = status;
+        self.reason = reason;
+        if status != Status::Resolved {
+            self.calls.clear();
+        }
+    }
+}
+
+/// What a report resolved to.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Resolutions {
+    /// The report's format, as given or detected.
+    pub format: Option<Format>,
+    /// One entry per distinct secret, in the order first found.
+    pub entries: Vec<Entry>,
+    /// The records that were no finding, with their positions.
+    pub problems: Vec<Problem>,
+}
+
+impl Resolutions {
+    /// The plan: every resolved call that does not need the secret itself, as
+    /// bulk JSONL lines, entry by entry, each entry's calls in order.
+    pub fn plan_lines(&self) -> impl Iterator<Item = String> + '_ {
+        self.resolved()
+            .flat_map(|entry| entry.calls.iter())
+            .filter(|call| call.secret_param.is_none())
+            .map(Call::line)
+    }
+
+    /// The resolved entries.
+    pub fn resolved(&self) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(|entry| entry.status == Status::Resolved)
+    }
+
+    /// The resolved entries whose calls need the secret itself (left out of
+    /// [`Resolutions::plan_lines`]).
+    pub fn needing_secrets(&self) -> impl Iterator<Item = &Entry> {
+        self.resolved().filter(|entry| entry.needs_secret())
+    }
+
+    /// Writes the calls that need the secret itself, with it, as bulk JSONL
+    /// lines to `path`, created (or truncated) with mode 0600, never through a
+    /// symbolic link; returns how many lines.
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be created or written; one holding an
+    /// [`UnsafeFile`](crate::UnsafeFile) if it is refused.
+    pub fn write_secret_plan(&self, path: &Path) -> io::Result<usize> {
+        let mut file = io::BufWriter::new(crate::files::create(path)?);
+        let mut lines = 0;
+        for entry in self.needing_secrets() {
+            for call in &entry.calls {
+                let mut params = call.request.params.clone();
+                if let Some(name) = &call.secret_param {
+                    params.insert(name, entry.secret.expose_secret());
+                }
+                let text = line(&call.request.provider, &call.request.operation, &params);
+                writeln!(file, "{text}")?;
+                lines += 1;
+            }
+        }
+        file.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .sync_all()?;
+        Ok(lines)
+    }
+}
+
+impl<'h> Resolver<'h> {
+    /// Resolves with `host`'s plugins.
+    pub fn new(host: &'h Host) -> Self {
+        Self {
+            host,
+            delete: false,
+        }
+    }
+
+    /// Asks for deletion as well as deactivation, where a provider has both
+    /// (context `delete` = `true`).
+    #[must_use]
+    pub fn delete(mut self, delete: bool) -> Self {
+        self.delete = delete;
+        self
+    }
+
+    /// Reads `reader` to its end (grouping as it goes), resolves each
+    /// distinct secret, and runs the lookups.
+    pub async fn resolve<R: BufRead>(&self, mut reader: FindingsReader<R>) -> Resolutions {
+        let mut grouper = Grouper::new();
+        let mut problems = Vec::new();
+        for item in reader.by_ref() {
+            match item {
+                Ok(finding) => {
+                    grouper.add(finding);
+                }
+                Err(problem) => problems.push(problem),
+            }
+        }
+        let pending: Vec<Pending> = grouper
+            .into_groups()
+            .into_iter()
+            .map(|group| self.resolve_offline(group))
+            .collect();
+        let mut entries = self.run_lookups(pending).await;
+        for entry in &mut entries {
+            self.check_calls(entry);
+        }
+        Resolutions {
+            format: reader.format(),
+            entries,
+            problems,
+        }
+    }
+
+    /// One group asked of every plugin; its lookup, if any, not yet run.
+    fn resolve_offline(&self, group: crate::findings::Group) -> Pending {
+        let finding = group.finding;
+        let mut context = Params::new();
+        if let Some(id) = &finding.public_id {
+            context.insert(CONTEXT_ACCESS_KEY_ID, id);
+        }
+        for name in [CONTEXT_ARN, CONTEXT_ACCOUNT] {
+            if let Some(value) = finding.extras.get(name) {
+                context.insert(name, value);
+            }
+        }
+        if self.delete {
+            context.insert(CONTEXT_DELETE, "true");
+        }
+        let hint = finding.hint.as_ref().map_or("", |h| h.kind.as_str());
+        let secrets: Vec<&str> = [Some(&finding.secret), finding.paired_secret.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|s| s.expose_secret())
+            .filter(|s| s.len() >= SCRUB_MIN_LEN)
+            .collect();
+        let mut plugins: Vec<_> = self.host.registry().plugins().iter().collect();
+        plugins.sort_by(|a, b| a.provider().cmp(b.provider()));
+        let mut claim: Option<(String, Resolution)> = None;
+        let mut also_claimed = Vec::new();
+        let mut failed: Option<(String, String)> = None;
+        for plugin in plugins {
+            let provider = plugin.provider().to_owned();
+            match plugin.resolve(finding.secret.expose_secret(), hint, &context) {
+                Ok(Some(_)) if claim.is_some() => also_claimed.push(provider),
+                Ok(Some(resolution)) => claim = Some((provider, resolution)),
+                Ok(None) => {}
+                Err(error) => {
+                    failed.get_or_insert((provider, scrub(&error.to_string(), &secrets)));
+                }
+            }
+        }
+        let mut entry = Entry {
+            fingerprint: finding.fingerprint,
+            hint: finding.hint.clone(),
+            locations: group.locations,
+            provider: None,
+            also_claimed,
+            status: Status::Unrecognised,
+            reason: String::new(),
+            calls: Vec::new(),
+            secret: finding.secret.clone(),
+        };
+        let Some((provider, resolution)) = claim else {
+            entry.reason = match (failed, &finding.hint) {
+                (Some((provider, error)), _) => {
+                    entry.provider = Some(provider.clone());
+                    entry.status = Status::Unresolvable;
+                    format!("the {provider} plugin failed to resolve it: {error}")
+                }
+                (None, Some(hint)) => format!(
+                    "no loaded plugin recognises it (the scanner calls it {})",
+                    hint.kind
+                ),
+                (None, None) => "no loaded plugin recognises it".to_owned(),
+            };
+            return Pending {
+                entry,
+                lookup: None,
+            };
+        };
+        entry.provider = Some(provider.clone());
+        let plugin = self.host.registry().get(&provider);
+        let leaks = repeats_secret(
+            &resolution,
+            finding.secret.expose_secret(),
+            finding.paired_secret.as_ref().map(|s| s.expose_secret()),
+            |operation| {
+                plugin
+                    .and_then(|p| p.secret_params(operation))
+                    .map(|names| names.to_vec())
+                    .unwrap_or_default()
+            },
+        );
+        if leaks {
+            entry.set(
+                Status::Unresolvable,
+                format!(
+                    "the {provider} plugin's resolution repeats the secret (a bug in the \
+                     plugin): refused"
+                ),
+            );
+            return Pending {
+                entry,
+                lookup: None,
+            };
+        }
+        entry.reason = resolution.reason.to_string();
+        entry.status = match resolution.kind {
+            ResolutionKind::Resolved => Status::Resolved,
+            ResolutionKind::NeedsId => Status::NeedsId,
+            ResolutionKind::Unresolvable => Status::Unresolvable,
+        };
+        if entry.status == Status::Resolved {
+            entry.calls = resolution
+                .calls
+                .iter()
+                .map(|call| Call {
+                    request: Request::new(
+                        provider.clone(),
+                        call.operation.to_string(),
+                        call.params.clone(),
+                    ),
+                    secret_param: call
+                        .secret_param
+                        .as_ref()
+                        .into_option()
+                        .map(|p| p.to_string()),
+                })
+                .collect();
+            if entry.calls.is_empty() {
+                entry.set(
+                    Status::Unresolvable,
+                    format!("the {provider} plugin resolved it to no call (a bug in the plugin)"),
+                );
+            }
+        }
+        let lookup = resolution
+            .lookup
+            .into_option()
+            .filter(|_| entry.status == Status::Resolved)
+            .map(|lookup| PendingLookup {
+                request: Request::new(
+                    provider,
+                    lookup.call.operation.to_string(),
+                    lookup.call.params,
+                ),
+                field: lookup.field.to_string(),
+                fills: lookup.fills.to_string(),
+                needs_secret: lookup.call.secret_param.is_some(),
+            });
+        Pending { entry, lookup }
+    }
+}
+
+/// An entry, with the lookup its calls wait for.
+struct Pending {
+    entry: Entry,
+    lookup: Option<PendingLookup>,
+}
+
+struct PendingLookup {
+    request: Request,
+    field: String,
+    fills: String,
+    needs_secret: bool,
+}
+
+impl Resolver<'_> {
+    /// Runs every pending lookup (a few at a time), filling the calls it
+    /// waits for, or marking the entry [`Status::NeedsOwner`].
+    async fn run_lookups(&self, pending: Vec<Pending>) -> Vec<Entry> {
+        futures_util::stream::iter(pending)
+            .map(|Pending { mut entry, lookup }| async move {
+                if let Some(lookup) = lookup {
+                    self.run_lookup(&mut entry, lookup).await;
+                }
+                entry
+            })
+            .buffered(LOOKUP_CONCURRENCY)
+            .collect()
+            .await
+    }
+
+    async fn run_lookup(&self, entry: &mut Entry, lookup: PendingLookup) {
+        let PendingLookup {
+            request,
+            field,
+            fills,
+            needs_secret,
+        } = lookup;
+        let provider = request.provider.clone();
+        let what = format!(
+            "its calls need the owner's {fills}, which the lookup {} (field {field}) finds",
+            request.operation
+        );
+        let by_hand: Vec<String> = entry
+            .calls
+            .iter()
+            .map(|call| {
+                let mut command = format!("revoker {provider} {}", call.request.operation);
+                for param in call.request.params.iter() {
+                    let _ = write!(command, " --{} {}", param.name, param.value);
+                }
+                let _ = write!(command, " --{fills} NAME");
+                command
+            })
+            .collect();
+        let by_hand = by_hand.join(", then ");
+        let todo = format!(
+            "to revoke it, set {provider}'s credential so that the lookup can run, or give \
+             the owner's {fills} yourself: {by_hand}"
+        );
+        let failed_todo = format!(
+            "to revoke it, resolve it again once the lookup can succeed (its credential must \
+             be allowed {}), or give the owner's {fills} yourself: {by_hand}",
+            request.operation
+        );
+        if needs_secret {
+            // No lookup takes the secret itself; one that asks is not run.
+            entry.set(
+                Status::NeedsOwner,
+                format!("{what}; the lookup asks for the secret itself, so it is not run: {todo}"),
+            );
+            return;
+        }
+        if let Err(error) = self.host.require_credential(&provider) {
+            entry.set(
+                Status::NeedsOwner,
+                format!("{what}; the lookup was not sent: {error}; {todo}"),
+            );
+            return;
+        }
+        let result = match self.host.execute(&request).await {
+            Ok(result) => result,
+            Err(error) => {
+                entry.set(
+                    Status::NeedsOwner,
+                    format!("{what}; the lookup was not sent: {error}; {todo}"),
+                );
+                return;
+            }
+        };
+        let value = result
+            .created
+            .iter()
+            .find(|(name, _)| *name == field)
+            .and_then(|(_, value)| match value {
+                FieldValue::Plain(value) if !value.trim().is_empty() => Some(value.clone()),
+                // A secret field never fills a parameter of a plan.
+                _ => None,
+            });
+        let secret = entry.secret.expose_secret();
+        match value {
+            Some(value)
+                if result.outcome == Outcome::Created
+                    && (secret.len() < SCRUB_MIN_LEN || !value.contains(secret)) =>
+            {
+                for call in &mut entry.calls {
+                    call.request.params.insert(&fills, &value);
+                }
+                entry.reason = format!("{}; the lookup found its {fills}: {value}", entry.reason);
+            }
+            _ => {
+                let status = result
+                    .status
+                    .map_or(String::new(), |status| format!(", HTTP {status}"));
+                let detail = result.detail.as_deref().map_or(String::new(), |detail| {
+                    format!(": {}", scrub(detail, &[secret]))
+                });
+                entry.set(
+                    Status::NeedsOwner,
+                    format!(
+                        "{what}; the lookup gave {}{status}{detail}, without the {field}; \
+                         {failed_todo}",
+                        result.outcome
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Plans every call of a resolved entry (sending nothing), so that a
+    /// call its provider would refuse is reported here, not in the bulk run.
+    fn check_calls(&self, entry: &mut Entry) {
+        if entry.status != Status::Resolved {
+            return;
+        }
+        let plugin = entry
+            .provider
+            .as_deref()
+            .and_then(|provider| self.host.registry().get(provider));
+        for call in &entry.calls {
+            let known = plugin.is_some_and(|p| p.operation(&call.request.operation).is_some());
+            if !known {
+                let reason = format!(
+                    "the plugin resolved it to operation {:?}, which its manifest does not list \
+                     (a bug in the plugin)",
+                    call.request.operation
+                );
+                entry.set(Status::Unresolvable, reason);
+                return;
+            }
+            if let Some(name) = &call.secret_param {
+                // The secret may go only into a parameter its operation
+                // declares secret: bulk runs redact those from every record.
+                let declared = plugin
+                    .and_then(|p| p.secret_params(&call.request.operation))
+                    .is_some_and(|names| names.iter().any(|n| n == name));
+                if !declared {
+                    let reason = format!(
+                        "the plugin puts the secret into parameter {name:?} of {}, which its \
+                         manifest does not declare secret (a bug in the plugin): refused",
+                        call.request.operation
+                    );
+                    entry.set(Status::Unresolvable, reason);
+                    return;
+                }
+                // The rest is checked when the bulk run plans it with the secret.
+                continue;
+            }
+            if let Err(error) = self.host.plan(&call.request) {
+                let reason = format!("its call {} does not plan: {error}", call.request.operation);
+                entry.set(Status::Unresolvable, reason);
+                return;
+            }
+        }
+    }
+}
+
+/// Whether `resolution` repeats a secret: the paired secret anywhere, a
+/// parameter its operation declares secret set at all, or the secret in its
+/// reason or a parameter, unless the plugin gives the whole secret as a
+/// parameter of its own (an AWS access key id found alone is its key's
+/// public id: the plugin says so by passing it as `access-key-id`).
+fn repeats_secret(
+    resolution: &Resolution,
+    secret: &str,
+    paired: Option<&str>,
+    secret_params: impl Fn(&str) -> Vec<String>,
+) -> bool {
+    let calls: Vec<_> = resolution
+        .calls
+        .iter()
+        .chain(resolution.lookup.as_ref().into_option().map(|l| &l.call))
+        .collect();
+    let declared_secret = calls.iter().any(|call| {
+        let names = secret_params(&call.operation);
+        call.params
+            .iter()
+            .any(|p| names.iter().any(|n| *n == p.name.as_str()))
+    });
+    let secret = secret.trim();
+    let public = calls
+        .iter()
+        .any(|call| call.params.iter().any(|p| p.value.trim() == secret));
+    let mut searched: Vec<&str> = paired.into_iter().collect();
+    if !public {
+        searched.push(secret);
+    }
+    searched.retain(|s| s.len() >= SCRUB_MIN_LEN);
+    let holds = |text: &str| searched.iter().any(|s| text.contains(s));
+    declared_secret
+        || holds(&resolution.reason)
+        || calls
+            .iter()
+            .any(|call| call.params.iter().any(|p| holds(&p.value)))
+}
+
+/// `text` with every secret in `secrets` replaced by `<redacted>`.
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= SCRUB_MIN_LEN) {
+        text = text.replace(secret, "<redacted>");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use revoker_plugin_api::ResolvedCall;
+
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const ID: &str = "AKIAIOSFODNN7EXAMPLE";
+
+    fn key(id: &str) -> Resolution {
+        Resolution::resolved(
+            &format!("the key {id}"),
+            [ResolvedCall::new(
+                "deactivate-access-key",
+                Params::from_pairs([("access-key-id", id)]),
+            )],
+        )
+    }
+
+    fn none(_: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    #[test]
+    fn a_public_id_found_alone_may_be_a_parameter() {
+        assert!(!repeats_secret(&key(ID), ID, None, none));
+        assert!(!repeats_secret(
+            &key(ID),
+            &format!("{ID}:{SECRET}"),
+            Some(SECRET),
+            none
+        ));
+    }
+
+    #[test]
+    fn a_resolution_that_repeats_a_secret_is_caught() {
+        // The secret half anywhere, the whole secret in a reason or inside a
+        // parameter, or a parameter the operation declares secret.
+        let pair = format!("{ID}:{SECRET}");
+        assert!(repeats_secret(&key(SECRET), &pair, Some(SECRET), none));
+        let mut reason = key(ID);
+        reason.reason = format!("the key {pair}").as_str().into();
+        assert!(repeats_secret(&reason, &pair, Some(SECRET), none));
+        let inside = key(&format!("x{SECRET}x"));
+        assert!(repeats_secret(&inside, SECRET, None, none));
+        let token = Resolution::resolved(
+            "a token",
+            [ResolvedCall::new(
+                "revoke-credential",
+                Params::from_pairs([("credential", "ghp_made-up")]),
+            )],
+        );
+        let declared = |_: &str| vec!["credential".to_owned()];
+        assert!(repeats_secret(&token, "ghp_made-up", None, declared));
+    }
+
+    #[test]
+    fn a_plan_line_is_an_ordinary_bulk_line() {
+        let call = Call {
+            request: Request::new(
+                "aws-iam",
+                "deactivate-access-key",
+                Params::from_pairs([("access-key-id", ID), ("user-name", "a\"b")]),
+            ),
+            secret_param: None,
+        };
+        assert_eq!(
+            call.line(),
+            format!(
+                r#"{{"provider":"aws-iam","operation":"deactivate-access-key","params":{{"access-key-id":"{ID}","user-name":"a\"b"}}}}"#
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn without_plugins_every_secret_is_unrecognised_once_with_every_location() {
+        let empty = tempfile::tempdir().unwrap();
+        let host = Host::builder()
+            .plugin_dir(empty.path())
+            .require_plugins(false)
+            .build()
+            .unwrap();
+        let report = "made-up-secret-one\nmade-up-secret-two\n# a comment\nmade-up-secret-one\n";
+        let reader = FindingsReader::new(report.as_bytes(), None);
+        let resolved = Resolver::new(&host).resolve(reader).await;
+        assert_eq!(resolved.format, Some(Format::Plain));
+        assert_eq!(resolved.entries.len(), 2);
+        let first = &resolved.entries[0];
+        assert_eq!(first.status, Status::Unrecognised);
+        assert_eq!(first.provider, None);
+        let lines: Vec<_> = first.locations.iter().map(|l| l.at).collect();
+        use crate::findings::Position;
+        assert_eq!(lines, [Position::Line(1), Position::Line(4)]);
+        assert!(resolved.problems.is_empty());
+        assert_eq!(resolved.plan_lines().count(), 0);
+        let debug = format!("{resolved:?}");
+        assert!(!debug.contains("made-up-secret"), "{debug}");
+        // The secrets file is made private even when it has nothing to hold.
+        let file = empty.path().join("secrets.jsonl");
+        assert_eq!(resolved.write_secret_plan(&file).unwrap(), 0);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn scrub_redacts_long_secrets_only() {
+        assert_eq!(scrub(&format!("x {SECRET} y"), &[SECRET]), "x <redacted> y");
+        assert_eq!(scrub("a b", &["a"]), "a b");
+    }
+}

@@ -1,0 +1,713 @@
+//! `revoker findings`: scanners' reports (written here, with made-up keys)
+//! turned into a revocation plan, the AWS owner lookup sent to a local IAM
+//! stand-in, the plan run by `revoker bulk` against local servers; no secret
+//! of the report in any output or file but the 0600 one that is meant to hold
+//! them.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use sha2::{Digest as _, Sha256};
+use support::fault_server::{Action, FaultServer, Received};
+use support::{private_dir, read_jsonl, revoker, stderr, stdout};
+
+/// The host's own made-up AWS credential (signs the lookup and the calls).
+const HOST_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+const HOST_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// The leaked AWS key: its id (public) and its secret half (the canary).
+const LEAKED_ID: &str = "AKIAZZZZZZZZZZZZZZZZ";
+const CANARY: &str = "CanaryCanaryCanaryCanaryCanaryCanary0042";
+/// The leaked key's owner, as the IAM stand-in answers the lookup.
+const OWNER: &str = "deploy-bot";
+
+/// A made-up LangWatch key, GitHub token and unknown secret.
+const LANGWATCH: &str = "sk-lw-made-up-virtual-key-0001";
+const GITHUB: &str = "ghp_made-up-test-token-not-real";
+const UNKNOWN: &str = "zz-unknown-made-up-secret-0001";
+/// The Pinata key's public id and its secret half.
+const PINATA_KEY: &str = "made-up-key-id";
+const PINATA_SECRET: &str = "made-up-scoped-key-secret-0001";
+
+const NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A Pinata-shaped JWT whose payload is a scoped key (made up, unsigned).
+fn pinata_jwt() -> String {
+    let header = base64url(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = serde_json::json!({
+        "userInformation": {"id": "made-up-user", "email": "nobody@example.com"},
+        "authenticationType": "scopedKey",
+        "scopedKeyKey": PINATA_KEY,
+        "scopedKeySecret": PINATA_SECRET,
+        "exp": 1_900_000_000,
+    });
+    let payload = base64url(payload.to_string().as_bytes());
+    format!("{header}.{payload}.made-up-signature")
+}
+
+/// The fingerprint revoker names `secret` by.
+fn fingerprint(secret: &str) -> String {
+    let hash = Sha256::digest(secret.as_bytes());
+    let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Every secret of the reports: none may show anywhere but the secrets file
+/// (the GitHub token, which is revoked by its value).
+fn secrets() -> Vec<String> {
+    vec![
+        CANARY.to_owned(),
+        format!("{LEAKED_ID}:{CANARY}"),
+        pinata_jwt(),
+        PINATA_SECRET.to_owned(),
+        LANGWATCH.to_owned(),
+        GITHUB.to_owned(),
+        UNKNOWN.to_owned(),
+        HOST_SECRET.to_owned(),
+    ]
+}
+
+/// One TruffleHog v3 result found in `file` at `line`.
+fn trufflehog(detector: &str, raw: &str, raw_v2: Option<&str>, file: &str, line: u64) -> String {
+    let mut record = serde_json::json!({
+        "SourceMetadata": {"Data": {"Filesystem": {"file": file, "line": line}}},
+        "SourceID": 1,
+        "SourceType": 15,
+        "SourceName": "trufflehog - filesystem",
+        "DetectorType": 2,
+        "DetectorName": detector,
+        "DecoderName": "PLAIN",
+        "Verified": false,
+        "Raw": raw,
+        "Redacted": "",
+        "ExtraData": {"resource_type": "Access key", "account": "123456789012"},
+        "StructuredData": null,
+    });
+    if let Some(raw_v2) = raw_v2 {
+        record["RawV2"] = raw_v2.into();
+    }
+    record.to_string()
+}
+
+/// The TruffleHog report: the AWS key in three files, then one of each other.
+fn trufflehog_report() -> String {
+    let pair = format!("{LEAKED_ID}:{CANARY}");
+    [
+        trufflehog("AWS", LEAKED_ID, Some(&pair), "deploy/.env", 3),
+        trufflehog("JWT", &pinata_jwt(), None, "web/config.js", 12),
+        trufflehog("AWS", LEAKED_ID, Some(&pair), "ci/secrets.sh", 7),
+        trufflehog("LangWatch", LANGWATCH, None, "llm/.env", 1),
+        trufflehog("Github", GITHUB, None, "scripts/push.sh", 40),
+        trufflehog("AWS", LEAKED_ID, Some(&pair), "old/backup.env", 9),
+        trufflehog("Generic", UNKNOWN, None, "notes.txt", 2),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+fn xml(status: u16, body: String) -> Action {
+    Action::Respond {
+        status,
+        headers: vec![("Content-Type".into(), "text/xml".into())],
+        body,
+        delay: std::time::Duration::ZERO,
+        held: None,
+    }
+}
+
+/// A stand-in for IAM: the owner lookup answers `OWNER`, deactivation and
+/// deletion succeed.
+fn iam_server() -> FaultServer {
+    FaultServer::start(|request: &Received| {
+        let body = String::from_utf8_lossy(&request.body);
+        let action = body
+            .split('&')
+            .find_map(|field| field.strip_prefix("Action="))
+            .unwrap_or("")
+            .to_owned();
+        let meta = "<ResponseMetadata><RequestId>req-EXAMPLE</RequestId></ResponseMetadata>";
+        match action.as_str() {
+            "GetAccessKeyLastUsed" => xml(
+                200,
+                format!(
+                    "<GetAccessKeyLastUsedResponse xmlns=\"{NS}\"><GetAccessKeyLastUsedResult>\
+                     <AccessKeyLastUsed><Region>N/A</Region><ServiceName>N/A</ServiceName>\
+                     </AccessKeyLastUsed><UserName>{OWNER}</UserName>\
+                     </GetAccessKeyLastUsedResult>{meta}</GetAccessKeyLastUsedResponse>"
+                ),
+            ),
+            "UpdateAccessKey" | "DeleteAccessKey" => xml(
+                200,
+                format!("<{action}Response xmlns=\"{NS}\">{meta}</{action}Response>"),
+            ),
+            _ => xml(400, "<ErrorResponse/>".to_owned()),
+        }
+    })
+}
+
+/// The bodies the IAM stand-in received, in order.
+fn bodies(server: &FaultServer) -> Vec<String> {
+    server
+        .received()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// No secret of the reports in `output`'s stdout and stderr, nor in any file
+/// under `dir` but `except`, and none in the report's place (the report
+/// itself holds them).
+fn assert_no_secret(output: &Output, dir: &Path, except: &[&Path]) {
+    for secret in secrets() {
+        for (name, text) in [("stdout", stdout(output)), ("stderr", stderr(output))] {
+            assert!(!text.contains(&secret), "a secret in {name}:\n{text}");
+        }
+        for file in files_under(dir) {
+            if except.contains(&file.as_path()) {
+                continue;
+            }
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(&secret),
+                "a secret in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// A bulk line as the plan writes it: provider, operation, then the
+/// parameters in the order the plugin gave them (values here need no escape).
+fn plan_line(provider: &str, operation: &str, params: &[(&str, &str)]) -> String {
+    let params: Vec<String> = params
+        .iter()
+        .map(|(name, value)| format!("\"{name}\":\"{value}\""))
+        .collect();
+    format!(
+        "{{\"provider\":\"{provider}\",\"operation\":\"{operation}\",\"params\":{{{}}}}}",
+        params.join(",")
+    )
+}
+
+#[test]
+fn a_trufflehog_report_becomes_a_plan_that_bulk_revokes() {
+    let iam = iam_server();
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let github = FaultServer::start(|_| Action::status(202));
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    std::fs::write(&report, trufflehog_report()).unwrap();
+    // What the runs write goes here: nothing of it may hold a secret.
+    let dir = private_dir();
+    let secrets_file = dir.path().join("secrets.jsonl");
+    let env = [
+        ("REVOKER_AWS_IAM_BASE_URL", iam.uri()),
+        ("REVOKER_PINATA_BASE_URL", pinata.uri()),
+        ("REVOKER_GITHUB_BASE_URL", github.uri()),
+        ("AWS_ACCESS_KEY_ID", HOST_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", HOST_SECRET.to_owned()),
+        ("PINATA_JWT", support::PINATA_JWT.to_owned()),
+    ];
+    let output = revoker()
+        .current_dir(dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["findings", "--delete", "--include-secrets"])
+        .arg(&secrets_file)
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    // LangWatch needs an id and one secret is no provider's: not success.
+    assert_eq!(output.status.code(), Some(1), "{err}");
+
+    // One secret, one revocation: deactivate, then delete, with the owner the
+    // lookup found; then Pinata's key by its public id. No secret.
+    let user = [("access-key-id", LEAKED_ID), ("user-name", OWNER)];
+    assert_eq!(
+        stdout(&output),
+        [
+            plan_line("aws-iam", "deactivate-access-key", &user),
+            plan_line("aws-iam", "delete-access-key", &user),
+            plan_line("pinata", "revoke-api-key", &[("api-key", PINATA_KEY)]),
+        ]
+        .join("\n")
+            + "\n",
+        "{err}"
+    );
+    // The lookup, once, signed with the host's credential; nothing revoked.
+    assert_eq!(
+        bodies(&iam),
+        [format!(
+            "Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId={LEAKED_ID}"
+        )]
+    );
+    assert!(iam.received()[0].headers["authorization"].contains(HOST_KEY_ID));
+    assert!(pinata.received().is_empty() && github.received().is_empty());
+
+    // The table: counts by provider, then each finding.
+    for row in [
+        "  aws-iam               1            0            0            0",
+        "  github                1            0            0            0",
+        "  langwatch             0            1            0            0",
+        "  pinata                1            0            0            0",
+        "  (no plugin)           0            0            0            1",
+        "  total                 3            1            0            1",
+    ] {
+        assert!(err.contains(&format!("{row}\n")), "no row {row:?}:\n{err}");
+    }
+    assert!(
+        err.contains("5 distinct secrets in 7 locations, 0 problems"),
+        "{err}"
+    );
+    assert!(err.contains("revoker: 3 plan lines on stdout"), "{err}");
+    let aws = format!(
+        "  {}  aws-iam  resolved (deactivate-access-key, delete-access-key): ",
+        fingerprint(&format!("{LEAKED_ID}:{CANARY}"))
+    );
+    let at = err.find(&aws).unwrap_or_else(|| panic!("{aws:?}:\n{err}"));
+    let rest = &err[at..];
+    assert!(
+        rest.contains(&format!("the lookup found its user-name: {OWNER}")),
+        "{rest}"
+    );
+    assert!(
+        rest.contains(
+            "      found in 3 locations:\n        deploy/.env:3 (report line 1)\n        \
+             ci/secrets.sh:7 (report line 3)\n        old/backup.env:9 (report line 6)\n"
+        ),
+        "{rest}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  langwatch  needs-id: a LangWatch key (sk-lw-…): revoke-virtual-key takes the \
+             virtual key's id",
+            fingerprint(LANGWATCH)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  -  unrecognised: no loaded plugin recognises it (the scanner calls it \
+             Generic) [scanner type: Generic]\n      found in 1 location:\n        \
+             notes.txt:2 (report line 7)\n",
+            fingerprint(UNKNOWN)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  github  resolved (revoke-credential): GitHub token",
+            fingerprint(GITHUB)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("revoker: 1 plan lines that hold secrets")
+            && err.contains("that file holds secrets"),
+        "{err}"
+    );
+
+    // The token's line is in the private file only.
+    let mode = std::fs::metadata(&secrets_file)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        std::fs::read_to_string(&secrets_file).unwrap(),
+        plan_line("github", "revoke-credential", &[("credential", GITHUB)]) + "\n"
+    );
+    assert_no_secret(&output, dir.path(), &[&secrets_file]);
+
+    // The plan, run: the servers receive the ids.
+    let plan = dir.path().join("plan.jsonl");
+    std::fs::write(&plan, &output.stdout).unwrap();
+    let bulk_report = dir.path().join("report.jsonl");
+    let run = revoker()
+        .current_dir(dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["bulk", "--yes", "--report"])
+        .arg(&bulk_report)
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let outcomes: Vec<String> = read_jsonl(&bulk_report)
+        .iter()
+        .map(|line| line["outcome"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(outcomes, ["revoked", "revoked", "revoked"]);
+    let mut sent = bodies(&iam)[1..].to_vec();
+    sent.sort();
+    assert_eq!(
+        sent,
+        [
+            format!(
+                "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}&UserName={OWNER}"
+            ),
+            format!(
+                "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
+                 &Status=Inactive&UserName={OWNER}"
+            ),
+        ]
+    );
+    let pinata_got = pinata.received();
+    assert_eq!(pinata_got.len(), 1);
+    assert_eq!(
+        (pinata_got[0].method.as_str(), pinata_got[0].path.as_str()),
+        ("PUT", "/users/revokeApiKey")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&pinata_got[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"apiKey": PINATA_KEY}));
+    assert_no_secret(&run, dir.path(), &[&secrets_file]);
+
+    // And the secrets file, run: GitHub receives the token.
+    let run = revoker()
+        .current_dir(dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["bulk", "--yes"])
+        .arg(&secrets_file)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let github_got = github.received();
+    assert_eq!(github_got.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&github_got[0].body).unwrap();
+    assert_eq!(body["credentials"], serde_json::json!([GITHUB]));
+    assert_no_secret(&run, dir.path(), &[&secrets_file]);
+}
+
+#[test]
+fn without_the_aws_credential_a_key_needs_its_owner_and_a_token_is_named_only() {
+    let iam = iam_server();
+    // gitleaks: the key id alone, and a GitHub token.
+    let report = serde_json::json!([
+        {"RuleID": "aws-access-token", "Description": "AWS", "Secret": LEAKED_ID,
+         "File": "a.env", "StartLine": 1, "Commit": "", "Fingerprint": "a.env:aws-access-token:1"},
+        {"RuleID": "github-pat", "Secret": GITHUB, "File": "b.sh", "StartLine": 2,
+         "Commit": "", "Fingerprint": "b.sh:github-pat:2"},
+    ]);
+    let dir = private_dir();
+    let path = dir.path().join("gitleaks.json");
+    std::fs::write(&path, report.to_string()).unwrap();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_AWS_IAM_BASE_URL", iam.uri())
+        .args(["findings"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(stdout(&output), "", "nothing is resolved all the way");
+    assert!(
+        iam.received().is_empty(),
+        "no lookup without the credential"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  aws-iam  needs-user-name: its calls need the owner's user-name",
+            fingerprint(LEAKED_ID)
+        )),
+        "{err}"
+    );
+    for text in [
+        "the lookup was not sent: no credential for provider aws-iam",
+        "AWS_SECRET_ACCESS_KEY",
+        &format!(
+            "give the owner's user-name yourself: revoker aws-iam deactivate-access-key \
+             --access-key-id {LEAKED_ID} --user-name NAME"
+        ),
+        "  aws-iam               0            1            0            0",
+        "        a.env:1 [a.env:aws-access-token:1] (report element 1 (line 1, byte 1))",
+    ] {
+        assert!(err.contains(text), "no {text:?}:\n{err}");
+    }
+    // The token: resolved, left out of the plan, named by its fingerprint.
+    assert!(
+        err.contains(&format!(
+            "are not on stdout:\n  {}  github\nrevoker: use --include-secrets FILE",
+            fingerprint(GITHUB)
+        )),
+        "{err}"
+    );
+    assert_no_secret(&output, dir.path(), &[&path]);
+}
+
+#[test]
+fn a_failed_lookup_is_reported_with_its_outcome() {
+    let iam = FaultServer::start(|_| {
+        xml(
+            403,
+            format!(
+                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type>\
+                 <Code>AccessDenied</Code><Message>not allowed</Message></Error>\
+                 <RequestId>r-EXAMPLE</RequestId></ErrorResponse>"
+            ),
+        )
+    });
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_AWS_IAM_BASE_URL", iam.uri())
+        .env("AWS_ACCESS_KEY_ID", HOST_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", HOST_SECRET)
+        .arg("--audit")
+        .arg(dir.path().join("audit.log"))
+        .args(["findings", "-"])
+        .write_stdin(format!("{LEAKED_ID}\n{CANARY}\n"))
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(stdout(&output), "");
+    assert_eq!(iam.received().len(), 1, "a refusal is not retried");
+    // The lookup is in the audit log, as any request; no secret is.
+    let audit = std::fs::read_to_string(dir.path().join("audit.log")).unwrap();
+    assert!(audit.contains("lookup-access-key-user"), "{audit}");
+    assert_no_secret(&output, dir.path(), &[]);
+    assert!(
+        err.contains("needs-user-name") && err.contains("the lookup gave forbidden, HTTP 403"),
+        "{err}"
+    );
+    assert!(
+        err.contains("resolve it again once the lookup can succeed")
+            && err.contains("--user-name NAME"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_report_on_stdin_that_resolves_whole_exits_0() {
+    // A GitHub alert list holding a Pinata key.
+    let alerts = serde_json::json!([{
+        "number": 7, "state": "open", "secret_type": "pinata_jwt",
+        "secret_type_display_name": "Pinata JWT", "secret": pinata_jwt(),
+        "html_url": "https://github.com/o/r/security/secret-scanning/7",
+        "repository": {"full_name": "o/r"},
+    }]);
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .args(["findings", "-", "--from", "github"])
+        .write_stdin(alerts.to_string())
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(
+        stdout(&output),
+        plan_line("pinata", "revoke-api-key", &[("api-key", PINATA_KEY)]) + "\n"
+    );
+    assert!(err.contains("report stdin (github)"), "{err}");
+    // Isolated plugins resolve the same.
+    let isolated = revoker()
+        .current_dir(dir.path())
+        .args(["--isolate", "findings", "-", "--from", "github"])
+        .write_stdin(alerts.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(isolated.status.code(), Some(0), "{}", stderr(&isolated));
+    assert_eq!(isolated.stdout, output.stdout);
+    assert_no_secret(&isolated, dir.path(), &[]);
+    assert!(
+        err.contains("<https://github.com/o/r/security/secret-scanning/7> [7]"),
+        "{err}"
+    );
+    assert_no_secret(&output, dir.path(), &[]);
+}
+
+#[test]
+fn a_bad_record_is_reported_with_its_position_and_the_rest_goes_on() {
+    let dir = private_dir();
+    let path = dir.path().join("report.jsonl");
+    let broken = format!("{{\"DetectorName\": \"Github\", \"Raw\": \"{GITHUB}\"");
+    let lines = [
+        trufflehog("LangWatch", LANGWATCH, None, "x\u{1b}[2J.env", 1),
+        broken,
+        "{\"level\":\"info-0\",\"msg\":\"running source\"}".to_owned(),
+        trufflehog("Generic", UNKNOWN, None, "y.env", 4),
+    ];
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let output = revoker()
+        .current_dir(dir.path())
+        .args(["findings"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("revoker: problem in the report at line 2: not valid JSON"),
+        "{err}"
+    );
+    assert!(
+        err.contains("revoker: problem in the report at line 3: a log line, not a finding"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 distinct secrets in 2 locations, 2 problems"),
+        "{err}"
+    );
+    assert!(err.contains("y.env:4 (report line 4)"), "{err}");
+    // Text from the report is data: no control character reaches the terminal.
+    assert!(!err.contains('\u{1b}'), "{err}");
+    assert!(err.contains("[2J.env:1 (report line 1)"), "{err}");
+    assert_no_secret(&output, dir.path(), &[&path]);
+
+    // A format forced on a report of another: each record a problem, named
+    // by its position; no finding at all is bad input.
+    let output = revoker()
+        .current_dir(dir.path())
+        .args(["findings", "--from", "gitleaks"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("revoker: problem in the report at line 1: `RuleID` is missing"),
+        "{err}"
+    );
+    assert!(
+        err.contains("revoker: error: no finding could be read from the report")
+            && err.contains("is --from right?"),
+        "{err}"
+    );
+    assert_eq!(stdout(&output), "");
+    assert_no_secret(&output, dir.path(), &[&path]);
+
+    // The secrets file may not be the report itself, which stays as it was.
+    let before = std::fs::read(&path).unwrap();
+    let output = revoker()
+        .args(["findings", "--include-secrets"])
+        .arg(&path)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("names the report itself"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // An unknown format name, and a report that cannot be read.
+    let output = revoker()
+        .args(["findings", "--from", "nessus"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let output = revoker().arg("findings").arg(dir.path()).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("revoker: error: cannot read the report"),
+        "{err}"
+    );
+    let missing = dir.path().join("missing.json");
+    let output = revoker().arg("findings").arg(&missing).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("revoker: error: cannot read the report") && err.contains("missing.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_misbehaving_resolver_costs_its_findings_only() {
+    // Beside the bundled plugins, one whose resolver claims GitHub's tokens
+    // too, gives a secret back as a parameter, and panics with the secret in
+    // its message.
+    let plugins = support::PluginDir::new().with(&support::fixture_file("panicky"), "panicky");
+    let leak = "leak-made-up-secret-0001";
+    let panic = "panic-made-up-secret-0001";
+    let dir = private_dir();
+    for isolate in [false, true] {
+        let mut command = revoker();
+        command
+            .current_dir(dir.path())
+            .arg("--plugin-dir")
+            .arg(plugins.path());
+        if isolate {
+            command.arg("--isolate");
+        }
+        let output = command
+            .args(["findings", "-", "--include-secrets"])
+            .arg(dir.path().join("secrets.jsonl"))
+            .write_stdin(format!("{GITHUB}\n{leak}\n{panic}\n{}\n", pinata_jwt()))
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{err}");
+        // The others resolve as ever.
+        assert_eq!(
+            stdout(&output),
+            plan_line("pinata", "revoke-api-key", &[("api-key", PINATA_KEY)]) + "\n",
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  github  resolved (revoke-credential): GitHub token: personal access token \
+                 (classic) (ghp_…), revoked by its value (also claimed by panicky; the first \
+                 claim is used)",
+                fingerprint(GITHUB)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  panicky  unresolvable: the panicky plugin's resolution repeats the secret \
+                 (a bug in the plugin): refused",
+                fingerprint(leak)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "  {}  panicky  unresolvable: the panicky plugin failed to resolve it: ",
+                fingerprint(panic)
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("  panicky               0            0            2            0"),
+            "{err}"
+        );
+        for secret in [leak, panic] {
+            assert!(!err.contains(secret), "{secret} in stderr:\n{err}");
+        }
+        assert_no_secret(&output, dir.path(), &[&dir.path().join("secrets.jsonl")]);
+    }
+}
