@@ -289,7 +289,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
         Some(_) if no_plugins.is_some() => Err(no_plugins.expect("checked").into()),
         Some((unknown, _)) => Err(Fatal::usage(format!(
             "unknown command or provider {unknown:?} (commands: providers, describe, bulk, \
-             summarize, audit, config, man, completions; loaded providers: {loaded})"
+             findings, summarize, audit, config, man, completions; loaded providers: {loaded})"
         ))),
         None => unreachable!("clap requires a subcommand"),
     }
