@@ -926,4 +926,8 @@ fn describe_shows_each_operations_request_success_answer_and_batch() {
         "{text}"
     );
     assert!(text.contains("outcome is `accepted`"), "{text}");
+    assert!(
+        text.contains("rate limit: none set; the provider documents 60 requests per 3600s"),
+        "{text}"
+    );
 }

@@ -48,7 +48,7 @@ pub(crate) fn progress_message(failed: u64, flow: &[(String, FlowStatus)]) -> St
         }
         let mut part = terminal_safe(name).into_owned();
         if let Some(held) = status.held_for {
-            let _ = write!(part, " held {}s", held.as_secs() + 1);
+            part.push_str(&held_text(held, std::time::SystemTime::now()));
         } else if let Some(rate) = status.rate {
             let _ = write!(part, " {rate:.1}/s");
         }
@@ -58,6 +58,25 @@ pub(crate) fn progress_message(failed: u64, flow: &[(String, FlowStatus)]) -> St
         parts.push(part);
     }
     parts.join("; ")
+}
+
+/// How long a provider holds the run, from `now`: ` held 3s`; a hold of a
+/// minute or more (a quota's window, as GitHub's hour) also says until when,
+/// ` held 41m12s, until 14:05 UTC`.
+fn held_text(held: std::time::Duration, now: std::time::SystemTime) -> String {
+    let secs = held.as_secs() + 1;
+    if secs < 60 {
+        return format!(" held {secs}s");
+    }
+    let until = (now + held)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (hour, minute) = ((until % 86_400) / 3_600, (until % 3_600) / 60);
+    format!(
+        " held {}m{:02}s, until {hour:02}:{minute:02} UTC",
+        secs / 60,
+        secs % 60
+    )
 }
 
 /// `name=value name=value`.
@@ -728,13 +747,39 @@ pub(crate) fn describe(
         provider.plugin().path().display(),
         provider.base_url(),
         credential_line(provider),
-        provider
-            .rate()
-            .map_or_else(|| "none".to_owned(), |rate| rate.to_string()),
+        match (
+            provider.rate(),
+            manifest.default_rate.as_ref().into_option()
+        ) {
+            (Some(rate), _) => rate.to_string(),
+            (None, Some(documented)) => format!(
+                "none set; the provider documents {} requests per {}s, the pace a run starts at",
+                documented.requests, documented.per_seconds
+            ),
+            (None, None) => "none".to_owned(),
+        },
     );
     for op in operations {
         text.push_str(&OperationView { provider, op }.text());
     }
     // A manifest's text is the plugin's: shown, never obeyed.
     Ok(safe_lines(&text))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn a_long_hold_says_until_when() {
+        // 2026-12-01 13:24:00 UTC.
+        let now = UNIX_EPOCH + Duration::from_secs(1_796_131_440);
+        assert_eq!(held_text(Duration::from_millis(2_500), now), " held 3s");
+        assert_eq!(
+            held_text(Duration::from_secs(2_471), now),
+            " held 41m12s, until 14:05 UTC"
+        );
+    }
 }
