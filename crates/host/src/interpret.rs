@@ -3,7 +3,7 @@
 
 use revoker_plugin_api::{HttpResponse, Params};
 
-use crate::model::{FieldValue, Outcome, RequestResult};
+use crate::model::{FieldValue, Outcome, Request, RequestResult};
 use crate::plan::PlannedRequest;
 use crate::provider::ProviderRuntime;
 
@@ -45,18 +45,7 @@ pub(crate) fn interpret(
         ..
     } = planned;
     let shown = secret.map(|secret| crate::plan::shown_params(&request.params, &secret));
-    let mut result = RequestResult {
-        outcome: Outcome::Unknown,
-        status: None,
-        request_id: None,
-        attempts: exchange.attempts,
-        throttled: exchange.throttled,
-        detail: None,
-        created: Vec::new(),
-        provider: request.provider,
-        operation: request.operation,
-        params: request.params,
-    };
+    let mut result = unread(request, &exchange);
     let Exchange {
         response, gave_up, ..
     } = exchange;
@@ -99,19 +88,10 @@ pub(crate) fn interpret_batch(
     };
     let mut whole = true;
     let operation = first.request.operation.as_str();
-    let fresh = |line: &PlannedRequest| RequestResult {
-        outcome: Outcome::Unknown,
-        status: None,
-        request_id: None,
-        attempts: exchange.attempts,
-        throttled: exchange.throttled,
-        detail: None,
-        created: Vec::new(),
-        provider: line.request.provider.clone(),
-        operation: line.request.operation.clone(),
-        params: line.shown_params().into_owned(),
-    };
-    let mut results: Vec<RequestResult> = lines.iter().map(fresh).collect();
+    let mut results: Vec<RequestResult> = lines
+        .iter()
+        .map(|line| unread(line.shown_request(), &exchange))
+        .collect();
     match &exchange.response {
         Ok(response) => {
             let items: Vec<Params> = lines.iter().map(|l| l.request.params.clone()).collect();
@@ -179,6 +159,23 @@ fn redact_batch_details(results: &mut [RequestResult], lines: &[PlannedRequest])
                 .into_owned()
         });
         result.detail = Some(redacted.clone());
+    }
+}
+
+/// The result of `request` before its answer is read: its attempts, an
+/// outcome still unknown.
+fn unread(request: Request, exchange: &Exchange) -> RequestResult {
+    RequestResult {
+        outcome: Outcome::Unknown,
+        status: None,
+        request_id: None,
+        attempts: exchange.attempts,
+        throttled: exchange.throttled,
+        detail: None,
+        created: Vec::new(),
+        provider: request.provider,
+        operation: request.operation,
+        params: request.params,
     }
 }
 

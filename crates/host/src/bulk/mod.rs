@@ -171,6 +171,16 @@ struct Answer {
     status: Option<u16>,
 }
 
+impl Answer {
+    /// What `result` tells the lines with the same request.
+    fn of(result: &RequestResult) -> Self {
+        Self {
+            outcome: result.outcome,
+            status: result.status,
+        }
+    }
+}
+
 /// Whether a line's request is the first of its kind in the run.
 enum Taken {
     First,
@@ -514,10 +524,7 @@ impl<'a> Bulk<'a> {
             let reply = self.batched(line, planned, max_batch).await;
             if let Some(fingerprint) = fingerprint {
                 let answer = match &reply {
-                    Reply::Done(result) => Some(Answer {
-                        outcome: result.outcome,
-                        status: result.status,
-                    }),
+                    Reply::Done(result) => Some(Answer::of(result)),
                     _ => None,
                 };
                 self.seen().answer(fingerprint, line, answer);
@@ -551,10 +558,7 @@ impl<'a> Bulk<'a> {
         let sent = self.host.send_gated(planned, gate).await;
         if let Some(fingerprint) = fingerprint {
             let answer = match &sent {
-                Ok(Some(result)) => Some(Answer {
-                    outcome: result.outcome,
-                    status: result.status,
-                }),
+                Ok(Some(result)) => Some(Answer::of(result)),
                 _ => None,
             };
             self.seen().answer(fingerprint, line, answer);

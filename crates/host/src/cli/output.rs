@@ -622,11 +622,7 @@ fn hashed(host: &Host) -> Vec<Hashed> {
     // file's name.
     for refusal in host.registry().refusals() {
         if let revoker_host::LoadError::NotPinned { sha256 } = &refusal.error {
-            let provider = refusal
-                .provider
-                .clone()
-                .or_else(|| provider_of_file(&refusal.path))
-                .unwrap_or_else(|| "NAME".to_owned());
+            let provider = refusal.provider_name().unwrap_or_else(|| "NAME".to_owned());
             found.push(Hashed {
                 sha256: sha256.clone(),
                 provider,
@@ -637,16 +633,6 @@ fn hashed(host: &Host) -> Vec<Hashed> {
     }
     found.sort_by(|a, b| a.provider.cmp(&b.provider).then(a.file.cmp(&b.file)));
     found
-}
-
-/// `librevoker_aws_iam.so` is `aws-iam`'s.
-fn provider_of_file(path: &std::path::Path) -> Option<String> {
-    let name = path.file_name()?.to_str()?;
-    let stem = name
-        .strip_prefix(std::env::consts::DLL_PREFIX)?
-        .strip_prefix("revoker_")?
-        .strip_suffix(std::env::consts::DLL_SUFFIX)?;
-    Some(stem.replace('_', "-"))
 }
 
 /// `revoker providers --hashes`: `<sha256>  <provider>  <file>`; with `--toml`

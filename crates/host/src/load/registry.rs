@@ -27,10 +27,13 @@ impl Refusal {
     /// manifest names or, if it named none, the one its file is named for
     /// (`librevoker_aws_iam.so` is `aws-iam`'s).
     pub fn is_for(&self, provider: &str) -> bool {
-        match &self.provider {
-            Some(named) => named == provider,
-            None => self.file_provider().is_some_and(|named| named == provider),
-        }
+        self.provider_name().is_some_and(|named| named == provider)
+    }
+
+    /// The provider this refusal is of: the one its manifest names or, if it
+    /// named none, the one its file is named for.
+    pub fn provider_name(&self) -> Option<String> {
+        self.provider.clone().or_else(|| self.file_provider())
     }
 
     /// The provider the file's name says: `librevoker_<name>.so` (on Linux),
