@@ -441,19 +441,21 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_announced_quota_is_kept_to() {
         let pacer = pacer(None);
-        let quota = Signal {
+        // A window of 10 that resets 10 s from the start, one fewer left with each answer.
+        let start = Instant::now();
+        let quota = |remaining| Signal {
             quota: Some(Quota {
                 limit: Some(10),
-                remaining: 5,
-                reset_after: Duration::from_secs(10),
+                remaining,
+                reset_after: Duration::from_secs(10).saturating_sub(Instant::now() - start),
             }),
             ..Signal::default()
         };
-        go(&pacer).await.answered(&quota);
+        go(&pacer).await.answered(&quota(5));
         assert_eq!(pacer.status().rate, Some(0.5), "5 left over 10 s");
         let t0 = Instant::now();
-        for _ in 0..3 {
-            go(&pacer).await.answered(&quota);
+        for left in (2..5).rev() {
+            go(&pacer).await.answered(&quota(left));
         }
         assert!(Instant::now() - t0 >= Duration::from_secs(4));
     }
