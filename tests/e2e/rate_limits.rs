@@ -363,3 +363,52 @@ fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
             .all(|(provider, status)| provider == "dolfin" && status.throttled > 0)
     );
 }
+
+#[test]
+fn an_embedder_is_told_of_a_hold_while_it_lasts_not_only_when_a_line_ends() {
+    use futures_util::StreamExt as _;
+    use revoker_host::bulk::{BulkJob, InputSource, JobEvent, JobSpec};
+
+    // One request in two seconds: the second key is throttled and the provider held.
+    let (server, tally) = limited_server(0.5, 1.0, Signal::RetryAfter(2));
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_keys(dir.path(), 2);
+    let host = revoker_host::Host::builder()
+        .plugin_dir(support::target_dir())
+        .base_url("dolfin", &server.uri())
+        .credential("dolfin", DOLFIN_KEY.to_owned().into())
+        .build()
+        .unwrap();
+    let job = BulkJob::prepare(&host, JobSpec::new(InputSource::File(input))).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let events = runtime.block_on(async {
+        let mut seen = Vec::new();
+        let mut events = std::pin::pin!(job.run());
+        while let Some(event) = events.next().await {
+            match event {
+                JobEvent::Pace { status, .. } => seen.push(("pace", status.held_for.is_some())),
+                JobEvent::Finished { .. } => seen.push(("finished", false)),
+                JobEvent::Done(summary) => {
+                    assert!(summary.all_succeeded(), "{}", summary.to_human());
+                    return seen;
+                }
+                _ => {}
+            }
+        }
+        panic!("the job ends with its summary");
+    });
+    assert_eq!(tally.lock().unwrap().revoked.len(), 2);
+    assert!(tally.lock().unwrap().throttled > 0);
+    let held = events
+        .iter()
+        .position(|e| *e == ("pace", true))
+        .unwrap_or_else(|| panic!("a pace event during the hold: {events:?}"));
+    let last = events.iter().rposition(|e| e.0 == "finished").unwrap();
+    assert!(
+        held < last,
+        "told of the hold before the held line ended: {events:?}"
+    );
+}

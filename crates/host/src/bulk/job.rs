@@ -152,8 +152,10 @@ pub enum JobEvent {
         /// The result.
         result: RequestResult,
     },
-    /// A line finished after its provider throttled it: what the provider's
-    /// flow controller says now (its rate, how often it throttled).
+    /// A provider's pace moved: it throttled an answer (a line goes again, or
+    /// finished after being throttled), its rate moved by a tenth or more, or
+    /// its hold began or ended; and, while it is held, once a second (the hold
+    /// counting down). What the provider's flow controller says now.
     Pace {
         /// The provider.
         provider: String,
@@ -578,11 +580,22 @@ impl PreparedJob {
                 .journal_to(&recorder)
                 .notify_retries(retry_tx);
             let mut events = std::pin::pin!(bulk.run(items.input));
+            let mut paces = PaceWatch::default();
+            let mut tick = tokio::time::interval(PACE_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
                 let event = tokio::select! {
                     biased;
                     Some((line, retry)) = retries.recv() => {
+                        let throttled = retry.throttled;
                         let _ = tx.send(JobEvent::Retrying { line, retry }).await;
+                        if throttled {
+                            paces.send_changes(&host, &tx).await;
+                        }
+                        continue;
+                    }
+                    _ = tick.tick() => {
+                        paces.send_changes(&host, &tx).await;
                         continue;
                     }
                     event = events.next() => match event {
@@ -625,7 +638,7 @@ impl PreparedJob {
                             .finished(line, digest, &result, create)
                             .await
                             .map_err(Error::Record);
-                        let paced = (result.throttled > 0).then(|| result.provider.clone());
+                        let paced = result.throttled > 0;
                         let _ = tx
                             .send(JobEvent::Finished {
                                 line,
@@ -633,8 +646,8 @@ impl PreparedJob {
                                 result,
                             })
                             .await;
-                        if let Some(provider) = paced.and_then(|name| pace(&host, name)) {
-                            let _ = tx.send(provider).await;
+                        if paced {
+                            paces.send_changes(&host, &tx).await;
                         }
                         recorded
                     }
@@ -674,13 +687,51 @@ impl PreparedJob {
     }
 }
 
-/// The [`JobEvent::Pace`] of provider `name`.
-fn pace(host: &Host, name: String) -> Option<JobEvent> {
-    let status = host.provider(&name)?.flow_status();
-    Some(JobEvent::Pace {
-        provider: name,
-        status,
-    })
+/// How often the job looks at its providers' pace when nothing else happens.
+const PACE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What the last [`JobEvent::Pace`] of each provider said, to send the next
+/// only when something moved.
+#[derive(Default)]
+struct PaceWatch {
+    seen: BTreeMap<String, FlowStatus>,
+}
+
+impl PaceWatch {
+    /// The providers whose pace moved since their last event, with what their
+    /// flow controllers say now.
+    fn changes(&mut self, host: &Host) -> Vec<JobEvent> {
+        let mut events = Vec::new();
+        for (provider, status) in host.flow_status() {
+            let moved = match self.seen.get(&provider) {
+                None => status.throttled > 0 || status.held_for.is_some(),
+                Some(seen) => pace_moved(seen, &status),
+            };
+            if moved {
+                self.seen.insert(provider.clone(), status);
+                events.push(JobEvent::Pace { provider, status });
+            }
+        }
+        events
+    }
+
+    async fn send_changes(&mut self, host: &Host, tx: &mpsc::Sender<JobEvent>) {
+        for event in self.changes(host) {
+            let _ = tx.send(event).await;
+        }
+    }
+}
+
+/// Whether a provider's pace moved enough since `seen` to tell the caller.
+fn pace_moved(seen: &FlowStatus, now: &FlowStatus) -> bool {
+    let rate_moved = match (seen.rate, now.rate) {
+        (Some(a), Some(b)) => (b - a).abs() >= 0.1 * a,
+        (a, b) => a.is_some() != b.is_some(),
+    };
+    now.throttled != seen.throttled
+        || now.held_for.is_some()
+        || seen.held_for.is_some() != now.held_for.is_some()
+        || rate_moved
 }
 
 /// The spool's lines minus those settled by an earlier run, read on a thread
@@ -751,6 +802,43 @@ fn read_spool(
 
 #[cfg(test)]
 mod tests {
+
+    fn status(rate: Option<f64>, throttled: u64, held: Option<u64>) -> FlowStatus {
+        FlowStatus {
+            rate,
+            ceiling: None,
+            throttled,
+            held_for: held.map(std::time::Duration::from_secs),
+            in_flight: 0,
+            sent_rate: None,
+        }
+    }
+
+    #[test]
+    fn a_pace_is_told_when_it_moves_and_each_time_while_held() {
+        let seen = status(Some(10.0), 3, None);
+        assert!(
+            !pace_moved(&seen, &status(Some(10.5), 3, None)),
+            "a twentieth"
+        );
+        assert!(pace_moved(&seen, &status(Some(11.0), 3, None)), "a tenth");
+        assert!(
+            pace_moved(&seen, &status(Some(10.0), 4, None)),
+            "a throttle"
+        );
+        assert!(
+            pace_moved(&seen, &status(None, 3, None)),
+            "no longer limited"
+        );
+        let held = status(Some(10.0), 3, Some(60));
+        assert!(pace_moved(&seen, &held), "a hold begins");
+        assert!(
+            pace_moved(&held, &status(Some(10.0), 3, Some(59))),
+            "counts down"
+        );
+        assert!(pace_moved(&held, &seen), "a hold ends");
+    }
+
     use super::*;
 
     fn spooled(text: &str) -> io::Result<(Survey, String)> {

@@ -438,7 +438,17 @@ impl Output<'_> {
             JobEvent::Warning(warning) => {
                 self.progress.suspend(|| super::voice::warning(&warning));
             }
+            // A hold counts down, a rate moves, while no line finishes.
+            JobEvent::Pace { .. } => self.show_pace(),
             _ => {}
+        }
+    }
+
+    fn show_pace(&self) {
+        if !self.progress.is_hidden() {
+            let flow = self.host.flow_status();
+            self.progress
+                .set_message(output::progress_message(self.failed, &flow));
         }
     }
 
@@ -447,11 +457,7 @@ impl Output<'_> {
         if !success {
             self.failed += 1;
         }
-        if !self.progress.is_hidden() {
-            let flow = self.host.flow_status();
-            self.progress
-                .set_message(output::progress_message(self.failed, &flow));
-        }
+        self.show_pace();
         match self.format {
             OutputFormat::Json => {
                 let text = serde_json::to_string(&ResultJson {
