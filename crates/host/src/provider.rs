@@ -392,6 +392,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retry_after_holds_the_whole_provider() {
         let pacer = pacer(None);
+        // Slow start lets one go before an answer, two after one.
+        go(&pacer).await.answered(&Signal::default());
         let first = go(&pacer).await;
         let second = go(&pacer).await;
         let t0 = Instant::now();
