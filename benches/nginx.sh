@@ -57,7 +57,12 @@ error_log $work/nginx/logs/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
+  # Every path under the run's directory: nginx as any user, nothing left.
   client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
   keepalive_requests 1000000;
   keepalive_timeout 60s;
   server {
