@@ -111,7 +111,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 
 fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
     // `revoker --version` alone needs no plugin: answered before any is
-    // loaded (each costs its sealed copy, its load and its layout check).
+    // loaded (each costs its checks, its load and its layout check).
     if let [_, flag] = args.as_slice()
         && (flag == "--version" || flag == "-V")
     {

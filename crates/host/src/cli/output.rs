@@ -556,6 +556,8 @@ fn providers_sorted(host: &Host) -> Vec<&ProviderRuntime> {
 
 /// `revoker providers`.
 pub(crate) fn providers(host: &Host, format: OutputFormat) -> String {
+    // Every plugin's hash is shown.
+    host.registry().hash_all();
     let providers = providers_sorted(host);
     if format == OutputFormat::Json {
         let list: Vec<Value> = providers.into_iter().map(provider_json).collect();
@@ -605,6 +607,7 @@ struct Hashed {
 }
 
 fn hashed(host: &Host) -> Vec<Hashed> {
+    host.registry().hash_all();
     let mut found: Vec<Hashed> = providers_sorted(host)
         .into_iter()
         .map(|provider| {

@@ -194,6 +194,22 @@ pub struct LoadOptions {
     pub part_sources: BTreeMap<(String, String), CredentialSource>,
 }
 
+impl LoadOptions {
+    /// Whether each plugin is hashed as it is loaded: once any is pinned, its
+    /// hash decides whether it loads, and must be of the very bytes loaded.
+    pub(crate) fn hashes_at_load(&self) -> bool {
+        !self.pins.is_empty()
+    }
+
+    /// Whether each plugin is loaded from a sealed copy: when pinned (what
+    /// loads must be what was hashed), and when plugins may run isolated (a
+    /// plugin's process starts later, any time in a run, and must load the
+    /// bytes checked now).
+    pub(crate) fn copies_at_load(&self) -> bool {
+        self.hashes_at_load() || self.isolation.all || !self.isolation.providers.is_empty()
+    }
+}
+
 /// Which plugins run in a child process, and how.
 #[derive(Debug, Clone)]
 pub struct Isolation {
@@ -221,17 +237,23 @@ impl Default for Isolation {
     }
 }
 
-/// Checks the plugin file at `path` (its owner and mode and those of every
-/// directory on its way, the allowlist), copies it into a sealed image, loads
-/// that (in this process or a child) and checks its version, layout and
-/// manifest.
+/// Loads the plugin file at `path` from `trusted`, what
+/// [`trust::open_trusted`] made of it (its owner and mode and those of every
+/// directory on its way checked; a sealed copy made when
+/// [`LoadOptions::copies_at_load`], hashed when [`LoadOptions::hashes_at_load`]): checks the hash against the allowlist,
+/// loads the image (in this process or a child) and checks its version,
+/// layout and manifest.
 ///
 /// # Errors
 ///
 /// Why the plugin is refused (the caller adds the path), and its provider if
 /// it said which.
-pub(crate) fn load_plugin(path: &Path, options: &LoadOptions) -> Result<Plugin, Refused> {
-    let trusted = trust::open_trusted(path, !options.pins.is_empty())?;
+pub(crate) fn load_plugin(
+    path: &Path,
+    trusted: Result<trust::TrustedFile, LoadError>,
+    options: &LoadOptions,
+) -> Result<Plugin, Refused> {
+    let trusted = trusted?;
     let pinned_for = match &trusted.sha256 {
         None => None,
         Some(sha256) => {
@@ -337,6 +359,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_pinned_or_isolated_plugins_are_copied_and_only_pinned_ones_hashed() {
+        let plain = LoadOptions::default();
+        assert!(!plain.hashes_at_load() && !plain.copies_at_load());
+        let pinned = LoadOptions {
+            pins: BTreeMap::from([("ab".repeat(32), "dolfin".to_owned())]),
+            ..LoadOptions::default()
+        };
+        assert!(pinned.hashes_at_load() && pinned.copies_at_load());
+        let isolated = |all: bool, providers: &[&str]| LoadOptions {
+            isolation: Isolation {
+                all,
+                providers: providers.iter().map(|p| (*p).to_owned()).collect(),
+                ..Isolation::default()
+            },
+            ..LoadOptions::default()
+        };
+        for options in [isolated(true, &[]), isolated(false, &["dolfin"])] {
+            assert!(!options.hashes_at_load() && options.copies_at_load());
+        }
+    }
+
+    #[test]
     fn plugin_files_are_named_librevoker_star() {
         let dir = tempfile::tempdir().unwrap();
         for name in [
@@ -365,9 +409,10 @@ mod tests {
         let dir = tempfile::tempdir_in(base).unwrap();
         let path = dir.path().join("librevoker_fake.so");
         std::fs::write(&path, b"not an ELF file").unwrap();
-        let err = load_plugin(&path, &LoadOptions::default())
-            .unwrap_err()
-            .error;
+        let options = LoadOptions::default();
+        let trusted =
+            trust::open_trusted(&path, options.hashes_at_load(), options.copies_at_load());
+        let err = load_plugin(&path, trusted, &options).unwrap_err().error;
         let err = *err;
         assert!(
             matches!(err, LoadError::Module(ModuleError::NotALibrary(_))),

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use super::trust::{TrustedFile, open_trusted};
 use super::{CredentialSource, LoadError, LoadOptions, Refused, load_plugin, plugin_files};
 use crate::error::Error;
 use crate::plugin::Plugin;
@@ -75,6 +77,7 @@ impl Registry {
     pub fn load(dirs: &[PathBuf], options: &LoadOptions) -> Self {
         let mut registry = Self::default();
         let mut seen_dirs = Vec::new();
+        let mut found = Vec::new();
         for dir in dirs {
             let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
             if seen_dirs.contains(&canonical) {
@@ -82,11 +85,29 @@ impl Registry {
             }
             seen_dirs.push(canonical);
             match plugin_files(dir) {
-                Ok(files) => files
-                    .iter()
-                    .for_each(|file| registry.load_file(file, options)),
-                Err(e) => registry.refusals.push(Refusal {
-                    path: dir.clone(),
+                Ok(files) => found.extend(files.into_iter().map(Ok)),
+                Err(e) => found.push(Err((dir.clone(), e))),
+            }
+        }
+        let files: Vec<&Path> = found
+            .iter()
+            .filter_map(|entry| entry.as_ref().ok())
+            .map(PathBuf::as_path)
+            .collect();
+        // Checking and copying each file is independent of the others' (and
+        // runs none of their code): done side by side, then loaded in order.
+        let mut trusted = in_parallel(&files, |file| {
+            open_trusted(file, options.hashes_at_load(), options.copies_at_load())
+        })
+        .into_iter();
+        for entry in found {
+            match entry {
+                Ok(file) => {
+                    let trusted = trusted.next().expect("one image a file");
+                    registry.load_file(&file, trusted, options);
+                }
+                Err((dir, e)) => registry.refusals.push(Refusal {
+                    path: dir,
                     error: LoadError::Directory(e),
                     provider: None,
                 }),
@@ -94,6 +115,15 @@ impl Registry {
         }
         registry.refuse_shared_credentials(options);
         registry
+    }
+
+    /// Hashes every loaded plugin's image not hashed yet, side by side: for a
+    /// caller about to show them all ([`Plugin::sha256`] would hash them one
+    /// after the other).
+    pub fn hash_all(&self) {
+        in_parallel(&self.plugins, |plugin| {
+            plugin.sha256();
+        });
     }
 
     /// Refuses every plugin whose credential source another plugin shares.
@@ -161,8 +191,13 @@ impl Registry {
             .retain(|_| !refused.next().expect("one flag a plugin"));
     }
 
-    fn load_file(&mut self, path: &Path, options: &LoadOptions) {
-        let refused = match load_plugin(path, options) {
+    fn load_file(
+        &mut self,
+        path: &Path,
+        trusted: Result<TrustedFile, LoadError>,
+        options: &LoadOptions,
+    ) {
+        let refused = match load_plugin(path, trusted, options) {
             Ok(plugin) => match self.get(plugin.provider()) {
                 Some(first) => Refused {
                     error: Box::new(LoadError::DuplicateProvider {
@@ -241,9 +276,56 @@ impl Registry {
     }
 }
 
+/// `work` done on each of `items`, on up to as many threads as there are
+/// cores (this one among them); the results in the items' order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    let run = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let result = work(item);
+            *results[i]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            // Where no thread can be started, this one does the rest.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, run);
+        }
+        run();
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .expect("every item done")
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_in_parallel_keeps_the_items_order() {
+        let items: Vec<u64> = (0..100).collect();
+        let squares = in_parallel(&items, |n| n * n);
+        assert_eq!(squares, items.iter().map(|n| n * n).collect::<Vec<_>>());
+        assert!(in_parallel(&[] as &[u64], |n| *n).is_empty());
+        assert_eq!(in_parallel(&[7], |n| n + 1), [8]);
+    }
 
     #[test]
     fn unreadable_directory_is_a_refusal_not_a_failure() {

@@ -3,10 +3,16 @@
 //!
 //! The file, and every directory on the way to it (through symbolic links
 //! too), must be changeable only by the current user or root
-//! ([`crate::trusted`]). The file is then copied, from the very handle that was
-//! checked, into a sealed in-memory file (Linux): that copy is what loads, in
-//! this process or in an isolated plugin's, and what a pin's SHA-256 is of, so
-//! nothing can change the library between the check and the load.
+//! ([`crate::trusted`]). What loads is then the very handle that was checked,
+//! never the path again. Where the bytes must stay as checked for longer than
+//! this process's load, the file is copied, from that handle, into a sealed
+//! in-memory file (Linux): for a pinned plugin (the pin's SHA-256 is of that
+//! copy, so what loads is what was hashed) and for an isolated one (its
+//! process starts later, and loads the copy). An unpinned plugin loaded into
+//! this process is loaded at once from the checked handle: a file only its
+//! owner or root can change, which no copy would protect from them either
+//! (they could as well change the program); copying every plugin at every
+//! start cost more than the rest of `revoker providers`.
 
 use std::path::Path;
 
@@ -25,13 +31,15 @@ pub struct TrustedFile {
     pub image: Image,
 }
 
-/// Checks `path` and the directories on its way, and makes the image to load;
-/// with `hash` (plugins are pinned), hashes the image.
+/// Checks `path` and the directories on its way, and makes the image to load:
+/// with `hash` (plugins are pinned) a sealed copy, hashed; with `copy` (the
+/// plugin may load in another process, later) a sealed copy where one can be
+/// made; else the checked file's own handle.
 ///
 /// # Errors
 ///
 /// Why the file may not be loaded, with what to do about it.
-pub fn open_trusted(path: &Path, hash: bool) -> Result<TrustedFile, LoadError> {
+pub fn open_trusted(path: &Path, hash: bool, copy: bool) -> Result<TrustedFile, LoadError> {
     let file = crate::trusted::open_checked(path)?;
     let len = file.metadata().map_err(LoadError::Copy)?.len();
     if len > MAX_PLUGIN_BYTES {
@@ -40,7 +48,11 @@ pub fn open_trusted(path: &Path, hash: bool) -> Result<TrustedFile, LoadError> {
         });
     }
     // A pinned plugin's hash must be of the bytes loaded: only a sealed copy.
-    let image = seal(file, path, hash)?;
+    let image = if hash || copy {
+        seal(file, path, hash)?
+    } else {
+        checked(file, path)
+    };
     let sha256 = if hash {
         Some(crate::files::sha256_of_file(&image.load_path()).map_err(LoadError::Copy)?)
     } else {
@@ -115,6 +127,18 @@ fn sealed_copy(file: &std::fs::File) -> Result<Image, LoadError> {
     Ok(Image::Sealed(copy))
 }
 
+/// The checked file's own handle (Linux).
+#[cfg(target_os = "linux")]
+fn checked(file: std::fs::File, _: &Path) -> Image {
+    Image::Opened(file)
+}
+
+/// Where descriptors cannot be loaded from: the checked file, by its path.
+#[cfg(not(target_os = "linux"))]
+fn checked(_: std::fs::File, path: &Path) -> Image {
+    Image::unsealed(path)
+}
+
 /// Where there are no sealed files: the checked file itself, by its path.
 #[cfg(not(target_os = "linux"))]
 fn seal(_: std::fs::File, path: &Path, _: bool) -> Result<Image, LoadError> {
@@ -143,7 +167,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"plugin bytes").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let trusted = open_trusted(&path, true).unwrap();
+        let trusted = open_trusted(&path, true, false).unwrap();
         let expected = sha256_hex(b"plugin bytes");
         assert_eq!(trusted.sha256.as_deref(), Some(expected.as_str()));
         // The image holds the very bytes that were hashed, whatever the file does next.
@@ -152,14 +176,27 @@ mod tests {
         if cfg!(target_os = "linux") {
             assert_eq!(loaded, b"plugin bytes");
         }
-        // Unpinned too.
-        let trusted = open_trusted(&path, false).unwrap();
+        // Unpinned, to load in another process: a copy too.
+        let trusted = open_trusted(&path, false, true).unwrap();
         assert_eq!(trusted.sha256, None);
-        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, b"swapped again").unwrap();
         if cfg!(target_os = "linux") {
+            assert!(matches!(trusted.image, Image::Sealed(_)));
             assert_eq!(
                 std::fs::read(trusted.image.load_path()).unwrap(),
                 b"swapped"
+            );
+        }
+        // Unpinned, to load in this process at once: the checked handle
+        // itself, which still reads the file checked once its path is gone.
+        let trusted = open_trusted(&path, false, false).unwrap();
+        assert_eq!(trusted.sha256, None);
+        std::fs::remove_file(&path).unwrap();
+        if cfg!(target_os = "linux") {
+            assert!(matches!(trusted.image, Image::Opened(_)));
+            assert_eq!(
+                std::fs::read(trusted.image.load_path()).unwrap(),
+                b"swapped again"
             );
         }
     }
@@ -170,7 +207,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let err = open_trusted(&path, false).unwrap_err().to_string();
+        let err = open_trusted(&path, false, false).unwrap_err().to_string();
         assert!(
             err.contains("it is writable by group or others (mode 0666)"),
             "{err}"
@@ -185,7 +222,7 @@ mod tests {
         let path = dir.path().join("librevoker_x.so");
         std::fs::write(&path, b"x").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = open_trusted(&path, false).unwrap_err().to_string();
+        let err = open_trusted(&path, false, false).unwrap_err().to_string();
         assert!(err.contains("its directory"), "{err}");
         assert!(err.contains("mode 0777"), "{err}");
     }

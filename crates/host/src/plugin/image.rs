@@ -11,8 +11,9 @@ pub enum Image {
     /// A sealed in-memory copy (Linux): no one can change it, and a child
     /// process is handed its descriptor, never a path.
     Sealed(File),
-    /// The checked file's own descriptor (Linux), where no sealed copy could
-    /// be made (a file size limit smaller than the plugin): the very file that
+    /// The checked file's own descriptor (Linux): for an unpinned plugin
+    /// loaded into this process at once, or where no sealed copy could be
+    /// made (a file size limit smaller than the plugin). The very file that
     /// was checked, which only its owner or root can change, never the path
     /// again.
     #[cfg(target_os = "linux")]

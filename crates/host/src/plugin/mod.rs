@@ -42,7 +42,8 @@ pub struct Plugin {
     path: PathBuf,
     /// Of the bytes loaded: when pinned, at load; else when first asked.
     sha256: OnceLock<String>,
-    /// The bytes loaded (a sealed copy, on Linux), to hash when asked.
+    /// The bytes loaded (on Linux a sealed copy, or the checked file's own
+    /// handle), to hash when asked.
     image: image::Image,
     manifest: Manifest,
     api_version: String,
@@ -138,10 +139,11 @@ impl Plugin {
         &self.path
     }
 
-    /// The plugin's SHA-256, lowercase hex, of the very bytes loaded (its
-    /// sealed copy, on Linux): for a pinned plugin computed at load; else when
-    /// first asked (hashing every plugin at every start would cost more than
-    /// the rest of the start).
+    /// The plugin's SHA-256, lowercase hex, of the bytes loaded: for a pinned
+    /// plugin computed at load, of its sealed copy; else when first asked
+    /// (hashing every plugin at every start would cost more than the rest of
+    /// the start), of its sealed copy or, loaded from the checked file itself,
+    /// of that file (which only its owner or root can change).
     pub fn sha256(&self) -> &str {
         self.sha256.get_or_init(|| {
             crate::files::sha256_of_file(&self.image.load_path())
