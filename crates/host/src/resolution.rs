@@ -43,18 +43,20 @@
 //! [`Resolutions::plan_lines`]; only [`Resolutions::write_secret_plan`]
 //! writes it, to a file created with mode 0600.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::{self, Write as _};
-use std::io::{self, BufRead, Write as _};
+use std::io::{self, BufRead, Read, Write as _};
 use std::path::Path;
 
 use futures_util::StreamExt as _;
 use revoker_plugin_api::{Params, Resolution, ResolutionKind};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use crate::findings::{FindingsReader, Fingerprint, Format, Grouper, Hint, Location, Problem};
 use crate::host::Host;
-use crate::model::{FieldValue, Outcome, ParamsJson, Request};
+use crate::model::{FieldValue, Outcome, ParamsJson, Request, hex};
 
 /// The context parameter of a finding's public key id (an AWS access key id).
 pub const CONTEXT_ACCESS_KEY_ID: &str = "access-key-id";
@@ -78,6 +80,8 @@ const SCRUB_MIN_LEN: usize = 8;
 pub struct Resolver<'h> {
     host: &'h Host,
     delete: bool,
+    recorded: Vec<Request>,
+    lookups: bool,
 }
 
 /// How far one distinct secret got.
@@ -180,6 +184,10 @@ pub struct Entry {
     /// The calls that revoke it, in order (deactivate before delete); empty
     /// unless [`Status::Resolved`].
     pub calls: Vec<Call>,
+    /// The lines it takes in a [`FindingsPlan`]: its calls as resolved
+    /// offline, before a lookup could fail (then they are blank), so that a
+    /// plan's line numbers depend on the report alone.
+    slots: usize,
     secret: SecretString,
 }
 
@@ -223,6 +231,11 @@ pub struct Resolutions {
     pub entries: Vec<Entry>,
     /// The records that were no finding, with their positions.
     pub problems: Vec<Problem>,
+    /// The SHA-256 of the report's bytes, hex, when read by
+    /// [`Resolver::resolve_report`].
+    pub report_sha256: Option<String>,
+    /// Whether deletion was asked for.
+    delete: bool,
 }
 
 impl Resolutions {
@@ -275,6 +288,202 @@ impl Resolutions {
             .sync_all()?;
         Ok(lines)
     }
+
+    /// The input of a bulk run of these findings (`revoker bulk --findings`):
+    /// every resolved call a line, the secret a call takes left out of it and
+    /// given to that line only as it is sent.
+    pub fn bulk_plan(&self) -> FindingsPlan {
+        let mut text = String::new();
+        let mut entries = BTreeMap::new();
+        let mut secrets = HashMap::new();
+        let mut line = 0;
+        for (index, entry) in self.entries.iter().enumerate() {
+            for slot in 0..entry.slots {
+                line += 1;
+                entries.insert(line, index);
+                match entry.calls.get(slot) {
+                    Some(call) if entry.status == Status::Resolved => {
+                        text.push_str(&call.line());
+                        if let Some(name) = &call.secret_param {
+                            secrets.insert(line, (name.clone(), entry.secret.clone()));
+                        }
+                    }
+                    // Not resolved after all (a lookup failed): a blank line
+                    // keeps the lines after it where a resumed run finds them.
+                    _ => {}
+                }
+                text.push('\n');
+            }
+        }
+        let mut identity = Sha256::new();
+        identity.update(b"revoker findings\n");
+        match &self.report_sha256 {
+            Some(report) => identity.update(report.as_bytes()),
+            None => identity.update(Sha256::digest(text.as_bytes())),
+        }
+        identity.update(if self.delete {
+            &b"\ndelete\n"[..]
+        } else {
+            &b"\n"[..]
+        });
+        FindingsPlan {
+            sha256: hex(&identity.finalize()),
+            text,
+            entries,
+            secrets,
+        }
+    }
+}
+
+/// A bulk run's input made from a report's findings
+/// ([`Resolutions::bulk_plan`]): ordinary bulk JSONL lines, one per call of
+/// each distinct secret, entry by entry.
+///
+/// A line's number depends on the report alone: an entry whose lookup failed
+/// keeps its lines, blank. A journal binds to [`FindingsPlan::sha256`], the
+/// report's (the hash of its bytes, with the choice to delete), not to the
+/// lines, which a lookup fills.
+///
+/// The lines hold no secret: a call that takes the secret itself (GitHub's
+/// revoke-by-value) has it from [`FindingsPlan::secret_of`] as its line is
+/// sent, and it is never written.
+pub struct FindingsPlan {
+    sha256: String,
+    text: String,
+    entries: BTreeMap<u64, usize>,
+    secrets: HashMap<u64, (String, SecretString)>,
+}
+
+impl fmt::Debug for FindingsPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FindingsPlan")
+            .field("sha256", &self.sha256)
+            .field("lines", &self.entries.len())
+            .field("lines_taking_a_secret", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FindingsPlan {
+    /// What a journal of this run binds to: the SHA-256 of the report's
+    /// bytes and the choice to delete, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The lines, JSONL, without a secret.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The index in [`Resolutions::entries`] of the entry whose call is on
+    /// `line` (from 1).
+    pub fn entry_of(&self, line: u64) -> Option<usize> {
+        self.entries.get(&line).copied()
+    }
+
+    /// The parameter and secret `line`'s call takes, if it takes one.
+    pub fn secret_of(&self, line: u64) -> Option<(&str, &SecretString)> {
+        self.secrets
+            .get(&line)
+            .map(|(name, secret)| (name.as_str(), secret))
+    }
+}
+
+/// What became of a finding in a bulk run of its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fate {
+    /// Every call of it succeeded (`revoked`, `already-revoked`; `not-found`
+    /// when the run counts it as done).
+    Revoked,
+    /// Every call succeeded, and one was `accepted`: its provider carries the
+    /// revocation out later.
+    Accepted,
+    /// A call did not succeed: its outcome (the first such call's).
+    Failed(Outcome),
+    /// A call has no result: the run stopped first, or it was a dry run.
+    NotSent,
+    /// Never in the plan: how far it got.
+    Unresolved(Status),
+}
+
+impl Fate {
+    /// Its name: `revoked`, `accepted`, `failed`, `not-sent`, or the status
+    /// (`needs-id`, `needs-user-name`, `unresolvable`, `unrecognised`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Accepted => "accepted",
+            Self::Failed(_) => "failed",
+            Self::NotSent => "not-sent",
+            Self::Unresolved(status) => status.as_str(),
+        }
+    }
+
+    /// Whether the run did what it could to kill it: revoked, or accepted
+    /// by a provider that revokes later.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Revoked | Self::Accepted)
+    }
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Resolutions {
+    /// Each entry's fate, in [`Resolutions::entries`]' order, from what
+    /// became of the lines of `plan` (made by [`Resolutions::bulk_plan`]):
+    /// `line` gives a line's outcome and whether it counts as done, if it
+    /// has one.
+    pub fn fates(
+        &self,
+        plan: &FindingsPlan,
+        line: impl Fn(u64) -> Option<(Outcome, bool)>,
+    ) -> Vec<Fate> {
+        let mut lines: Vec<Vec<u64>> = vec![Vec::new(); self.entries.len()];
+        for (&number, &entry) in &plan.entries {
+            if let Some(lines) = lines.get_mut(entry) {
+                lines.push(number);
+            }
+        }
+        self.entries
+            .iter()
+            .zip(lines)
+            .map(|(entry, lines)| {
+                if entry.status != Status::Resolved {
+                    return Fate::Unresolved(entry.status);
+                }
+                let mut fate = Fate::Revoked;
+                for number in lines {
+                    match line(number) {
+                        None => return Fate::NotSent,
+                        Some((outcome, false)) => return Fate::Failed(outcome),
+                        Some((Outcome::Accepted, true)) => fate = Fate::Accepted,
+                        Some((_, true)) => {}
+                    }
+                }
+                fate
+            })
+            .collect()
+    }
+}
+
+/// Reads `inner`, hashing every byte read.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl<'h> Resolver<'h> {
@@ -283,7 +492,47 @@ impl<'h> Resolver<'h> {
         Self {
             host,
             delete: false,
+            recorded: Vec::new(),
+            lookups: true,
         }
+    }
+
+    /// Whether lookups are sent (by default they are): without, an entry
+    /// that needs one is [`Status::NeedsOwner`] unless
+    /// [`Resolver::recorded`] holds its answer (a dry run sends nothing).
+    #[must_use]
+    pub fn lookups(mut self, send: bool) -> Self {
+        self.lookups = send;
+        self
+    }
+
+    /// Requests an earlier run recorded (a journal's final records, see
+    /// [`recorded_lines`](crate::bulk::recorded_lines)): a lookup whose
+    /// answer one of them holds (an AWS key's owner, in a call to that key)
+    /// is not run again, so that a resumed run resolves as the first did,
+    /// even once the key is gone.
+    #[must_use]
+    pub fn recorded(mut self, requests: Vec<Request>) -> Self {
+        self.recorded = requests;
+        self
+    }
+
+    /// Reads the report `input` (hashing it: [`Resolutions::report_sha256`])
+    /// as `format`, or the format its content shows, and resolves it as
+    /// [`Resolver::resolve`] does.
+    pub async fn resolve_report<R: Read>(&self, input: R, format: Option<Format>) -> Resolutions {
+        let mut hashing = Hashing {
+            inner: input,
+            hasher: Sha256::new(),
+        };
+        let mut resolved = self
+            .resolve(FindingsReader::from_read(&mut hashing, format))
+            .await;
+        // A reader that stopped early (a final problem) has not hashed the
+        // rest: the identity is the whole report's.
+        let _ = io::copy(&mut hashing, &mut io::sink());
+        resolved.report_sha256 = Some(hex(&hashing.hasher.finalize()));
+        resolved
     }
 
     /// Asks for deletion as well as deactivation, where a provider has both
@@ -320,6 +569,8 @@ impl<'h> Resolver<'h> {
             format: reader.format(),
             entries,
             problems,
+            report_sha256: None,
+            delete: self.delete,
         }
     }
 
@@ -370,6 +621,7 @@ impl<'h> Resolver<'h> {
             status: Status::Unrecognised,
             reason: String::new(),
             calls: Vec::new(),
+            slots: 0,
             secret: finding.secret.clone(),
         };
         let Some((provider, resolution)) = claim else {
@@ -439,6 +691,7 @@ impl<'h> Resolver<'h> {
                         .map(|p| p.to_string()),
                 })
                 .collect();
+            entry.slots = entry.calls.len();
             if entry.calls.is_empty() {
                 entry.set(
                     Status::Unresolvable,
@@ -527,6 +780,26 @@ impl Resolver<'_> {
              be allowed {}), or give the owner's {fills} yourself: {by_hand}",
             request.operation
         );
+        if let Some(value) = self.recorded_fill(entry, &fills) {
+            for call in &mut entry.calls {
+                call.request.params.insert(&fills, &value);
+            }
+            entry.reason = format!(
+                "{}; an earlier run recorded its {fills}: {value} (the lookup is not sent again)",
+                entry.reason
+            );
+            return;
+        }
+        if !self.lookups {
+            entry.set(
+                Status::NeedsOwner,
+                format!(
+                    "{what}; a dry run sends nothing, the lookup included (a real run sends it \
+                     first); {todo}"
+                ),
+            );
+            return;
+        }
         if needs_secret {
             // No lookup takes the secret itself; one that asks is not run.
             entry.set(
@@ -589,6 +862,25 @@ impl Resolver<'_> {
                 );
             }
         }
+    }
+
+    /// The value of parameter `fills` in a recorded request of one of
+    /// `entry`'s calls: the same provider and operation, holding every
+    /// parameter the call has.
+    fn recorded_fill(&self, entry: &Entry, fills: &str) -> Option<String> {
+        entry.calls.iter().find_map(|call| {
+            self.recorded.iter().find_map(|recorded| {
+                let same =
+                    recorded.provider == call.request.provider
+                        && recorded.operation == call.request.operation
+                        && call.request.params.iter().all(|p| {
+                            recorded.params.get(p.name.as_str()) == Some(p.value.as_str())
+                        });
+                let value = recorded.params.get(fills)?;
+                (same && !value.trim().is_empty() && !value.starts_with("<redacted"))
+                    .then(|| value.to_owned())
+            })
+        })
     }
 
     /// Plans every call of a resolved entry (sending nothing), so that a

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Write as _};
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use revoker_host::HostBuilder;
-use revoker_host::findings::{FindingsReader, Format, Location, ProblemKind};
-use revoker_host::resolution::{Entry, Resolutions, Resolver, Status};
+use revoker_host::findings::{Format, Location, ProblemKind};
+use revoker_host::resolution::{Entry, Fate, Resolutions, Resolver, Status};
 
 use super::output::terminal_safe;
 use super::{Exit, Fatal};
@@ -68,55 +68,46 @@ pub(crate) fn command() -> Command {
         )
 }
 
-/// Runs `revoker findings`.
-pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Result<Exit, Fatal> {
-    let report = matches.get_one::<String>("report").expect("required");
-    let format = matches
+/// The report's format, from `--from`.
+pub(crate) fn report_format(matches: &ArgMatches) -> Result<Option<Format>, Fatal> {
+    matches
         .get_one::<String>("from")
         .map(|name| name.parse::<Format>())
         .transpose()
-        .map_err(|e| Fatal::usage(e.to_string()))?;
-    let secrets_file = matches
-        .get_one::<String>("include-secrets")
-        .map(PathBuf::from);
-    if report == "-" && matches.get_one::<String>("credential-stdin").is_some() {
-        return Err(Fatal::usage(
-            "--credential-stdin and `findings -` both read stdin: give the report as a file",
-        ));
-    }
-    if secrets_file.as_deref() == Some(Path::new("-")) {
-        return Err(Fatal::usage(
-            "--include-secrets takes a file (created with mode 0600), not stdout",
-        ));
-    }
-    if let Some(file) = &secrets_file
-        && report != "-"
-        && same_file(file, Path::new(report))
-    {
-        return Err(Fatal::usage(
-            "--include-secrets names the report itself: give another file",
-        ));
-    }
-    let input: Box<dyn BufRead> = if report == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(report).map_err(|e| {
-            Fatal::usage(format!(
-                "cannot read the report {}: {e}",
-                terminal_safe(report)
-            ))
-        })?;
-        Box::new(BufReader::new(file))
-    };
-    let host = super::build_host(builder)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))?;
-    let resolver = Resolver::new(&host).delete(matches.get_flag("delete"));
-    let resolved = runtime.block_on(resolver.resolve(FindingsReader::new(input, format)));
+        .map_err(|e| Fatal::usage(e.to_string()))
+}
 
-    let name = if report == "-" { "stdin" } else { report };
+/// The report `report` (`-`: stdin), opened, or why it cannot be.
+pub(crate) fn open_report(report: &str, matches: &ArgMatches) -> Result<Box<dyn Read>, Fatal> {
+    if report == "-" {
+        if matches.get_one::<String>("credential-stdin").is_some() {
+            return Err(Fatal::usage(
+                "--credential-stdin and a report on stdin (-) both read stdin: give the report \
+                 as a file",
+            ));
+        }
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    let file = std::fs::File::open(report).map_err(|e| {
+        Fatal::usage(format!(
+            "cannot read the report {}: {e}",
+            terminal_safe(report)
+        ))
+    })?;
+    Ok(Box::new(file))
+}
+
+/// Reads and resolves the report `name`; refuses one that holds no finding
+/// (its problems on stderr unless `quiet`).
+pub(crate) fn resolve(
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver<'_>,
+    input: Box<dyn Read>,
+    format: Option<Format>,
+    name: &str,
+    quiet: bool,
+) -> Result<Resolutions, Fatal> {
+    let resolved = runtime.block_on(resolver.resolve_report(input, format));
     if resolved.entries.is_empty() && !resolved.problems.is_empty() {
         if let [only] = resolved.problems.as_slice()
             && matches!(only.kind, ProblemKind::Read { .. })
@@ -141,6 +132,43 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
             },
         )));
     }
+    Ok(resolved)
+}
+
+/// The async runtime a command runs its requests on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs `revoker findings`.
+pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Result<Exit, Fatal> {
+    let report = matches.get_one::<String>("report").expect("required");
+    let format = report_format(matches)?;
+    let secrets_file = matches
+        .get_one::<String>("include-secrets")
+        .map(PathBuf::from);
+    if secrets_file.as_deref() == Some(Path::new("-")) {
+        return Err(Fatal::usage(
+            "--include-secrets takes a file (created with mode 0600), not stdout",
+        ));
+    }
+    if let Some(file) = &secrets_file
+        && report != "-"
+        && same_file(file, Path::new(report))
+    {
+        return Err(Fatal::usage(
+            "--include-secrets names the report itself: give another file",
+        ));
+    }
+    let input = open_report(report, matches)?;
+    let host = super::build_host(builder)?;
+    let runtime = runtime()?;
+    let resolver = Resolver::new(&host).delete(matches.get_flag("delete"));
+    let name = report_name(report);
+    let resolved = resolve(&runtime, &resolver, input, format, name, quiet)?;
 
     let written = match &secrets_file {
         Some(path) => Some(resolved.write_secret_plan(path).map_err(|e| {
@@ -161,6 +189,11 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
     super::print(&plan);
     if !quiet {
         let mut text = table(&resolved, name);
+        let _ = writeln!(
+            text,
+            "revoker: {} plan lines on stdout",
+            resolved.plan_lines().count()
+        );
         text.push_str(&problems(&resolved));
         text.push_str(&secrets_note(&resolved, secrets_file.as_deref(), written));
         let _ = io::stderr().lock().write_all(text.as_bytes());
@@ -185,7 +218,7 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
 }
 
 /// Whether `a` and `b` are one existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -194,7 +227,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The counts by provider, then every finding with its status, locations and
 /// reason.
-fn table(resolved: &Resolutions, name: &str) -> String {
+pub(crate) fn table(resolved: &Resolutions, name: &str) -> String {
     let locations: usize = resolved.entries.iter().map(|e| e.locations.len()).sum();
     let mut out = format!(
         "revoker: report {} ({}): {} distinct secrets in {locations} locations, {} problems\n",
@@ -238,12 +271,15 @@ fn table(resolved: &Resolutions, name: &str) -> String {
         row(&mut out, NO_PLUGIN, *c);
     }
     row(&mut out, "total", total);
-    let plan_lines = resolved.plan_lines().count();
-    let _ = writeln!(out, "revoker: {plan_lines} plan lines on stdout");
     for entry in &resolved.entries {
         out.push_str(&describe(entry));
     }
     out
+}
+
+/// The report as named in messages: `stdin` for `-`.
+pub(crate) fn report_name(report: &str) -> &str {
+    if report == "-" { "stdin" } else { report }
 }
 
 /// One finding: its fingerprint, provider, status and reason, then where it
@@ -299,7 +335,7 @@ fn show(location: &Location) -> String {
 }
 
 /// The report's records that were no finding, each with where it is.
-fn problems(resolved: &Resolutions) -> String {
+pub(crate) fn problems(resolved: &Resolutions) -> String {
     let mut out = String::new();
     for problem in &resolved.problems {
         let _ = writeln!(
@@ -346,6 +382,100 @@ fn secrets_note(resolved: &Resolutions, file: Option<&Path>, written: Option<usi
                  and run it with `revoker bulk FILE`\n",
             );
         }
+    }
+    out
+}
+
+/// What the confirmation prompt of `bulk --findings` says first: how many
+/// findings are in the lines it lists, and how many are not.
+pub(crate) fn prompt_note(resolved: &Resolutions, name: &str) -> String {
+    let resolved_count = resolved.resolved().count();
+    let left = resolved.entries.len() - resolved_count;
+    let mut out = format!(
+        "revoker bulk --findings: {} distinct secrets in the report {}: {resolved_count} resolved \
+         to the lines below",
+        resolved.entries.len(),
+        terminal_safe(name),
+    );
+    if left > 0 {
+        let _ = write!(
+            out,
+            "; {left} not (listed above: nothing is sent for them, and the run does not exit 0)"
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// What to do next about a finding of `fate`.
+pub(crate) fn next_step(entry: &Entry, fate: Fate) -> String {
+    let provider = entry.provider.as_deref().unwrap_or("its provider");
+    match fate {
+        Fate::Revoked => "none: revoked; replace it wherever it is still used".to_owned(),
+        Fate::Accepted => format!(
+            "{provider} accepted the revocation and carries it out later: its answer does not \
+             prove the key dead yet; check at {provider}"
+        ),
+        Fate::Failed(outcome) => super::summarize::advice(outcome.as_str()).to_owned(),
+        Fate::NotSent => {
+            "not sent (the run stopped first, or was a dry run): run again with the same \
+             --journal"
+                .to_owned()
+        }
+        Fate::Unresolved(Status::Unrecognised) => {
+            "no plugin revokes it: revoke it at its provider by hand".to_owned()
+        }
+        // Not resolved: the reason says what to do.
+        _ => entry.reason.clone(),
+    }
+}
+
+/// The findings of a `bulk --findings` run side by side with their fate:
+/// counts, then each finding's fingerprint, provider, fate, locations and
+/// what to do next.
+pub(crate) fn fates_text(resolved: &Resolutions, fates: &[Fate], name: &str) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for fate in fates {
+        *counts.entry(fate.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(fate, n)| format!("{fate} {n}"))
+        .collect();
+    let mut out = format!(
+        "revoker: the findings of {}: {}\n",
+        terminal_safe(name),
+        counts.join(", ")
+    );
+    for (entry, fate) in resolved.entries.iter().zip(fates) {
+        let provider = entry.provider.as_deref().unwrap_or("-");
+        let detail = match fate {
+            Fate::Failed(outcome) => format!(" ({outcome})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  {fate}{detail}",
+            entry.fingerprint,
+            terminal_safe(provider)
+        );
+        let shown: Vec<String> = entry
+            .locations
+            .iter()
+            .take(LOCATIONS_SHOWN)
+            .map(show)
+            .collect();
+        let more = entry.locations.len().saturating_sub(LOCATIONS_SHOWN);
+        let _ = write!(out, "      at {}", shown.join("; "));
+        if more > 0 {
+            let _ = write!(out, "; … and {more} more");
+        }
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "      next: {}",
+            terminal_safe(&next_step(entry, *fate))
+        );
     }
     out
 }

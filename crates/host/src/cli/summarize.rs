@@ -883,7 +883,7 @@ impl ReportSummary {
 }
 
 /// What to do about the lines of one failed outcome.
-fn advice(outcome: &str) -> &'static str {
+pub(crate) fn advice(outcome: &str) -> &'static str {
     match outcome {
         "rate-limited" | "transport-error" | "provider-error" => {
             "re-run the same command with the same --journal: the lines that succeeded are \
