@@ -797,8 +797,21 @@ fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
     assert_eq!(body["credentials"], serde_json::json!([GITHUB]));
 
     // The report: one result per call, the token as its fingerprint.
-    let mut lines = read_jsonl(&dir.path().join("report.jsonl"));
+    let (mut lines, findings): (Vec<_>, Vec<_>) = read_jsonl(&dir.path().join("report.jsonl"))
+        .into_iter()
+        .partition(|line| line.get("line").is_some());
     lines.sort_by_key(|line| line["line"].as_u64());
+    // Then one record per finding, with its fate, for `revoker summarize`.
+    let fates: Vec<&str> = findings
+        .iter()
+        .map(|record| record["fate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fates,
+        ["revoked", "revoked", "needs-id", "accepted", "unrecognised"]
+    );
+    assert_eq!(findings[0]["lines"], serde_json::json!([1, 2]));
+    assert_eq!(findings[0]["locations_total"], 3);
     let results: Vec<(String, String)> = lines
         .iter()
         .map(|line| {
@@ -894,7 +907,8 @@ fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
         "{err}"
     );
     assert!(err.contains("4 settled by an earlier run"), "{err}");
-    assert_eq!(read_jsonl(&dir.path().join("report.jsonl")).len(), 4);
+    // Still one result per line, and the findings' records once, anew.
+    assert_eq!(read_jsonl(&dir.path().join("report.jsonl")).len(), 4 + 5);
     assert_no_secret(&again, dir.path(), &[]);
 }
 
@@ -1090,4 +1104,208 @@ fn bulk_findings_bad_input_is_refused_with_nothing_sent() {
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(err.contains("no finding could be read"), "{err}");
+}
+
+#[test]
+fn the_summary_of_a_findings_run_shows_each_finding_with_its_fate_escaped() {
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    // A file name that is markup and moves the cursor: data, everywhere.
+    let hostile = "a|b<script>x</script>\u{1b}[2J*.env";
+    std::fs::write(
+        &report,
+        [
+            trufflehog("JWT", &pinata_jwt(), None, hostile, 3),
+            trufflehog("Generic", UNKNOWN, None, "notes.txt", 2),
+            trufflehog("LangWatch", LANGWATCH, None, "llm/.env", 1),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_PINATA_BASE_URL", pinata.uri())
+        .env("PINATA_JWT", support::PINATA_JWT)
+        .args([
+            "--output",
+            "json",
+            "bulk",
+            "--yes",
+            "--report",
+            "report.jsonl",
+        ])
+        .arg("--findings")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(pinata.received().len(), 1);
+    assert!(!err.contains('\u{1b}'), "{err}");
+    // `--output json`: the line's result, then a record per finding with
+    // its fate, then the summary.
+    let out = stdout(&output);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 5, "{out}");
+    assert_eq!(records[0]["outcome"], "revoked");
+    let fates: Vec<(&str, &str)> = records[1..4]
+        .iter()
+        .map(|r| (r["finding"].as_str().unwrap(), r["fate"].as_str().unwrap()))
+        .collect();
+    let (jwt, unknown, langwatch) = (
+        fingerprint(&pinata_jwt()),
+        fingerprint(UNKNOWN),
+        fingerprint(LANGWATCH),
+    );
+    assert_eq!(
+        fates,
+        [
+            (jwt.as_str(), "revoked"),
+            (unknown.as_str(), "unrecognised"),
+            (langwatch.as_str(), "needs-id"),
+        ]
+    );
+    assert_eq!(records[1]["lines"], serde_json::json!([1]));
+    assert_eq!(records[1]["locations"][0]["file"], hostile);
+    assert!(records[4]["summary"].is_object());
+    // The report ends with the same records.
+    let lines = read_jsonl(&dir.path().join("report.jsonl"));
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[1..], records[1..4]);
+    assert_no_secret(&output, dir.path(), &[]);
+
+    // The ticket: the findings side by side with their fates, escaped.
+    let markdown = revoker()
+        .current_dir(dir.path())
+        .args(["summarize", "report.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(markdown.status.code(), Some(0), "{}", stderr(&markdown));
+    let md = stdout(&markdown);
+    assert!(
+        md.contains(
+            "**2 of 3 findings of the scanner's report NOT revoked; all 1 lines of the report \
+             succeeded.**"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Finding | Provider | Fate | Found at | What to do next |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {jwt} | pinata | revoked | a\\|b\\<script\\>x\\</script\\>\\\\x1b\\[2J\\*.env:3 \
+             \\(report line 1\\) | none: revoked; replace it wherever it is still used |"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {unknown} |  | unrecognised | notes.txt:2 \\(report line 2\\) | no plugin revokes \
+             it: revoke it at its provider by hand |"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {langwatch} | langwatch | needs-id | llm/.env:1"
+        )),
+        "{md}"
+    );
+    assert!(!md.contains('\u{1b}') && !md.contains("<script>"), "{md}");
+    let html = revoker()
+        .current_dir(dir.path())
+        .args(["summarize", "--format", "html", "report.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(html.status.code(), Some(0), "{}", stderr(&html));
+    let page = stdout(&html);
+    assert!(
+        page.contains("<td>a|b&lt;script&gt;x&lt;/script&gt;\\x1b[2J*.env:3 (report line 1)</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"badge other\">needs-id</span>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains('\u{1b}') && !page.contains("<script>"),
+        "{page}"
+    );
+    for text in [&md, &page] {
+        for secret in secrets() {
+            assert!(!text.contains(&secret), "a secret in the summary:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn findings_output_json_gives_the_table_and_the_plan_as_one_object() {
+    let iam = iam_server();
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    std::fs::write(&report, trufflehog_report()).unwrap();
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_AWS_IAM_BASE_URL", iam.uri())
+        .env("AWS_ACCESS_KEY_ID", HOST_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", HOST_SECRET)
+        .args(["--output", "json", "findings"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let out = stdout(&output);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = &json["findings"];
+    assert_eq!(findings["format"], "trufflehog");
+    assert_eq!(findings["distinct"], 5);
+    assert_eq!(findings["locations"], 7);
+    assert_eq!(
+        findings["counts"]["aws-iam"],
+        serde_json::json!({"resolved": 1, "needs_id": 0, "unresolvable": 0, "unrecognised": 0})
+    );
+    assert_eq!(findings["counts"]["(no plugin)"]["unrecognised"], 1);
+    assert_eq!(findings["counts"]["langwatch"]["needs_id"], 1);
+    let aws = &findings["entries"][0];
+    assert_eq!(
+        aws["finding"],
+        fingerprint(&format!("{LEAKED_ID}:{CANARY}"))
+    );
+    assert_eq!(aws["status"], "resolved");
+    assert_eq!(
+        aws["operations"],
+        serde_json::json!(["deactivate-access-key"])
+    );
+    assert_eq!(aws["locations_total"], 3);
+    assert_eq!(aws["locations"][1]["file"], "ci/secrets.sh");
+    assert_eq!(aws["locations"][1]["line"], 7);
+    assert_eq!(aws["locations"][1]["at"], "line 3");
+    let unknown = &findings["entries"][4];
+    assert_eq!(unknown["status"], "unrecognised");
+    assert_eq!(unknown["provider"], serde_json::Value::Null);
+    assert_eq!(unknown["scanner_type"], "Generic");
+    // The plan, as objects: the bulk lines stdout has without --output json.
+    assert_eq!(
+        findings["plan"],
+        serde_json::json!([
+            {"provider": "aws-iam", "operation": "deactivate-access-key",
+             "params": {"access-key-id": LEAKED_ID, "user-name": OWNER}},
+            {"provider": "pinata", "operation": "revoke-api-key",
+             "params": {"api-key": PINATA_KEY}},
+        ])
+    );
+    // The token's line holds the secret: left out, counted, named on stderr.
+    assert_eq!(findings["withheld_lines"], 1);
+    assert!(err.contains("use --include-secrets FILE"), "{err}");
+    assert_no_secret(&output, dir.path(), &[]);
 }

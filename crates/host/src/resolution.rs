@@ -382,6 +382,15 @@ impl FindingsPlan {
         self.entries.get(&line).copied()
     }
 
+    /// The lines of the entry at `index` in [`Resolutions::entries`].
+    pub fn lines_of(&self, index: usize) -> Vec<u64> {
+        self.entries
+            .iter()
+            .filter(|&(_, &entry)| entry == index)
+            .map(|(&line, _)| line)
+            .collect()
+    }
+
     /// The parameter and secret `line`'s call takes, if it takes one.
     pub fn secret_of(&self, line: u64) -> Option<(&str, &SecretString)> {
         self.secrets
@@ -470,6 +479,28 @@ impl Resolutions {
             })
             .collect()
     }
+}
+
+/// Appends `records` (JSON objects, one a line: what became of each
+/// finding, which hold no secret) to a bulk run's report at `path`, as the
+/// run left it: never through a symbolic link, created with mode 0600 if it
+/// is not there.
+///
+/// A resumed run's report keeps only its lines' results (see
+/// [`Journal::reconcile_report`](crate::bulk::Journal::reconcile_report)):
+/// each run appends the findings' records anew.
+///
+/// # Errors
+///
+/// If the file cannot be opened or written.
+pub fn append_to_report(path: &Path, records: &[String]) -> io::Result<()> {
+    let mut file = io::BufWriter::new(crate::files::open_append(path)?);
+    for record in records {
+        writeln!(file, "{record}")?;
+    }
+    file.into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .sync_all()
 }
 
 /// Reads `inner`, hashing every byte read.

@@ -267,7 +267,8 @@ impl BulkJob {
         let (survey, spool) = spool(reader, format).map_err(input_error)?;
         check_columns(host, &survey).map_err(|e| Error::Input(format!("the input {name}: {e}")))?;
         let mut warnings = Vec::new();
-        if survey.items == 0 {
+        // A findings run's report may resolve to nothing: its table says why.
+        if survey.items == 0 && findings.is_none() {
             warnings.push(format!(
                 "the input {name} holds no lines: nothing to do (did the program that wrote it fail?)"
             ));

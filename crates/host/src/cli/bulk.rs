@@ -318,6 +318,7 @@ pub(crate) fn run(
     };
     let dry_run = spec.options.dry_run;
     let not_found_ok = spec.not_found_ok;
+    let report_path = spec.report.clone();
     let reads_stdin = matches!(spec.input, InputSource::Stdin)
         || findings.as_ref().is_some_and(|run| run.reads_stdin);
     let job = BulkJob::prepare(&host, spec)?;
@@ -350,7 +351,7 @@ pub(crate) fn run(
         outcomes: BTreeMap::new(),
     };
     let stop = job.stop_handle();
-    let (summary, fatal) = runtime.block_on(async {
+    let (summary, mut fatal) = runtime.block_on(async {
         let mut events = pin!(job.run());
         let mut ctrl_c = pin!(tokio::signal::ctrl_c());
         let mut interrupted = false;
@@ -392,7 +393,8 @@ pub(crate) fn run(
         }
     }
     // What became of each finding: this run's lines, else the journal's.
-    let findings_done = findings.as_ref().is_none_or(|run| {
+    let mut findings_done = true;
+    if let Some(run) = &findings {
         let fates = run.resolutions.fates(&run.plan, |line| {
             out.outcomes.get(&line).copied().or_else(|| {
                 run.recorded.get(&line).and_then(|outcome| {
@@ -409,9 +411,31 @@ pub(crate) fn run(
                 super::findings::fates_text(&run.resolutions, &fates, &run.name)
             );
         }
+        let records = super::findings::fate_records(&run.resolutions, &run.plan, &fates);
+        // The report ends with them, for `revoker summarize` (unless the run
+        // could not write its report at all).
+        if let Some(path) = &report_path
+            && fatal.is_none()
+            && let Err(e) = revoker_host::resolution::append_to_report(path, &records)
+        {
+            fatal = Some(revoker_host::Error::Record(
+                revoker_host::RecordError::Write {
+                    file: revoker_host::RecordFile::Report,
+                    kind: e.kind(),
+                    message: format!("{}: {e}", path.display()),
+                },
+            ));
+        }
+        if format == OutputFormat::Json {
+            let mut stdout = io::stdout().lock();
+            for record in &records {
+                let _ = writeln!(stdout, "{record}");
+            }
+        }
         // A dry run reports what a real run would leave, and judges nothing.
-        dry_run || (run.resolutions.problems.is_empty() && fates.iter().all(|fate| fate.is_done()))
-    });
+        findings_done = dry_run
+            || (run.resolutions.problems.is_empty() && fates.iter().all(|fate| fate.is_done()));
+    }
     if format == OutputFormat::Json {
         let mut stdout = io::stdout().lock();
         let _ = stdout.write_all(output::json_line(&summary.to_json()).as_bytes());
@@ -664,6 +688,50 @@ mod tests {
             Just(u128::MAX.to_string()),
             "[0-9a-z.+-]{0,12}",
         ]
+    }
+
+    #[test]
+    fn the_prompt_of_a_findings_run_counts_its_findings_and_shows_no_secret() {
+        let empty = tempfile::tempdir().unwrap();
+        let host = revoker_host::Host::builder()
+            .plugin_dir(empty.path())
+            .require_plugins(false)
+            .build()
+            .unwrap();
+        let runtime = super::super::findings::runtime().unwrap();
+        let secret = "made-up-secret-in-a-report-0001";
+        let report = format!("{secret}\n{secret}\nanother-made-up-secret-0002\n");
+        let resolutions =
+            runtime.block_on(Resolver::new(&host).resolve_report(report.as_bytes(), None));
+        let plan = Arc::new(resolutions.bulk_plan());
+        let run = FindingsRun {
+            name: "leaks.txt".into(),
+            reads_stdin: false,
+            resolutions,
+            plan,
+            recorded: BTreeMap::new(),
+        };
+        let mut survey = revoker_host::bulk::Survey {
+            items: 3,
+            ..Default::default()
+        };
+        survey
+            .operations
+            .insert(("aws-iam".into(), "deactivate-access-key".into()), 3);
+        let text = prompt_text(&host, &survey, Default::default(), 3, Some(&run));
+        assert!(
+            text.starts_with(
+                "revoker bulk --findings: 2 distinct secrets in the report leaks.txt: 0 resolved \
+                 to the lines below; 2 not (listed above: nothing is sent for them, and the run \
+                 does not exit 0)\nrevoker bulk will send, for 3 of the input's 3 lines:\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("       3  aws-iam deactivate-access-key  (unknown provider: not sent)"),
+            "{text}"
+        );
+        assert!(!text.contains("made-up"), "{text}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use revoker_host::HostBuilder;
 use revoker_host::findings::{Format, Location, ProblemKind};
 use revoker_host::resolution::{Entry, Fate, Resolutions, Resolver, Status};
 
-use super::output::terminal_safe;
+use super::output::{OutputFormat, terminal_safe};
 use super::{Exit, Fatal};
 
 /// At most this many locations are listed for one finding.
@@ -144,7 +144,12 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
 }
 
 /// Runs `revoker findings`.
-pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Result<Exit, Fatal> {
+pub(crate) fn run(
+    builder: HostBuilder,
+    matches: &ArgMatches,
+    output: OutputFormat,
+    quiet: bool,
+) -> Result<Exit, Fatal> {
     let report = matches.get_one::<String>("report").expect("required");
     let format = report_format(matches)?;
     let secrets_file = matches
@@ -181,13 +186,30 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
     };
     // The plan after the secrets file: a run that fails writing that file
     // leaves no half of a plan behind on stdout.
-    let mut plan = String::new();
-    for line in resolved.plan_lines() {
-        plan.push_str(&line);
-        plan.push('\n');
+    let withheld: usize = match written {
+        Some(_) => 0,
+        None => resolved.needing_secrets().map(|e| e.calls.len()).sum(),
+    };
+    if output == OutputFormat::Json {
+        // The table, and the plan in it, as one JSON object.
+        super::print(&super::output::json_line(&table_json(
+            &resolved, name, withheld,
+        )));
+        if !quiet {
+            eprint!(
+                "{}",
+                secrets_note(&resolved, secrets_file.as_deref(), written)
+            );
+        }
+    } else {
+        let mut plan = String::new();
+        for line in resolved.plan_lines() {
+            plan.push_str(&line);
+            plan.push('\n');
+        }
+        super::print(&plan);
     }
-    super::print(&plan);
-    if !quiet {
+    if !quiet && output != OutputFormat::Json {
         let mut text = table(&resolved, name);
         let _ = writeln!(
             text,
@@ -207,9 +229,8 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
         .entries
         .iter()
         .all(|entry| entry.status == Status::Resolved);
-    let withheld = written.is_none() && resolved.needing_secrets().next().is_some();
     Ok(
-        if all_resolved && resolved.problems.is_empty() && !withheld {
+        if all_resolved && resolved.problems.is_empty() && withheld == 0 {
             Exit::Success
         } else {
             Exit::Failure
@@ -478,4 +499,128 @@ pub(crate) fn fates_text(resolved: &Resolutions, fates: &[Fate], name: &str) -> 
         );
     }
     out
+}
+
+/// At most this many locations of one finding are in its JSON; the rest are
+/// counted (`locations_total`).
+const LOCATIONS_IN_JSON: usize = 100;
+
+/// A location as JSON: each part the scanner gave, and where the record is
+/// in the report.
+fn location_json(location: &Location) -> serde_json::Value {
+    serde_json::json!({
+        "file": location.file,
+        "line": location.line,
+        "commit": location.commit,
+        "repository": location.repository,
+        "url": location.url,
+        "reference": location.reference,
+        "more_at": location.more_at,
+        "at": location.at.to_string(),
+    })
+}
+
+/// One finding as JSON, as in `findings --output json` and, with its fate,
+/// in the report of `bulk --findings`: its fingerprint (never the secret),
+/// provider, status, reason, the calls' operations and its locations.
+pub(crate) fn entry_json(entry: &Entry) -> serde_json::Map<String, serde_json::Value> {
+    let operations: Vec<&str> = entry
+        .calls
+        .iter()
+        .map(|call| call.request.operation.as_str())
+        .collect();
+    let locations: Vec<serde_json::Value> = entry
+        .locations
+        .iter()
+        .take(LOCATIONS_IN_JSON)
+        .map(location_json)
+        .collect();
+    let serde_json::Value::Object(object) = serde_json::json!({
+        "finding": entry.fingerprint.to_string(),
+        "provider": entry.provider,
+        "status": entry.status.as_str(),
+        "operations": operations,
+        "reason": entry.reason,
+        "also_claimed": entry.also_claimed,
+        "scanner_type": entry.hint.as_ref().map(|hint| hint.kind.as_str()),
+        "locations": locations,
+        "locations_total": entry.locations.len(),
+    }) else {
+        unreachable!("an object")
+    };
+    object
+}
+
+/// The records a `bulk --findings` run appends to its report, one per
+/// finding: [`entry_json`] with its fate, the lines of its calls and what
+/// to do next.
+pub(crate) fn fate_records(
+    resolved: &Resolutions,
+    plan: &revoker_host::resolution::FindingsPlan,
+    fates: &[Fate],
+) -> Vec<String> {
+    resolved
+        .entries
+        .iter()
+        .zip(fates)
+        .enumerate()
+        .map(|(index, (entry, fate))| {
+            let mut object = entry_json(entry);
+            object.insert("fate".into(), fate.as_str().into());
+            if let Fate::Failed(outcome) = fate {
+                object.insert("outcome".into(), outcome.as_str().into());
+            }
+            object.insert("lines".into(), plan.lines_of(index).into());
+            object.insert("next".into(), next_step(entry, *fate).into());
+            serde_json::Value::Object(object).to_string()
+        })
+        .collect()
+}
+
+/// `findings --output json`: the table as one JSON object, `{"findings":
+/// {…}}`, with the plan's lines as objects (`.findings.plan[]` is the bulk
+/// input) and how many lines were left out because they hold the secret.
+fn table_json(resolved: &Resolutions, name: &str, withheld: usize) -> serde_json::Value {
+    let mut counts: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for entry in &resolved.entries {
+        let provider = entry.provider.clone().unwrap_or_else(|| NO_PLUGIN.into());
+        let column = match entry.status {
+            Status::Resolved => "resolved",
+            Status::NeedsId | Status::NeedsOwner => "needs_id",
+            Status::Unresolvable => "unresolvable",
+            _ => "unrecognised",
+        };
+        let row = counts.entry(provider).or_default();
+        for name in ["resolved", "needs_id", "unresolvable", "unrecognised"] {
+            row.entry(name).or_default();
+        }
+        *row.entry(column).or_default() += 1;
+    }
+    let plan: Vec<serde_json::Value> = resolved
+        .plan_lines()
+        .map(|line| serde_json::from_str(&line).expect("a plan line is JSON"))
+        .collect();
+    let problems: Vec<serde_json::Value> = resolved
+        .problems
+        .iter()
+        .map(|problem| {
+            serde_json::json!({"at": problem.at.to_string(), "problem": problem.kind.to_string()})
+        })
+        .collect();
+    let entries: Vec<serde_json::Value> = resolved
+        .entries
+        .iter()
+        .map(|entry| serde_json::Value::Object(entry_json(entry)))
+        .collect();
+    serde_json::json!({"findings": {
+        "report": name,
+        "format": resolved.format.map(Format::as_str),
+        "distinct": resolved.entries.len(),
+        "locations": resolved.entries.iter().map(|e| e.locations.len()).sum::<usize>(),
+        "counts": counts,
+        "entries": entries,
+        "problems": problems,
+        "plan": plan,
+        "withheld_lines": withheld,
+    }})
 }
