@@ -28,7 +28,11 @@ pub(crate) fn command() -> Command {
             "Revoke every key in a file or stdin. JSONL lines are \
              {\"provider\":…,\"operation\":…,\"params\":{…}}; CSV has the header \
              provider,operation,<param>,… A bad line is reported with its line number and \
-             the rest goes on. Re-running with the same --journal skips finished lines.",
+             the rest goes on. Re-running with the same --journal skips finished lines. \
+             With --findings REPORT, the input is a secret scanner's report, resolved as \
+             `revoker findings` does (owner lookups are sent first; a secret a call takes is \
+             never written): the run ends with each finding's fate and what to do next, and \
+             exits 0 only when every finding was revoked.",
         )
         .arg(
             Arg::new("input")

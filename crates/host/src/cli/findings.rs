@@ -36,7 +36,9 @@ pub(crate) fn command() -> Command {
              Exit 0 when every finding is in the plan; 1 when one is not (needs an id, \
              unresolvable, unrecognised, a record that is no finding, or a line that needs \
              the secret and --include-secrets was not given); 2 when the report cannot be \
-             read or holds no finding at all.",
+             read or holds no finding at all. With --output json, the table, the plan's \
+             lines in it, goes to stdout as one JSON object instead. `revoker bulk --findings \
+             REPORT` resolves and revokes in one step.",
         )
         .arg(
             Arg::new("report")
