@@ -1055,6 +1055,15 @@ fn bulk_findings_bad_input_is_refused_with_nothing_sent() {
             .unwrap()
     };
     let report_arg = report.display().to_string();
+    std::fs::write(dir.path().join("elsewhere"), "").unwrap();
+    let empty_report = dir.path().join("empty.txt");
+    std::fs::write(&empty_report, "").unwrap();
+    let empty_arg = empty_report.display().to_string();
+    std::os::unix::fs::symlink(
+        dir.path().join("elsewhere"),
+        dir.path().join("link.journal"),
+    )
+    .unwrap();
     for (args, says) in [
         (vec!["--findings", "missing.json"], "cannot read the report"),
         (
@@ -1079,6 +1088,22 @@ fn bulk_findings_bad_input_is_refused_with_nothing_sent() {
         (
             vec!["--yes", "--findings", &report_arg, "--journal", &report_arg],
             "--journal names the findings report itself",
+        ),
+        (
+            vec![
+                "--yes",
+                "--findings",
+                &report_arg,
+                "--journal",
+                "link.journal",
+            ],
+            "symbolic link",
+        ),
+        // (An audit log that is not one is refused when it opens: an empty
+        // report is the one it would take.)
+        (
+            vec!["--audit", &empty_arg, "--yes", "--findings", &empty_arg],
+            "--audit names the findings report itself",
         ),
     ] {
         let output = run(&args);

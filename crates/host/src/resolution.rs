@@ -321,6 +321,8 @@ impl Resolutions {
             Some(report) => identity.update(report.as_bytes()),
             None => identity.update(Sha256::digest(text.as_bytes())),
         }
+        // The reader (a forced format reads a report otherwise).
+        identity.update(self.format.map_or("", Format::as_str).as_bytes());
         identity.update(if self.delete {
             &b"\ndelete\n"[..]
         } else {
@@ -366,7 +368,7 @@ impl fmt::Debug for FindingsPlan {
 
 impl FindingsPlan {
     /// What a journal of this run binds to: the SHA-256 of the report's
-    /// bytes and the choice to delete, hex.
+    /// bytes, its format and the choice to delete, hex.
     pub fn sha256(&self) -> &str {
         &self.sha256
     }

@@ -577,24 +577,29 @@ pub struct RecordedLine {
 ///
 /// # Errors
 ///
-/// [`JournalError::Io`] if the file is there and cannot be read.
-pub fn recorded_lines(path: &Path) -> Result<Vec<RecordedLine>, JournalError> {
+/// [`Error::UnsafeFile`] if the journal is a symbolic link, not a regular
+/// file or another user's (as a run refuses it), [`Error::Record`] if it is
+/// there and cannot be read.
+pub fn recorded_lines(path: &Path) -> Result<Vec<RecordedLine>, crate::Error> {
+    files::check_path(path).map_err(|source| crate::Error::UnsafeFile {
+        role: "journal",
+        source,
+    })?;
+    let unreadable = |e: io::Error| {
+        crate::Error::Record(crate::RecordError::Write {
+            file: crate::RecordFile::Journal,
+            kind: e.kind(),
+            message: format!("{}: {e}", path.display()),
+        })
+    };
     let file = match files::open_to_read(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(JournalError::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
+        Err(e) => return Err(unreadable(e)),
     };
     let mut last = BTreeMap::new();
     for text in BufReader::new(file).lines().skip(1) {
-        let text = text.map_err(|source| JournalError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text = text.map_err(unreadable)?;
         // A record cut off by a kill, or damage Journal::open reports.
         let Ok(entry) = serde_json::from_str::<Entry>(&text) else {
             continue;

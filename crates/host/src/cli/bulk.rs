@@ -488,7 +488,12 @@ fn findings_run(
     quiet: bool,
 ) -> Result<FindingsRun, Fatal> {
     // Before anything is sent (a lookup): the report is no file this run writes.
-    for (flag, path) in [("--journal", &spec.journal), ("--report", &spec.report)] {
+    let audit = host.audit_log().map(|log| log.path().to_owned());
+    for (flag, path) in [
+        ("--journal", &spec.journal),
+        ("--report", &spec.report),
+        ("--audit", &audit),
+    ] {
         if let Some(path) = path
             && report != "-"
             && super::findings::same_file(path, std::path::Path::new(report))
@@ -499,7 +504,7 @@ fn findings_run(
         }
     }
     let recorded = match &spec.journal {
-        Some(path) => recorded_lines(path).map_err(|e| Fatal::config(e.to_string()))?,
+        Some(path) => recorded_lines(path)?,
         None => Vec::new(),
     };
     let resolver = Resolver::new(host)
