@@ -1117,6 +1117,122 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    fn entry(status: Status, calls: Vec<Call>, slots: usize, secret: &str) -> Entry {
+        Entry {
+            fingerprint: Fingerprint::of(secret.as_bytes()),
+            hint: None,
+            locations: vec![Location::at(crate::findings::Position::Line(1))],
+            provider: Some("p".into()),
+            also_claimed: Vec::new(),
+            status,
+            reason: String::new(),
+            calls,
+            slots,
+            secret: SecretString::from(secret.to_owned()),
+        }
+    }
+
+    fn call(operation: &str, id: &str, secret_param: Option<&str>) -> Call {
+        Call {
+            request: Request::new("p", operation, Params::from_pairs([("id", id)])),
+            secret_param: secret_param.map(str::to_owned),
+        }
+    }
+
+    /// A report's resolutions: a key whose lookup failed (its two calls
+    /// gone), a token revoked by its value, an unrecognised secret, a key
+    /// deactivated then deleted (its id `id`).
+    fn resolutions(report: &str, delete: bool, id: &str) -> Resolutions {
+        Resolutions {
+            format: Some(Format::Plain),
+            entries: vec![
+                entry(Status::NeedsOwner, Vec::new(), 2, "made-up-secret-aaaa"),
+                entry(
+                    Status::Resolved,
+                    vec![call("revoke", "t", Some("credential"))],
+                    1,
+                    "made-up-secret-bbbb",
+                ),
+                entry(Status::Unrecognised, Vec::new(), 0, "made-up-secret-cccc"),
+                entry(
+                    Status::Resolved,
+                    vec![call("deactivate", id, None), call("delete", id, None)],
+                    2,
+                    "made-up-secret-dddd",
+                ),
+            ],
+            problems: Vec::new(),
+            report_sha256: Some(report.to_owned()),
+            delete,
+        }
+    }
+
+    #[test]
+    fn a_bulk_plan_keeps_each_findings_lines_in_place_and_its_secrets_apart() {
+        let resolved = resolutions("r1", false, "k1");
+        let plan = resolved.bulk_plan();
+        let line = |op: &str, id: &str| {
+            format!(r#"{{"provider":"p","operation":"{op}","params":{{"id":"{id}"}}}}"#)
+        };
+        // The failed lookup's two lines are blank: the others stay where a
+        // resumed run finds them.
+        assert_eq!(
+            plan.text(),
+            format!(
+                "\n\n{}\n{}\n{}\n",
+                line("revoke", "t"),
+                line("deactivate", "k1"),
+                line("delete", "k1")
+            )
+        );
+        assert!(!plan.text().contains("made-up"));
+        let entries: Vec<_> = (1..=6).map(|line| plan.entry_of(line)).collect();
+        assert_eq!(entries, [Some(0), Some(0), Some(1), Some(3), Some(3), None]);
+        assert_eq!(plan.lines_of(3), [4, 5]);
+        let (name, secret) = plan.secret_of(3).unwrap();
+        assert_eq!(
+            (name, secret.expose_secret()),
+            ("credential", "made-up-secret-bbbb")
+        );
+        assert!(plan.secret_of(4).is_none());
+        assert!(!format!("{plan:?}").contains("made-up"));
+
+        // It binds to the report and the choices, not to what lookups found.
+        let sha = |r: &Resolutions| r.bulk_plan().sha256().to_owned();
+        assert_eq!(sha(&resolved), sha(&resolutions("r1", false, "k2")));
+        assert_ne!(sha(&resolved), sha(&resolutions("r2", false, "k1")));
+        assert_ne!(sha(&resolved), sha(&resolutions("r1", true, "k1")));
+    }
+
+    #[test]
+    fn a_findings_fate_is_its_lines_outcomes() {
+        let resolved = resolutions("r1", false, "k1");
+        let plan = resolved.bulk_plan();
+        let fates = resolved.fates(&plan, |line| match line {
+            3 => Some((Outcome::Accepted, true)),
+            4 => Some((Outcome::Revoked, true)),
+            5 => Some((Outcome::Forbidden, false)),
+            _ => None,
+        });
+        assert_eq!(
+            fates,
+            [
+                Fate::Unresolved(Status::NeedsOwner),
+                Fate::Accepted,
+                Fate::Unresolved(Status::Unrecognised),
+                Fate::Failed(Outcome::Forbidden),
+            ]
+        );
+        assert!(fates[1].is_done() && !fates[3].is_done());
+        // A line without a result (the run stopped): not sent; all done: revoked.
+        let stopped = resolved.fates(&plan, |line| {
+            (line == 4).then_some((Outcome::Revoked, true))
+        });
+        assert_eq!(stopped[3], Fate::NotSent);
+        let done = resolved.fates(&plan, |_| Some((Outcome::AlreadyRevoked, true)));
+        assert_eq!(done[3], Fate::Revoked);
+    }
+
     #[test]
     fn scrub_redacts_long_secrets_only() {
         assert_eq!(scrub(&format!("x {SECRET} y"), &[SECRET]), "x <redacted> y");
