@@ -43,9 +43,10 @@
 //! [`Resolutions::plan_lines`]; only [`Resolutions::write_secret_plan`]
 //! writes it, to a file created with mode 0600.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::io::{self, BufRead, Read, Write as _};
+use std::ops::Range;
 use std::path::Path;
 
 use futures_util::StreamExt as _;
@@ -80,8 +81,57 @@ const SCRUB_MIN_LEN: usize = 8;
 pub struct Resolver<'h> {
     host: &'h Host,
     delete: bool,
-    recorded: Vec<Request>,
+    recorded: Recorded,
     lookups: bool,
+}
+
+/// Requests an earlier run recorded, found by any one of their parameters.
+#[derive(Debug, Clone, Default)]
+struct Recorded {
+    requests: Vec<Request>,
+    /// (provider, operation, parameter, value) → indexes in `requests`.
+    by_param: HashMap<(String, String, String, String), Vec<usize>>,
+}
+
+impl Recorded {
+    fn new(requests: Vec<Request>) -> Self {
+        let mut by_param: HashMap<_, Vec<usize>> = HashMap::new();
+        for (index, request) in requests.iter().enumerate() {
+            for param in request.params.iter() {
+                let key = (
+                    request.provider.clone(),
+                    request.operation.clone(),
+                    param.name.to_string(),
+                    param.value.to_string(),
+                );
+                by_param.entry(key).or_default().push(index);
+            }
+        }
+        Self { requests, by_param }
+    }
+
+    /// The recorded requests of `call`'s provider and operation that hold
+    /// every parameter `call` has.
+    fn holding<'a>(&'a self, call: &'a Request) -> impl Iterator<Item = &'a Request> + 'a {
+        let first = call.params.iter().next().map(|param| {
+            (
+                call.provider.clone(),
+                call.operation.clone(),
+                param.name.to_string(),
+                param.value.to_string(),
+            )
+        });
+        first
+            .and_then(|key| self.by_param.get(&key))
+            .into_iter()
+            .flatten()
+            .map(|&index| &self.requests[index])
+            .filter(move |recorded| {
+                call.params
+                    .iter()
+                    .all(|p| recorded.params.get(p.name.as_str()) == Some(p.value.as_str()))
+            })
+    }
 }
 
 /// How far one distinct secret got.
@@ -294,13 +344,13 @@ impl Resolutions {
     /// given to that line only as it is sent.
     pub fn bulk_plan(&self) -> FindingsPlan {
         let mut text = String::new();
-        let mut entries = BTreeMap::new();
+        let mut entries = Vec::with_capacity(self.entries.len());
         let mut secrets = HashMap::new();
         let mut line = 0;
-        for (index, entry) in self.entries.iter().enumerate() {
+        for entry in &self.entries {
+            entries.push(line + 1..line + 1 + entry.slots as u64);
             for slot in 0..entry.slots {
                 line += 1;
-                entries.insert(line, index);
                 match entry.calls.get(slot) {
                     Some(call) if entry.status == Status::Resolved => {
                         text.push_str(&call.line());
@@ -352,7 +402,8 @@ impl Resolutions {
 pub struct FindingsPlan {
     sha256: String,
     text: String,
-    entries: BTreeMap<u64, usize>,
+    /// Each entry's lines, in [`Resolutions::entries`]' order: consecutive.
+    entries: Vec<Range<u64>>,
     secrets: HashMap<u64, (String, SecretString)>,
 }
 
@@ -360,7 +411,10 @@ impl fmt::Debug for FindingsPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FindingsPlan")
             .field("sha256", &self.sha256)
-            .field("lines", &self.entries.len())
+            .field(
+                "lines",
+                &self.entries.last().map_or(0, |lines| lines.end - 1),
+            )
             .field("lines_taking_a_secret", &self.secrets.len())
             .finish_non_exhaustive()
     }
@@ -381,16 +435,17 @@ impl FindingsPlan {
     /// The index in [`Resolutions::entries`] of the entry whose call is on
     /// `line` (from 1).
     pub fn entry_of(&self, line: u64) -> Option<usize> {
-        self.entries.get(&line).copied()
+        // The first entry whose lines end after `line`, if they hold it.
+        let index = self.entries.partition_point(|lines| lines.end <= line);
+        self.entries
+            .get(index)
+            .filter(|lines| lines.contains(&line))
+            .map(|_| index)
     }
 
     /// The lines of the entry at `index` in [`Resolutions::entries`].
-    pub fn lines_of(&self, index: usize) -> Vec<u64> {
-        self.entries
-            .iter()
-            .filter(|&(_, &entry)| entry == index)
-            .map(|(&line, _)| line)
-            .collect()
+    pub fn lines_of(&self, index: usize) -> Range<u64> {
+        self.entries.get(index).cloned().unwrap_or(0..0)
     }
 
     /// The parameter and secret `line`'s call takes, if it takes one.
@@ -455,16 +510,11 @@ impl Resolutions {
         plan: &FindingsPlan,
         line: impl Fn(u64) -> Option<(Outcome, bool)>,
     ) -> Vec<Fate> {
-        let mut lines: Vec<Vec<u64>> = vec![Vec::new(); self.entries.len()];
-        for (&number, &entry) in &plan.entries {
-            if let Some(lines) = lines.get_mut(entry) {
-                lines.push(number);
-            }
-        }
         self.entries
             .iter()
-            .zip(lines)
-            .map(|(entry, lines)| {
+            .enumerate()
+            .map(|(index, entry)| {
+                let lines = plan.lines_of(index);
                 if entry.status != Status::Resolved {
                     return Fate::Unresolved(entry.status);
                 }
@@ -525,7 +575,7 @@ impl<'h> Resolver<'h> {
         Self {
             host,
             delete: false,
-            recorded: Vec::new(),
+            recorded: Recorded::default(),
             lookups: true,
         }
     }
@@ -546,7 +596,7 @@ impl<'h> Resolver<'h> {
     /// even once the key is gone.
     #[must_use]
     pub fn recorded(mut self, requests: Vec<Request>) -> Self {
-        self.recorded = requests;
+        self.recorded = Recorded::new(requests);
         self
     }
 
@@ -902,15 +952,9 @@ impl Resolver<'_> {
     /// parameter the call has.
     fn recorded_fill(&self, entry: &Entry, fills: &str) -> Option<String> {
         entry.calls.iter().find_map(|call| {
-            self.recorded.iter().find_map(|recorded| {
-                let same =
-                    recorded.provider == call.request.provider
-                        && recorded.operation == call.request.operation
-                        && call.request.params.iter().all(|p| {
-                            recorded.params.get(p.name.as_str()) == Some(p.value.as_str())
-                        });
+            self.recorded.holding(&call.request).find_map(|recorded| {
                 let value = recorded.params.get(fills)?;
-                (same && !value.trim().is_empty() && !value.starts_with("<redacted"))
+                (!value.trim().is_empty() && !value.starts_with("<redacted"))
                     .then(|| value.to_owned())
             })
         })
@@ -1188,7 +1232,8 @@ mod tests {
         assert!(!plan.text().contains("made-up"));
         let entries: Vec<_> = (1..=6).map(|line| plan.entry_of(line)).collect();
         assert_eq!(entries, [Some(0), Some(0), Some(1), Some(3), Some(3), None]);
-        assert_eq!(plan.lines_of(3), [4, 5]);
+        assert_eq!(plan.lines_of(3), 4..6);
+        assert!(plan.lines_of(2).is_empty());
         let (name, secret) = plan.secret_of(3).unwrap();
         assert_eq!(
             (name, secret.expose_secret()),

@@ -572,7 +572,8 @@ pub(crate) fn fate_records(
             if let Fate::Failed(outcome) = fate {
                 object.insert("outcome".into(), outcome.as_str().into());
             }
-            object.insert("lines".into(), plan.lines_of(index).into());
+            let lines: Vec<u64> = plan.lines_of(index).collect();
+            object.insert("lines".into(), lines.into());
             object.insert("next".into(), next_step(entry, *fate).into());
             serde_json::Value::Object(object).to_string()
         })
