@@ -758,11 +758,14 @@ fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
         "--report",
         "report.jsonl",
     ];
-    let output = bulk_findings(dir.path(), &env, &report, &args);
+    // With debug logs: no secret in them either.
+    let verbose: Vec<&str> = args.iter().copied().chain(["-vvv"]).collect();
+    let output = bulk_findings(dir.path(), &env, &report, &verbose);
     let err = stderr(&output);
     // LangWatch needs an id and one secret is no provider's: not success,
     // "some lines not done".
     assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("DEBUG"), "{err}");
 
     // The lookup once, then the key deactivated and deleted, with the owner
     // it found, each once although it was found in three places.
