@@ -1,7 +1,8 @@
 //! `revoker summarize REPORT.jsonl --format markdown|html`: a bulk run's
 //! report turned into what an incident ticket or a manager reads: the
 //! verdict, counts by outcome and provider, the time span, the failures with
-//! their reasons and what to do next, and the created keys' ids.
+//! their reasons and what to do next, the created keys' ids, and for a
+//! `bulk --findings` run each finding side by side with its fate.
 //!
 //! Everything taken from the report is data: escaped with
 //! [`markdown_escape`] or `html_escape(terminal_safe(…))` where it is
@@ -49,8 +50,10 @@ pub(crate) fn command() -> Command {
         .long_about(
             "Summarize a bulk run's report for an incident ticket: the verdict, counts by outcome \
              and provider, the time span, each failure with its reason and what to do next, and \
-             the created keys' ids (never their values). Markdown renders as tables on GitHub \
-             and GitLab; HTML is one self-contained file (no scripts, no external assets).",
+             the created keys' ids (never their values); for a `bulk --findings` run, each \
+             finding of the scanner's report with its fate and what to do next. Markdown \
+             renders as tables on GitHub and GitLab; HTML is one self-contained file (no \
+             scripts, no external assets).",
         )
         .arg(
             Arg::new("report")
