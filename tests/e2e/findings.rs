@@ -711,3 +711,629 @@ fn a_misbehaving_resolver_costs_its_findings_only() {
         assert_no_secret(&output, dir.path(), &[&dir.path().join("secrets.jsonl")]);
     }
 }
+
+/// The environment of a run against the stand-ins, with every credential.
+fn env_for(
+    iam: &FaultServer,
+    pinata: &FaultServer,
+    github: &FaultServer,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("REVOKER_AWS_IAM_BASE_URL", iam.uri()),
+        ("REVOKER_PINATA_BASE_URL", pinata.uri()),
+        ("REVOKER_GITHUB_BASE_URL", github.uri()),
+        ("AWS_ACCESS_KEY_ID", HOST_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", HOST_SECRET.to_owned()),
+        ("PINATA_JWT", support::PINATA_JWT.to_owned()),
+    ]
+}
+
+/// `revoker bulk --yes --findings REPORT …` in `dir`, with `env`.
+fn bulk_findings(dir: &Path, env: &[(&str, String)], report: &Path, args: &[&str]) -> Output {
+    revoker()
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .args(["--audit", "audit.log", "bulk", "--yes", "--findings"])
+        .arg(report)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
+    let iam = iam_server();
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let github = FaultServer::start(|_| Action::status(202));
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    std::fs::write(&report, trufflehog_report()).unwrap();
+    // Everything the run writes goes here: no secret may be in any of it.
+    let dir = private_dir();
+    let env = env_for(&iam, &pinata, &github);
+    let args = [
+        "--delete",
+        "--journal",
+        "journal.jsonl",
+        "--report",
+        "report.jsonl",
+    ];
+    // With debug logs: no secret in them either.
+    let verbose: Vec<&str> = args.iter().copied().chain(["-vvv"]).collect();
+    let output = bulk_findings(dir.path(), &env, &report, &verbose);
+    let err = stderr(&output);
+    // LangWatch needs an id and one secret is no provider's: not success,
+    // "some lines not done".
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("DEBUG"), "{err}");
+
+    // The lookup once, then the key deactivated and deleted, with the owner
+    // it found, each once although it was found in three places.
+    let sent = bodies(&iam);
+    assert_eq!(
+        sent[0],
+        format!("Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId={LEAKED_ID}")
+    );
+    let mut revoked = sent[1..].to_vec();
+    revoked.sort();
+    assert_eq!(
+        revoked,
+        [
+            format!(
+                "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}&UserName={OWNER}"
+            ),
+            format!(
+                "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
+                 &Status=Inactive&UserName={OWNER}"
+            ),
+        ]
+    );
+    // Pinata's key by its public id; GitHub's token by its value, read from
+    // the report as it was sent.
+    let pinata_got = pinata.received();
+    assert_eq!(pinata_got.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&pinata_got[0].body).unwrap();
+    assert_eq!(body, serde_json::json!({"apiKey": PINATA_KEY}));
+    let github_got = github.received();
+    assert_eq!(github_got.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&github_got[0].body).unwrap();
+    assert_eq!(body["credentials"], serde_json::json!([GITHUB]));
+
+    // The report: one result per call, the token as its fingerprint.
+    let (mut lines, findings): (Vec<_>, Vec<_>) = read_jsonl(&dir.path().join("report.jsonl"))
+        .into_iter()
+        .partition(|line| line.get("line").is_some());
+    lines.sort_by_key(|line| line["line"].as_u64());
+    // Then one record per finding, with its fate, for `revoker summarize`.
+    let fates: Vec<&str> = findings
+        .iter()
+        .map(|record| record["fate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fates,
+        ["revoked", "revoked", "needs-id", "accepted", "unrecognised"]
+    );
+    assert_eq!(findings[0]["lines"], serde_json::json!([1, 2]));
+    assert_eq!(findings[0]["locations_total"], 3);
+    let results: Vec<(String, String)> = lines
+        .iter()
+        .map(|line| {
+            (
+                line["operation"].as_str().unwrap().to_owned(),
+                line["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("deactivate-access-key".to_owned(), "revoked".to_owned()),
+            ("delete-access-key".to_owned(), "revoked".to_owned()),
+            ("revoke-api-key".to_owned(), "revoked".to_owned()),
+            ("revoke-credential".to_owned(), "accepted".to_owned()),
+        ],
+        "{err}"
+    );
+    assert_eq!(
+        lines[3]["params"]["credential"],
+        format!("<redacted {}>", fingerprint(GITHUB)),
+    );
+
+    // Stderr: the resolution's table first, then each finding's fate with
+    // its locations and what to do next.
+    assert!(
+        err.contains("  total                 3            1            0            1\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "revoker: the findings of REPORT: accepted 1, needs-id 1, revoked 2, unrecognised 1\n"
+                .replace("REPORT", &report.display().to_string())
+                .as_str()
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  aws-iam  revoked\n      at deploy/.env:3 (report line 1); ci/secrets.sh:7 \
+             (report line 3); old/backup.env:9 (report line 6)\n      next: none: revoked",
+            fingerprint(&format!("{LEAKED_ID}:{CANARY}"))
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  github  accepted\n      at scripts/push.sh:40 (report line 5)\n      next: \
+             github accepted the revocation and carries it out later",
+            fingerprint(GITHUB)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  langwatch  needs-id\n      at llm/.env:1 (report line 4)\n      next: a \
+             LangWatch key (sk-lw-…): revoke-virtual-key takes the virtual key's id",
+            fingerprint(LANGWATCH)
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  -  unrecognised\n      at notes.txt:2 (report line 7)\n      next: no plugin \
+             revokes it",
+            fingerprint(UNKNOWN)
+        )),
+        "{err}"
+    );
+    // The canary, and every other secret of the report: in no output and no
+    // file the run wrote (journal, report, audit log).
+    assert_eq!(files_under(dir.path()).len(), 3);
+    assert_no_secret(&output, dir.path(), &[]);
+
+    // Again with the same journal, against servers that would refuse it
+    // all: nothing is sent, the lookup included (the journal recorded the
+    // owner), and the findings' fates are as they were.
+    let refusing = FaultServer::start(|_| xml(403, "<ErrorResponse/>".to_owned()));
+    let env = env_for(&refusing, &refusing, &refusing);
+    let again = bulk_findings(dir.path(), &env, &report, &args);
+    let err = stderr(&again);
+    assert_eq!(again.status.code(), Some(1), "{err}");
+    assert!(refusing.received().is_empty(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "an earlier run recorded its user-name: {OWNER} (the lookup is not sent again)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("accepted 1, needs-id 1, revoked 2, unrecognised 1\n"),
+        "{err}"
+    );
+    assert!(err.contains("4 settled by an earlier run"), "{err}");
+    // Still one result per line, and the findings' records once, anew.
+    assert_eq!(read_jsonl(&dir.path().join("report.jsonl")).len(), 4 + 5);
+    assert_no_secret(&again, dir.path(), &[]);
+}
+
+#[test]
+fn bulk_findings_exits_0_only_when_every_finding_is_revoked() {
+    let iam = iam_server();
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let github = FaultServer::start(|_| Action::status(202));
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    let pair = format!("{LEAKED_ID}:{CANARY}");
+    std::fs::write(
+        &report,
+        [
+            trufflehog("AWS", LEAKED_ID, Some(&pair), "a.env", 1),
+            trufflehog("JWT", &pinata_jwt(), None, "b.js", 2),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let dir = private_dir();
+    let env = env_for(&iam, &pinata, &github);
+    let args = ["--journal", "journal.jsonl"];
+
+    // The first time, IAM refuses the owner's lookup and Pinata the key: the
+    // AWS key needs its owner, Pinata's is not revoked; exit 1.
+    let refusing = FaultServer::start(|_| Action::json(403, "{\"error\":\"nope\"}"));
+    let mut first_env = env.clone();
+    first_env[0].1 = refusing.uri();
+    first_env[1].1 = refusing.uri();
+    let output = bulk_findings(dir.path(), &first_env, &report, &args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(refusing.received().len(), 2, "the lookup, and Pinata's key");
+    assert!(err.contains(": failed 1, needs-user-name 1\n"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "  {}  pinata  failed (forbidden)\n      at b.js:2 (report line 2)\n      next: \
+             give the credential the right to revoke",
+            fingerprint(&pinata_jwt())
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "  {}  aws-iam  needs-user-name\n      at a.env:1 (report line 1)\n      next: its \
+             calls need the owner's user-name",
+            fingerprint(&pair)
+        )),
+        "{err}"
+    );
+    assert_no_secret(&output, dir.path(), &[]);
+
+    // The same journal, and the lookup succeeds: the AWS key's line (where
+    // the failed lookup left it, blank) is sent; Pinata's again. Every finding
+    // is revoked: exit 0.
+    let output = bulk_findings(dir.path(), &env, &report, &args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(
+        bodies(&iam),
+        [
+            format!("Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId={LEAKED_ID}"),
+            format!(
+                "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
+                 &Status=Inactive&UserName={OWNER}"
+            ),
+        ]
+    );
+    assert_eq!(pinata.received().len(), 1);
+    assert!(err.contains(": revoked 2\n"), "{err}");
+    assert_no_secret(&output, dir.path(), &[]);
+
+    // Once more: all settled; nothing is sent, the lookup included; exit 0.
+    let output = bulk_findings(dir.path(), &first_env, &report, &args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(refusing.received().len(), 2, "{err}");
+    assert!(err.contains(": revoked 2\n"), "{err}");
+
+    // A journal binds to its report: another report is refused, nothing sent.
+    let other = report_dir.path().join("other.jsonl");
+    std::fs::write(&other, trufflehog("JWT", &pinata_jwt(), None, "c.js", 3)).unwrap();
+    let output = bulk_findings(dir.path(), &env, &other, &args);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("was written for input"), "{err}");
+    assert_eq!(pinata.received().len(), 1);
+    assert_no_secret(&output, dir.path(), &[]);
+}
+
+#[test]
+fn bulk_findings_dry_run_sends_nothing_and_shows_no_secret() {
+    let iam = iam_server();
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let github = FaultServer::start(|_| Action::status(202));
+    let dir = private_dir();
+    let report = dir.path().join("secrets.txt");
+    std::fs::write(
+        &report,
+        format!("{GITHUB}\n{}\n{LEAKED_ID}\n", pinata_jwt()),
+    )
+    .unwrap();
+    let env = env_for(&iam, &pinata, &github);
+    let output = bulk_findings(dir.path(), &env, &report, &["--dry-run"]);
+    let err = stderr(&output);
+    // A dry run reports; it judges nothing.
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(iam.received().is_empty() && pinata.received().is_empty());
+    assert!(github.received().is_empty());
+    let out = stdout(&output);
+    // The token's line, planned, shows its fingerprint only.
+    assert!(
+        out.contains(&format!("<redacted {}>", fingerprint(GITHUB))),
+        "{out}"
+    );
+    assert!(out.contains(PINATA_KEY), "{out}");
+    assert!(
+        err.contains("a dry run sends nothing, the lookup included"),
+        "{err}"
+    );
+    assert!(err.contains("needs-user-name 1, not-sent 2\n"), "{err}");
+    assert_no_secret(&output, dir.path(), &[&report]);
+}
+
+#[test]
+fn bulk_findings_bad_input_is_refused_with_nothing_sent() {
+    let iam = iam_server();
+    let dir = private_dir();
+    let env = [
+        ("REVOKER_AWS_IAM_BASE_URL", iam.uri()),
+        ("AWS_ACCESS_KEY_ID", HOST_KEY_ID.to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", HOST_SECRET.to_owned()),
+    ];
+    let report = dir.path().join("keys.txt");
+    std::fs::write(&report, format!("{LEAKED_ID}\n")).unwrap();
+    let run = |args: &[&str]| {
+        revoker()
+            .current_dir(dir.path())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .arg("bulk")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let report_arg = report.display().to_string();
+    std::fs::write(dir.path().join("elsewhere"), "").unwrap();
+    let empty_report = dir.path().join("empty.txt");
+    std::fs::write(&empty_report, "").unwrap();
+    let empty_arg = empty_report.display().to_string();
+    std::os::unix::fs::symlink(
+        dir.path().join("elsewhere"),
+        dir.path().join("link.journal"),
+    )
+    .unwrap();
+    for (args, says) in [
+        (vec!["--findings", "missing.json"], "cannot read the report"),
+        (
+            vec!["--findings", &report_arg, "plan.jsonl"],
+            "cannot be used with",
+        ),
+        (
+            vec!["--findings", &report_arg, "--format", "csv"],
+            "cannot be used with",
+        ),
+        (vec!["plan.jsonl", "--from", "plain"], "--findings"),
+        (vec!["plan.jsonl", "--delete"], "--findings"),
+        (
+            vec!["--findings", &report_arg, "--from", "nessus"],
+            "nessus",
+        ),
+        // The report it reads is not a file it writes.
+        (
+            vec!["--yes", "--findings", &report_arg, "--report", &report_arg],
+            "--report names the findings report itself",
+        ),
+        (
+            vec!["--yes", "--findings", &report_arg, "--journal", &report_arg],
+            "--journal names the findings report itself",
+        ),
+        (
+            vec![
+                "--yes",
+                "--findings",
+                &report_arg,
+                "--journal",
+                "link.journal",
+            ],
+            "symbolic link",
+        ),
+        // (An audit log that is not one is refused when it opens: an empty
+        // report is the one it would take.)
+        (
+            vec!["--audit", &empty_arg, "--yes", "--findings", &empty_arg],
+            "--audit names the findings report itself",
+        ),
+    ] {
+        let output = run(&args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: no {says:?}:\n{err}");
+        assert_no_secret(&output, dir.path(), &[&report]);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&report).unwrap(),
+        format!("{LEAKED_ID}\n")
+    );
+    // Each was refused before anything was sent, the owner's lookup included.
+    assert!(iam.received().is_empty(), "{:?}", bodies(&iam));
+    // A report with no finding at all.
+    let empty = dir.path().join("log.jsonl");
+    std::fs::write(
+        &empty,
+        "{\"level\":\"info-0\",\"msg\":\"running source\"}\n",
+    )
+    .unwrap();
+    let output = run(&["--yes", "--findings", &empty.display().to_string()]);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("no finding could be read"), "{err}");
+}
+
+#[test]
+fn the_summary_of_a_findings_run_shows_each_finding_with_its_fate_escaped() {
+    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    // A file name that is markup and moves the cursor: data, everywhere.
+    let hostile = "a|b<script>x</script>\u{1b}[2J*.env";
+    std::fs::write(
+        &report,
+        [
+            trufflehog("JWT", &pinata_jwt(), None, hostile, 3),
+            trufflehog("Generic", UNKNOWN, None, "notes.txt", 2),
+            trufflehog("LangWatch", LANGWATCH, None, "llm/.env", 1),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_PINATA_BASE_URL", pinata.uri())
+        .env("PINATA_JWT", support::PINATA_JWT)
+        .args([
+            "--output",
+            "json",
+            "bulk",
+            "--yes",
+            "--report",
+            "report.jsonl",
+        ])
+        .arg("--findings")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert_eq!(pinata.received().len(), 1);
+    assert!(!err.contains('\u{1b}'), "{err}");
+    // `--output json`: the line's result, then a record per finding with
+    // its fate, then the summary.
+    let out = stdout(&output);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 5, "{out}");
+    assert_eq!(records[0]["outcome"], "revoked");
+    let fates: Vec<(&str, &str)> = records[1..4]
+        .iter()
+        .map(|r| (r["finding"].as_str().unwrap(), r["fate"].as_str().unwrap()))
+        .collect();
+    let (jwt, unknown, langwatch) = (
+        fingerprint(&pinata_jwt()),
+        fingerprint(UNKNOWN),
+        fingerprint(LANGWATCH),
+    );
+    assert_eq!(
+        fates,
+        [
+            (jwt.as_str(), "revoked"),
+            (unknown.as_str(), "unrecognised"),
+            (langwatch.as_str(), "needs-id"),
+        ]
+    );
+    assert_eq!(records[1]["lines"], serde_json::json!([1]));
+    assert_eq!(records[1]["locations"][0]["file"], hostile);
+    assert!(records[4]["summary"].is_object());
+    // The report ends with the same records.
+    let lines = read_jsonl(&dir.path().join("report.jsonl"));
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[1..], records[1..4]);
+    assert_no_secret(&output, dir.path(), &[]);
+
+    // The ticket: the findings side by side with their fates, escaped.
+    let markdown = revoker()
+        .current_dir(dir.path())
+        .args(["summarize", "report.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(markdown.status.code(), Some(0), "{}", stderr(&markdown));
+    let md = stdout(&markdown);
+    assert!(
+        md.contains(
+            "**2 of 3 findings of the scanner's report NOT revoked; all 1 lines of the report \
+             succeeded.**"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Finding | Provider | Fate | Found at | What to do next |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {jwt} | pinata | revoked | a\\|b\\<script\\>x\\</script\\>\\\\x1b\\[2J\\*.env:3 \
+             \\(report line 1\\) | none: revoked; replace it wherever it is still used |"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {unknown} |  | unrecognised | notes.txt:2 \\(report line 2\\) | no plugin revokes \
+             it: revoke it at its provider by hand |"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| {langwatch} | langwatch | needs-id | llm/.env:1"
+        )),
+        "{md}"
+    );
+    assert!(!md.contains('\u{1b}') && !md.contains("<script>"), "{md}");
+    let html = revoker()
+        .current_dir(dir.path())
+        .args(["summarize", "--format", "html", "report.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(html.status.code(), Some(0), "{}", stderr(&html));
+    let page = stdout(&html);
+    assert!(
+        page.contains("<td>a|b&lt;script&gt;x&lt;/script&gt;\\x1b[2J*.env:3 (report line 1)</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"badge other\">needs-id</span>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains('\u{1b}') && !page.contains("<script>"),
+        "{page}"
+    );
+    for text in [&md, &page] {
+        for secret in secrets() {
+            assert!(!text.contains(&secret), "a secret in the summary:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn findings_output_json_gives_the_table_and_the_plan_as_one_object() {
+    let iam = iam_server();
+    let report_dir = private_dir();
+    let report = report_dir.path().join("trufflehog.jsonl");
+    std::fs::write(&report, trufflehog_report()).unwrap();
+    let dir = private_dir();
+    let output = revoker()
+        .current_dir(dir.path())
+        .env("REVOKER_AWS_IAM_BASE_URL", iam.uri())
+        .env("AWS_ACCESS_KEY_ID", HOST_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", HOST_SECRET)
+        .args(["--output", "json", "findings"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    let out = stdout(&output);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let findings = &json["findings"];
+    assert_eq!(findings["format"], "trufflehog");
+    assert_eq!(findings["distinct"], 5);
+    assert_eq!(findings["locations"], 7);
+    assert_eq!(
+        findings["counts"]["aws-iam"],
+        serde_json::json!({"resolved": 1, "needs_id": 0, "unresolvable": 0, "unrecognised": 0})
+    );
+    assert_eq!(findings["counts"]["(no plugin)"]["unrecognised"], 1);
+    assert_eq!(findings["counts"]["langwatch"]["needs_id"], 1);
+    let aws = &findings["entries"][0];
+    assert_eq!(
+        aws["finding"],
+        fingerprint(&format!("{LEAKED_ID}:{CANARY}"))
+    );
+    assert_eq!(aws["status"], "resolved");
+    assert_eq!(
+        aws["operations"],
+        serde_json::json!(["deactivate-access-key"])
+    );
+    assert_eq!(aws["locations_total"], 3);
+    assert_eq!(aws["locations"][1]["file"], "ci/secrets.sh");
+    assert_eq!(aws["locations"][1]["line"], 7);
+    assert_eq!(aws["locations"][1]["at"], "line 3");
+    let unknown = &findings["entries"][4];
+    assert_eq!(unknown["status"], "unrecognised");
+    assert_eq!(unknown["provider"], serde_json::Value::Null);
+    assert_eq!(unknown["scanner_type"], "Generic");
+    // The plan, as objects: the bulk lines stdout has without --output json.
+    assert_eq!(
+        findings["plan"],
+        serde_json::json!([
+            {"provider": "aws-iam", "operation": "deactivate-access-key",
+             "params": {"access-key-id": LEAKED_ID, "user-name": OWNER}},
+            {"provider": "pinata", "operation": "revoke-api-key",
+             "params": {"api-key": PINATA_KEY}},
+        ])
+    );
+    // The token's line holds the secret: left out, counted, named on stderr.
+    assert_eq!(findings["withheld_lines"], 1);
+    assert!(err.contains("use --include-secrets FILE"), "{err}");
+    assert_no_secret(&output, dir.path(), &[]);
+}

@@ -43,18 +43,21 @@
 //! [`Resolutions::plan_lines`]; only [`Resolutions::write_secret_plan`]
 //! writes it, to a file created with mode 0600.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::io::{self, BufRead, Write as _};
+use std::io::{self, BufRead, Read, Write as _};
+use std::ops::Range;
 use std::path::Path;
 
 use futures_util::StreamExt as _;
 use revoker_plugin_api::{Params, Resolution, ResolutionKind};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use crate::findings::{FindingsReader, Fingerprint, Format, Grouper, Hint, Location, Problem};
 use crate::host::Host;
-use crate::model::{FieldValue, Outcome, ParamsJson, Request};
+use crate::model::{FieldValue, Outcome, ParamsJson, Request, hex};
 
 /// The context parameter of a finding's public key id (an AWS access key id).
 pub const CONTEXT_ACCESS_KEY_ID: &str = "access-key-id";
@@ -78,6 +81,57 @@ const SCRUB_MIN_LEN: usize = 8;
 pub struct Resolver<'h> {
     host: &'h Host,
     delete: bool,
+    recorded: Recorded,
+    lookups: bool,
+}
+
+/// Requests an earlier run recorded, found by any one of their parameters.
+#[derive(Debug, Clone, Default)]
+struct Recorded {
+    requests: Vec<Request>,
+    /// (provider, operation, parameter, value) → indexes in `requests`.
+    by_param: HashMap<(String, String, String, String), Vec<usize>>,
+}
+
+impl Recorded {
+    fn new(requests: Vec<Request>) -> Self {
+        let mut by_param: HashMap<_, Vec<usize>> = HashMap::new();
+        for (index, request) in requests.iter().enumerate() {
+            for param in request.params.iter() {
+                let key = (
+                    request.provider.clone(),
+                    request.operation.clone(),
+                    param.name.to_string(),
+                    param.value.to_string(),
+                );
+                by_param.entry(key).or_default().push(index);
+            }
+        }
+        Self { requests, by_param }
+    }
+
+    /// The recorded requests of `call`'s provider and operation that hold
+    /// every parameter `call` has.
+    fn holding<'a>(&'a self, call: &'a Request) -> impl Iterator<Item = &'a Request> + 'a {
+        let first = call.params.iter().next().map(|param| {
+            (
+                call.provider.clone(),
+                call.operation.clone(),
+                param.name.to_string(),
+                param.value.to_string(),
+            )
+        });
+        first
+            .and_then(|key| self.by_param.get(&key))
+            .into_iter()
+            .flatten()
+            .map(|&index| &self.requests[index])
+            .filter(move |recorded| {
+                call.params
+                    .iter()
+                    .all(|p| recorded.params.get(p.name.as_str()) == Some(p.value.as_str()))
+            })
+    }
 }
 
 /// How far one distinct secret got.
@@ -180,6 +234,10 @@ pub struct Entry {
     /// The calls that revoke it, in order (deactivate before delete); empty
     /// unless [`Status::Resolved`].
     pub calls: Vec<Call>,
+    /// The lines it takes in a [`FindingsPlan`]: its calls as resolved
+    /// offline, before a lookup could fail (then they are blank), so that a
+    /// plan's line numbers depend on the report alone.
+    slots: usize,
     secret: SecretString,
 }
 
@@ -223,6 +281,11 @@ pub struct Resolutions {
     pub entries: Vec<Entry>,
     /// The records that were no finding, with their positions.
     pub problems: Vec<Problem>,
+    /// The SHA-256 of the report's bytes, hex, when read by
+    /// [`Resolver::resolve_report`].
+    pub report_sha256: Option<String>,
+    /// Whether deletion was asked for.
+    delete: bool,
 }
 
 impl Resolutions {
@@ -275,6 +338,235 @@ impl Resolutions {
             .sync_all()?;
         Ok(lines)
     }
+
+    /// The input of a bulk run of these findings (`revoker bulk --findings`):
+    /// every resolved call a line, the secret a call takes left out of it and
+    /// given to that line only as it is sent.
+    pub fn bulk_plan(&self) -> FindingsPlan {
+        let mut text = String::new();
+        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut secrets = HashMap::new();
+        let mut line = 0;
+        for entry in &self.entries {
+            entries.push(line + 1..line + 1 + entry.slots as u64);
+            for slot in 0..entry.slots {
+                line += 1;
+                match entry.calls.get(slot) {
+                    Some(call) if entry.status == Status::Resolved => {
+                        text.push_str(&call.line());
+                        if let Some(name) = &call.secret_param {
+                            secrets.insert(line, (name.clone(), entry.secret.clone()));
+                        }
+                    }
+                    // Not resolved after all (a lookup failed): a blank line
+                    // keeps the lines after it where a resumed run finds them.
+                    _ => {}
+                }
+                text.push('\n');
+            }
+        }
+        let mut identity = Sha256::new();
+        identity.update(b"revoker findings\n");
+        match &self.report_sha256 {
+            Some(report) => identity.update(report.as_bytes()),
+            None => identity.update(Sha256::digest(text.as_bytes())),
+        }
+        // The reader (a forced format reads a report otherwise).
+        identity.update(self.format.map_or("", Format::as_str).as_bytes());
+        identity.update(if self.delete {
+            &b"\ndelete\n"[..]
+        } else {
+            &b"\n"[..]
+        });
+        FindingsPlan {
+            sha256: hex(&identity.finalize()),
+            text,
+            entries,
+            secrets,
+        }
+    }
+}
+
+/// A bulk run's input made from a report's findings
+/// ([`Resolutions::bulk_plan`]): ordinary bulk JSONL lines, one per call of
+/// each distinct secret, entry by entry.
+///
+/// A line's number depends on the report alone: an entry whose lookup failed
+/// keeps its lines, blank. A journal binds to [`FindingsPlan::sha256`], the
+/// report's (the hash of its bytes, with the choice to delete), not to the
+/// lines, which a lookup fills.
+///
+/// The lines hold no secret: a call that takes the secret itself (GitHub's
+/// revoke-by-value) has it from [`FindingsPlan::secret_of`] as its line is
+/// sent, and it is never written.
+pub struct FindingsPlan {
+    sha256: String,
+    text: String,
+    /// Each entry's lines, in [`Resolutions::entries`]' order: consecutive.
+    entries: Vec<Range<u64>>,
+    secrets: HashMap<u64, (String, SecretString)>,
+}
+
+impl fmt::Debug for FindingsPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FindingsPlan")
+            .field("sha256", &self.sha256)
+            .field(
+                "lines",
+                &self.entries.last().map_or(0, |lines| lines.end - 1),
+            )
+            .field("lines_taking_a_secret", &self.secrets.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl FindingsPlan {
+    /// What a journal of this run binds to: the SHA-256 of the report's
+    /// bytes, its format and the choice to delete, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// The lines, JSONL, without a secret.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The index in [`Resolutions::entries`] of the entry whose call is on
+    /// `line` (from 1).
+    pub fn entry_of(&self, line: u64) -> Option<usize> {
+        // The first entry whose lines end after `line`, if they hold it.
+        let index = self.entries.partition_point(|lines| lines.end <= line);
+        self.entries
+            .get(index)
+            .filter(|lines| lines.contains(&line))
+            .map(|_| index)
+    }
+
+    /// The lines of the entry at `index` in [`Resolutions::entries`].
+    pub fn lines_of(&self, index: usize) -> Range<u64> {
+        self.entries.get(index).cloned().unwrap_or(0..0)
+    }
+
+    /// The parameter and secret `line`'s call takes, if it takes one.
+    pub fn secret_of(&self, line: u64) -> Option<(&str, &SecretString)> {
+        self.secrets
+            .get(&line)
+            .map(|(name, secret)| (name.as_str(), secret))
+    }
+}
+
+/// What became of a finding in a bulk run of its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fate {
+    /// Every call of it succeeded (`revoked`, `already-revoked`; `not-found`
+    /// when the run counts it as done).
+    Revoked,
+    /// Every call succeeded, and one was `accepted`: its provider carries the
+    /// revocation out later.
+    Accepted,
+    /// A call did not succeed: its outcome (the first such call's).
+    Failed(Outcome),
+    /// A call has no result: the run stopped first, or it was a dry run.
+    NotSent,
+    /// Never in the plan: how far it got.
+    Unresolved(Status),
+}
+
+impl Fate {
+    /// Its name: `revoked`, `accepted`, `failed`, `not-sent`, or the status
+    /// (`needs-id`, `needs-user-name`, `unresolvable`, `unrecognised`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Accepted => "accepted",
+            Self::Failed(_) => "failed",
+            Self::NotSent => "not-sent",
+            Self::Unresolved(status) => status.as_str(),
+        }
+    }
+
+    /// Whether the run did what it could to kill it: revoked, or accepted
+    /// by a provider that revokes later.
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Revoked | Self::Accepted)
+    }
+}
+
+impl fmt::Display for Fate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Resolutions {
+    /// Each entry's fate, in [`Resolutions::entries`]' order, from what
+    /// became of the lines of `plan` (made by [`Resolutions::bulk_plan`]):
+    /// `line` gives a line's outcome and whether it counts as done, if it
+    /// has one.
+    pub fn fates(
+        &self,
+        plan: &FindingsPlan,
+        line: impl Fn(u64) -> Option<(Outcome, bool)>,
+    ) -> Vec<Fate> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let lines = plan.lines_of(index);
+                if entry.status != Status::Resolved {
+                    return Fate::Unresolved(entry.status);
+                }
+                let mut fate = Fate::Revoked;
+                for number in lines {
+                    match line(number) {
+                        None => return Fate::NotSent,
+                        Some((outcome, false)) => return Fate::Failed(outcome),
+                        Some((Outcome::Accepted, true)) => fate = Fate::Accepted,
+                        Some((_, true)) => {}
+                    }
+                }
+                fate
+            })
+            .collect()
+    }
+}
+
+/// Appends `records` (JSON objects, one a line: what became of each
+/// finding, which hold no secret) to a bulk run's report at `path`, as the
+/// run left it: never through a symbolic link, created with mode 0600 if it
+/// is not there.
+///
+/// A resumed run's report keeps only its lines' results (see
+/// [`Journal::reconcile_report`](crate::bulk::Journal::reconcile_report)):
+/// each run appends the findings' records anew.
+///
+/// # Errors
+///
+/// If the file cannot be opened or written.
+pub fn append_to_report(path: &Path, records: &[String]) -> io::Result<()> {
+    let mut file = io::BufWriter::new(crate::files::open_append(path)?);
+    for record in records {
+        writeln!(file, "{record}")?;
+    }
+    file.into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .sync_all()
+}
+
+/// Reads `inner`, hashing every byte read.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl<'h> Resolver<'h> {
@@ -283,7 +575,47 @@ impl<'h> Resolver<'h> {
         Self {
             host,
             delete: false,
+            recorded: Recorded::default(),
+            lookups: true,
         }
+    }
+
+    /// Whether lookups are sent (by default they are): without, an entry
+    /// that needs one is [`Status::NeedsOwner`] unless
+    /// [`Resolver::recorded`] holds its answer (a dry run sends nothing).
+    #[must_use]
+    pub fn lookups(mut self, send: bool) -> Self {
+        self.lookups = send;
+        self
+    }
+
+    /// Requests an earlier run recorded (a journal's final records, see
+    /// [`recorded_lines`](crate::bulk::recorded_lines)): a lookup whose
+    /// answer one of them holds (an AWS key's owner, in a call to that key)
+    /// is not run again, so that a resumed run resolves as the first did,
+    /// even once the key is gone.
+    #[must_use]
+    pub fn recorded(mut self, requests: Vec<Request>) -> Self {
+        self.recorded = Recorded::new(requests);
+        self
+    }
+
+    /// Reads the report `input` (hashing it: [`Resolutions::report_sha256`])
+    /// as `format`, or the format its content shows, and resolves it as
+    /// [`Resolver::resolve`] does.
+    pub async fn resolve_report<R: Read>(&self, input: R, format: Option<Format>) -> Resolutions {
+        let mut hashing = Hashing {
+            inner: input,
+            hasher: Sha256::new(),
+        };
+        let mut resolved = self
+            .resolve(FindingsReader::from_read(&mut hashing, format))
+            .await;
+        // A reader that stopped early (a final problem) has not hashed the
+        // rest: the identity is the whole report's.
+        let _ = io::copy(&mut hashing, &mut io::sink());
+        resolved.report_sha256 = Some(hex(&hashing.hasher.finalize()));
+        resolved
     }
 
     /// Asks for deletion as well as deactivation, where a provider has both
@@ -320,6 +652,8 @@ impl<'h> Resolver<'h> {
             format: reader.format(),
             entries,
             problems,
+            report_sha256: None,
+            delete: self.delete,
         }
     }
 
@@ -370,6 +704,7 @@ impl<'h> Resolver<'h> {
             status: Status::Unrecognised,
             reason: String::new(),
             calls: Vec::new(),
+            slots: 0,
             secret: finding.secret.clone(),
         };
         let Some((provider, resolution)) = claim else {
@@ -439,6 +774,7 @@ impl<'h> Resolver<'h> {
                         .map(|p| p.to_string()),
                 })
                 .collect();
+            entry.slots = entry.calls.len();
             if entry.calls.is_empty() {
                 entry.set(
                     Status::Unresolvable,
@@ -527,6 +863,26 @@ impl Resolver<'_> {
              be allowed {}), or give the owner's {fills} yourself: {by_hand}",
             request.operation
         );
+        if let Some(value) = self.recorded_fill(entry, &fills) {
+            for call in &mut entry.calls {
+                call.request.params.insert(&fills, &value);
+            }
+            entry.reason = format!(
+                "{}; an earlier run recorded its {fills}: {value} (the lookup is not sent again)",
+                entry.reason
+            );
+            return;
+        }
+        if !self.lookups {
+            entry.set(
+                Status::NeedsOwner,
+                format!(
+                    "{what}; a dry run sends nothing, the lookup included (a real run sends it \
+                     first); {todo}"
+                ),
+            );
+            return;
+        }
         if needs_secret {
             // No lookup takes the secret itself; one that asks is not run.
             entry.set(
@@ -589,6 +945,19 @@ impl Resolver<'_> {
                 );
             }
         }
+    }
+
+    /// The value of parameter `fills` in a recorded request of one of
+    /// `entry`'s calls: the same provider and operation, holding every
+    /// parameter the call has.
+    fn recorded_fill(&self, entry: &Entry, fills: &str) -> Option<String> {
+        entry.calls.iter().find_map(|call| {
+            self.recorded.holding(&call.request).find_map(|recorded| {
+                let value = recorded.params.get(fills)?;
+                (!value.trim().is_empty() && !value.starts_with("<redacted"))
+                    .then(|| value.to_owned())
+            })
+        })
     }
 
     /// Plans every call of a resolved entry (sending nothing), so that a
@@ -790,6 +1159,123 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    fn entry(status: Status, calls: Vec<Call>, slots: usize, secret: &str) -> Entry {
+        Entry {
+            fingerprint: Fingerprint::of(secret.as_bytes()),
+            hint: None,
+            locations: vec![Location::at(crate::findings::Position::Line(1))],
+            provider: Some("p".into()),
+            also_claimed: Vec::new(),
+            status,
+            reason: String::new(),
+            calls,
+            slots,
+            secret: SecretString::from(secret.to_owned()),
+        }
+    }
+
+    fn call(operation: &str, id: &str, secret_param: Option<&str>) -> Call {
+        Call {
+            request: Request::new("p", operation, Params::from_pairs([("id", id)])),
+            secret_param: secret_param.map(str::to_owned),
+        }
+    }
+
+    /// A report's resolutions: a key whose lookup failed (its two calls
+    /// gone), a token revoked by its value, an unrecognised secret, a key
+    /// deactivated then deleted (its id `id`).
+    fn resolutions(report: &str, delete: bool, id: &str) -> Resolutions {
+        Resolutions {
+            format: Some(Format::Plain),
+            entries: vec![
+                entry(Status::NeedsOwner, Vec::new(), 2, "made-up-secret-aaaa"),
+                entry(
+                    Status::Resolved,
+                    vec![call("revoke", "t", Some("credential"))],
+                    1,
+                    "made-up-secret-bbbb",
+                ),
+                entry(Status::Unrecognised, Vec::new(), 0, "made-up-secret-cccc"),
+                entry(
+                    Status::Resolved,
+                    vec![call("deactivate", id, None), call("delete", id, None)],
+                    2,
+                    "made-up-secret-dddd",
+                ),
+            ],
+            problems: Vec::new(),
+            report_sha256: Some(report.to_owned()),
+            delete,
+        }
+    }
+
+    #[test]
+    fn a_bulk_plan_keeps_each_findings_lines_in_place_and_its_secrets_apart() {
+        let resolved = resolutions("r1", false, "k1");
+        let plan = resolved.bulk_plan();
+        let line = |op: &str, id: &str| {
+            format!(r#"{{"provider":"p","operation":"{op}","params":{{"id":"{id}"}}}}"#)
+        };
+        // The failed lookup's two lines are blank: the others stay where a
+        // resumed run finds them.
+        assert_eq!(
+            plan.text(),
+            format!(
+                "\n\n{}\n{}\n{}\n",
+                line("revoke", "t"),
+                line("deactivate", "k1"),
+                line("delete", "k1")
+            )
+        );
+        assert!(!plan.text().contains("made-up"));
+        let entries: Vec<_> = (1..=6).map(|line| plan.entry_of(line)).collect();
+        assert_eq!(entries, [Some(0), Some(0), Some(1), Some(3), Some(3), None]);
+        assert_eq!(plan.lines_of(3), 4..6);
+        assert!(plan.lines_of(2).is_empty());
+        let (name, secret) = plan.secret_of(3).unwrap();
+        assert_eq!(
+            (name, secret.expose_secret()),
+            ("credential", "made-up-secret-bbbb")
+        );
+        assert!(plan.secret_of(4).is_none());
+        assert!(!format!("{plan:?}").contains("made-up"));
+
+        // It binds to the report and the choices, not to what lookups found.
+        let sha = |r: &Resolutions| r.bulk_plan().sha256().to_owned();
+        assert_eq!(sha(&resolved), sha(&resolutions("r1", false, "k2")));
+        assert_ne!(sha(&resolved), sha(&resolutions("r2", false, "k1")));
+        assert_ne!(sha(&resolved), sha(&resolutions("r1", true, "k1")));
+    }
+
+    #[test]
+    fn a_findings_fate_is_its_lines_outcomes() {
+        let resolved = resolutions("r1", false, "k1");
+        let plan = resolved.bulk_plan();
+        let fates = resolved.fates(&plan, |line| match line {
+            3 => Some((Outcome::Accepted, true)),
+            4 => Some((Outcome::Revoked, true)),
+            5 => Some((Outcome::Forbidden, false)),
+            _ => None,
+        });
+        assert_eq!(
+            fates,
+            [
+                Fate::Unresolved(Status::NeedsOwner),
+                Fate::Accepted,
+                Fate::Unresolved(Status::Unrecognised),
+                Fate::Failed(Outcome::Forbidden),
+            ]
+        );
+        assert!(fates[1].is_done() && !fates[3].is_done());
+        // A line without a result (the run stopped): not sent; all done: revoked.
+        let stopped = resolved.fates(&plan, |line| {
+            (line == 4).then_some((Outcome::Revoked, true))
+        });
+        assert_eq!(stopped[3], Fate::NotSent);
+        let done = resolved.fates(&plan, |_| Some((Outcome::AlreadyRevoked, true)));
+        assert_eq!(done[3], Fate::Revoked);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{Stream, StreamExt as _};
+use secrecy::ExposeSecret as _;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 
@@ -34,6 +35,7 @@ use crate::host::Host;
 use crate::model::{Outcome, RequestResult, hex};
 use crate::plan::PlannedRequest;
 use crate::provider::FlowStatus;
+use crate::resolution::FindingsPlan;
 
 /// Where a job's lines come from.
 pub enum InputSource {
@@ -47,6 +49,20 @@ pub enum InputSource {
         name: String,
         /// The bytes.
         reader: Box<dyn Read + Send>,
+    },
+    /// A scanner's report, resolved ([`Resolutions::bulk_plan`]): its lines
+    /// are the input, and the journal binds to the report
+    /// ([`FindingsPlan::sha256`]). A line's secret parameter is given to it
+    /// as it is sent, never written.
+    ///
+    /// [`Resolutions::bulk_plan`]: crate::resolution::Resolutions::bulk_plan
+    Findings {
+        /// The report as named in messages and the journal (`-` for stdin).
+        name: String,
+        /// The report's file, to keep the journal and report off it.
+        path: Option<PathBuf>,
+        /// The resolved lines.
+        plan: Arc<FindingsPlan>,
     },
 }
 
@@ -62,7 +78,7 @@ impl InputSource {
         match self {
             Self::File(path) => path.display().to_string(),
             Self::Stdin => "-".to_owned(),
-            Self::Reader { name, .. } => name.clone(),
+            Self::Reader { name, .. } | Self::Findings { name, .. } => name.clone(),
         }
     }
 }
@@ -201,9 +217,11 @@ impl BulkJob {
         let name = spec.input.name();
         let format = spec.format.or(match &spec.input {
             InputSource::File(path) => InputFormat::from_path(path),
+            InputSource::Findings { .. } => Some(InputFormat::Jsonl),
             _ => None,
         });
         let input_error = |e: io::Error| Error::Input(format!("cannot read input {name}: {e}"));
+        let mut findings = None;
         let (reader, input_id): (Box<dyn Read>, _) = match spec.input {
             InputSource::File(path) => {
                 let file = File::open(&path).map_err(input_error)?;
@@ -212,6 +230,12 @@ impl BulkJob {
             }
             InputSource::Stdin => (Box::new(io::stdin()), files::FileId::of_stdin()),
             InputSource::Reader { reader, .. } => (reader, None),
+            InputSource::Findings { path, plan, .. } => {
+                let id = path.as_deref().map(files::FileId::of_path);
+                let text = io::Cursor::new(plan.text().as_bytes().to_vec());
+                findings = Some(plan);
+                (Box::new(text), id)
+            }
         };
         // Before a byte is written: the files written are safe to write, and
         // no two of the input, journal, report and audit log are one file.
@@ -245,7 +269,8 @@ impl BulkJob {
         let (survey, spool) = spool(reader, format).map_err(input_error)?;
         check_columns(host, &survey).map_err(|e| Error::Input(format!("the input {name}: {e}")))?;
         let mut warnings = Vec::new();
-        if survey.items == 0 {
+        // A findings run's report may resolve to nothing: its table says why.
+        if survey.items == 0 && findings.is_none() {
             warnings.push(format!(
                 "the input {name} holds no lines: nothing to do (did the program that wrote it fail?)"
             ));
@@ -256,7 +281,10 @@ impl BulkJob {
 
         let identity = InputIdentity {
             name: name.clone(),
-            sha256: Some(survey.sha256.clone()),
+            sha256: Some(match &findings {
+                Some(plan) => plan.sha256().to_owned(),
+                None => survey.sha256.clone(),
+            }),
         };
         let (journal_file, state, in_doubt) = match &spec.journal {
             Some(path) => {
@@ -305,6 +333,7 @@ impl BulkJob {
             journal: journal_file,
             report,
             warnings,
+            findings,
             stop: StopHandle::default(),
         })
     }
@@ -475,6 +504,8 @@ pub struct PreparedJob {
     journal: Option<File>,
     report: Option<File>,
     warnings: Vec<String>,
+    /// A findings run's plan: the secrets its lines take.
+    findings: Option<Arc<FindingsPlan>>,
     stop: StopHandle,
 }
 
@@ -534,6 +565,7 @@ impl PreparedJob {
             journal,
             report,
             warnings,
+            findings,
             stop,
         } = self;
         for warning in warnings {
@@ -574,7 +606,7 @@ impl PreparedJob {
         }
 
         if fatal.is_none() {
-            let items = read_spool(spool, format, state, stop.clone());
+            let items = read_spool(spool, format, state, findings, stop.clone());
             let (retry_tx, mut retries) = mpsc::unbounded_channel();
             let bulk = Bulk::with_stop(&host, options, stop.clone())
                 .journal_to(&recorder)
@@ -746,6 +778,7 @@ fn read_spool(
     spool: File,
     format: Option<InputFormat>,
     state: JournalState,
+    findings: Option<Arc<FindingsPlan>>,
     stop: StopHandle,
 ) -> SpoolLines {
     let error = Arc::new(std::sync::Mutex::new(None));
@@ -760,7 +793,7 @@ fn read_spool(
                 if stop.is_stopped() {
                     return;
                 }
-                let item = match input.next_item() {
+                let mut item = match input.next_item() {
                     Ok(Some(item)) => item,
                     Ok(None) => break,
                     Err(e) => {
@@ -771,7 +804,16 @@ fn read_spool(
                 };
                 match state.admit(item.line, item.digest) {
                     Ok(false) => continue,
-                    Ok(true) => chunk.push(item),
+                    Ok(true) => {
+                        // The secret a findings line takes, in memory only.
+                        if let Some((name, secret)) =
+                            findings.as_ref().and_then(|plan| plan.secret_of(item.line))
+                            && let Ok(request) = &mut item.request
+                        {
+                            request.params.insert(name, secret.expose_secret());
+                        }
+                        chunk.push(item);
+                    }
                     Err(why) => {
                         *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
                         break;

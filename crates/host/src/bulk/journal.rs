@@ -558,6 +558,70 @@ fn read_state(path: &Path, input: &InputIdentity) -> Result<(JournalState, u64),
     Ok((state, valid_len))
 }
 
+/// What a journal last recorded of one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedLine {
+    /// The line.
+    pub line: u64,
+    /// Its request as recorded: secret parameters as their fingerprints.
+    pub request: Request,
+    /// Its outcome (`None`: one this host does not know).
+    pub outcome: Option<Outcome>,
+}
+
+/// Each line's last final record in the journal at `path`, in line order
+/// (none if there is no such file), read without its lock and without
+/// checking which input it belongs to: for a run that needs what an earlier
+/// one did before it opens the journal (a findings run resolves first), and
+/// whose [`Journal::open`] then checks both.
+///
+/// # Errors
+///
+/// [`Error::UnsafeFile`] if the journal is a symbolic link, not a regular
+/// file or another user's (as a run refuses it), [`Error::Record`] if it is
+/// there and cannot be read.
+pub fn recorded_lines(path: &Path) -> Result<Vec<RecordedLine>, crate::Error> {
+    files::check_path(path).map_err(|source| crate::Error::UnsafeFile {
+        role: "journal",
+        source,
+    })?;
+    let unreadable = |e: io::Error| {
+        crate::Error::Record(crate::RecordError::Write {
+            file: crate::RecordFile::Journal,
+            kind: e.kind(),
+            message: format!("{}: {e}", path.display()),
+        })
+    };
+    let file = match files::open_to_read(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(unreadable(e)),
+    };
+    let mut last = BTreeMap::new();
+    for text in BufReader::new(file).lines().skip(1) {
+        let text = text.map_err(unreadable)?;
+        // A record cut off by a kill, or damage Journal::open reports.
+        let Ok(entry) = serde_json::from_str::<Entry>(&text) else {
+            continue;
+        };
+        if entry.started {
+            continue;
+        }
+        let (Some(provider), Some(operation)) = (entry.provider, entry.operation) else {
+            continue;
+        };
+        last.insert(
+            entry.line,
+            RecordedLine {
+                line: entry.line,
+                request: Request::new(provider, operation, Params::from_pairs(entry.params)),
+                outcome: entry.outcome.and_then(|name| name.parse().ok()),
+            },
+        );
+    }
+    Ok(last.into_values().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;

@@ -58,8 +58,8 @@ pub use self::batch::LINGER as BATCH_LINGER;
 use self::batch::{Batches, Joined, Member, Reply};
 pub use self::input::{BulkItem, InputFormat, InputReader, MAX_LINE_BYTES};
 pub use self::journal::{
-    InputIdentity, JOURNAL_FORMAT, Journal, JournalError, JournalState, StartedCreate,
-    StartedRecord,
+    InputIdentity, JOURNAL_FORMAT, Journal, JournalError, JournalState, RecordedLine,
+    StartedCreate, StartedRecord, recorded_lines,
 };
 pub use self::recorder::{FLUSH_INTERVAL, Recorder, SYNC_INTERVAL};
 pub use self::summary::{ProviderCounts, Summary};

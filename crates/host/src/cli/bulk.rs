@@ -2,18 +2,21 @@
 //! job ([`revoker_host::bulk::BulkJob`]), which owns the input, the journal,
 //! the report and the summary.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufRead as _, BufWriter, IsTerminal as _, Stdout, Write as _};
 use std::path::PathBuf;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command, value_parser};
 use futures_util::StreamExt as _;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use revoker_host::bulk::{
-    BulkJob, BulkOptions, InputSource, JobEvent, JobSpec, PreparedJob, Summary,
+    BulkJob, BulkOptions, InputSource, JobEvent, JobSpec, PreparedJob, Summary, recorded_lines,
 };
-use revoker_host::{Config, HostBuilder, PlannedJson, Rate, RequestResult, ResultJson};
+use revoker_host::resolution::{FindingsPlan, Resolutions, Resolver};
+use revoker_host::{Config, HostBuilder, Outcome, PlannedJson, Rate, RequestResult, ResultJson};
 
 use super::output::{self, OutputFormat};
 use super::{Exit, Fatal};
@@ -25,12 +28,17 @@ pub(crate) fn command() -> Command {
             "Revoke every key in a file or stdin. JSONL lines are \
              {\"provider\":…,\"operation\":…,\"params\":{…}}; CSV has the header \
              provider,operation,<param>,… A bad line is reported with its line number and \
-             the rest goes on. Re-running with the same --journal skips finished lines.",
+             the rest goes on. Re-running with the same --journal skips finished lines. \
+             With --findings REPORT, the input is a secret scanner's report, resolved as \
+             `revoker findings` does (owner lookups are sent first; a secret a call takes is \
+             never written): the run ends with each finding's fate and what to do next, and \
+             exits 0 only when every finding was revoked.",
         )
         .arg(
             Arg::new("input")
                 .value_name("FILE")
-                .required(true)
+                .required_unless_present("findings")
+                .conflicts_with("findings")
                 .help("The input file, or - for stdin"),
         )
         .arg(
@@ -38,7 +46,32 @@ pub(crate) fn command() -> Command {
                 .long("format")
                 .value_name("FORMAT")
                 .value_parser(["jsonl", "csv"])
+                .conflicts_with("findings")
                 .help("Input format (default: from the file's extension, else from its first line)"),
+        )
+        .arg(
+            Arg::new("findings")
+                .long("findings")
+                .value_name("REPORT")
+                .help(
+                    "Revoke what a secret scanner's report found (TruffleHog, gitleaks, GitHub \
+                     secret scanning, one secret a line; - for stdin): resolved as `revoker \
+                     findings` does, then run with this run's journal, report and summary; \
+                     exit 0 only when every finding was revoked",
+                ),
+        )
+        .arg(
+            Arg::new("from")
+                .long("from")
+                .value_name("FORMAT")
+                .value_parser(revoker_host::findings::Format::ALL.map(revoker_host::findings::Format::as_str))
+                .help("With --findings: the report's format (default: from its content)"),
+        )
+        .arg(
+            Arg::new("delete")
+                .long("delete")
+                .action(ArgAction::SetTrue)
+                .help("With --findings: delete keys as well as deactivate them, where a provider has both"),
         )
         .arg(
             Arg::new("concurrency")
@@ -106,10 +139,16 @@ fn prompt_text(
     survey: &revoker_host::bulk::Survey,
     resumed: revoker_host::bulk::Resumed,
     remaining: u64,
+    findings: Option<&FindingsRun>,
 ) -> String {
     use std::fmt::Write as _;
-    let mut text = format!(
-        "revoker bulk will send, for {remaining} of the input's {} lines:\n",
+    let mut text = String::new();
+    if let Some(run) = findings {
+        text.push_str(&super::findings::prompt_note(&run.resolutions, &run.name));
+    }
+    let _ = writeln!(
+        text,
+        "revoker bulk will send, for {remaining} of the input's {} lines:",
         survey.items
     );
     if resumed.settled > 0 {
@@ -171,12 +210,25 @@ fn spec(matches: &ArgMatches) -> Result<(JobSpec, bool), Fatal> {
     let input = match matches.get_one::<String>("input").map(String::as_str) {
         Some("-") => InputSource::Stdin,
         Some(path) => InputSource::File(PathBuf::from(path)),
-        None => unreachable!("clap requires the input"),
+        // `--findings`: the resolved report, once it is (see `findings_run`).
+        None => InputSource::Reader {
+            name: String::new(),
+            reader: Box::new(io::empty()),
+        },
     };
     let format = match matches.get_one::<String>("format") {
         Some(format) => Some(format.parse().map_err(Fatal::usage)?),
         None => None,
     };
+    for flag in ["from", "delete"] {
+        if matches.value_source(flag) == Some(clap::parser::ValueSource::CommandLine)
+            && matches.get_one::<String>("findings").is_none()
+        {
+            return Err(Fatal::usage(format!(
+                "--{flag} is for a scanner's report: give it with --findings REPORT"
+            )));
+        }
+    }
     let dry_run = matches.get_flag("dry-run");
     let journal = matches.get_one::<String>("journal").map(PathBuf::from);
     if dry_run && journal.is_some() {
@@ -229,7 +281,12 @@ pub(crate) fn run(
     format: OutputFormat,
     quiet: bool,
 ) -> Result<Exit, Fatal> {
-    let (spec, yes) = spec(matches)?;
+    let (mut spec, yes) = spec(matches)?;
+    let findings = matches.get_one::<String>("findings");
+    let report_format = super::findings::report_format(matches)?;
+    let report_input = findings
+        .map(|report| super::findings::open_report(report, matches))
+        .transpose()?;
     let rates = rates(matches)?;
     for (provider, rate) in &rates {
         builder = builder.rate(provider, *rate);
@@ -249,8 +306,25 @@ pub(crate) fn run(
             )));
         }
     }
+    let runtime = super::findings::runtime()?;
+    let findings = match (findings, report_input) {
+        (Some(report), Some(input)) => Some(findings_run(
+            &host,
+            &runtime,
+            matches,
+            &mut spec,
+            report,
+            input,
+            report_format,
+            quiet,
+        )?),
+        _ => None,
+    };
     let dry_run = spec.options.dry_run;
-    let reads_stdin = matches!(spec.input, InputSource::Stdin);
+    let not_found_ok = spec.not_found_ok;
+    let report_path = spec.report.clone();
+    let reads_stdin = matches!(spec.input, InputSource::Stdin)
+        || findings.as_ref().is_some_and(|run| run.reads_stdin);
     let job = BulkJob::prepare(&host, spec)?;
     let resumed = job.resumed();
     if !quiet && (resumed.settled + resumed.retried + resumed.in_doubt) > 0 {
@@ -264,7 +338,7 @@ pub(crate) fn run(
         && !reads_stdin
         && io::stdin().is_terminal()
         && io::stderr().is_terminal()
-        && !confirm(&host, &job)?
+        && !confirm(&host, &job, findings.as_ref())?
     {
         super::voice::note("declined: nothing sent");
         return Ok(Exit::Declined);
@@ -278,13 +352,10 @@ pub(crate) fn run(
         dry_run,
         failed: 0,
         host: &host,
+        outcomes: BTreeMap::new(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))?;
     let stop = job.stop_handle();
-    let (summary, fatal) = runtime.block_on(async {
+    let (summary, mut fatal) = runtime.block_on(async {
         let mut events = pin!(job.run());
         let mut ctrl_c = pin!(tokio::signal::ctrl_c());
         let mut interrupted = false;
@@ -325,6 +396,50 @@ pub(crate) fn run(
             eprintln!("{}", output::terminal_safe(line));
         }
     }
+    // What became of each finding: this run's lines, else the journal's.
+    let mut findings_done = true;
+    if let Some(run) = &findings {
+        let fates = run.resolutions.fates(&run.plan, |line| {
+            out.outcomes.get(&line).copied().or_else(|| {
+                run.recorded.get(&line).and_then(|outcome| {
+                    let outcome = (*outcome)?;
+                    let done =
+                        outcome.is_success() || (not_found_ok && outcome == Outcome::NotFound);
+                    Some((outcome, done))
+                })
+            })
+        });
+        if !quiet {
+            eprint!(
+                "{}",
+                super::findings::fates_text(&run.resolutions, &fates, &run.name)
+            );
+        }
+        let records = super::findings::fate_records(&run.resolutions, &run.plan, &fates);
+        // The report ends with them, for `revoker summarize` (unless the run
+        // could not write its report at all).
+        if let Some(path) = &report_path
+            && fatal.is_none()
+            && let Err(e) = revoker_host::resolution::append_to_report(path, &records)
+        {
+            fatal = Some(revoker_host::Error::Record(
+                revoker_host::RecordError::Write {
+                    file: revoker_host::RecordFile::Report,
+                    kind: e.kind(),
+                    message: format!("{}: {e}", path.display()),
+                },
+            ));
+        }
+        if format == OutputFormat::Json {
+            let mut stdout = io::stdout().lock();
+            for record in &records {
+                let _ = writeln!(stdout, "{record}");
+            }
+        }
+        // A dry run reports what a real run would leave, and judges nothing.
+        findings_done = dry_run
+            || (run.resolutions.problems.is_empty() && fates.iter().all(|fate| fate.is_done()));
+    }
     if format == OutputFormat::Json {
         let mut stdout = io::stdout().lock();
         let _ = stdout.write_all(output::json_line(&summary.to_json()).as_bytes());
@@ -334,6 +449,9 @@ pub(crate) fn run(
     }
     Ok(if summary.interrupted {
         Exit::Interrupted
+    } else if !findings_done {
+        // A finding left unresolved, or not revoked, is not success.
+        Exit::Failure
     } else if dry_run || summary.all_succeeded() {
         // A dry run that planned its input succeeded: the lines a real run would
         // refuse are listed and counted, and would not stop it either.
@@ -343,11 +461,92 @@ pub(crate) fn run(
     })
 }
 
+/// A `--findings` run: the report resolved, its lines, and what an earlier
+/// run with the journal recorded of them.
+struct FindingsRun {
+    /// The report as named in messages.
+    name: String,
+    reads_stdin: bool,
+    resolutions: Resolutions,
+    plan: Arc<FindingsPlan>,
+    /// Each line's outcome, as the journal last recorded it.
+    recorded: BTreeMap<u64, Option<Outcome>>,
+}
+
+/// Resolves the report of `--findings` (its lookups reusing what an earlier
+/// run with the same journal found) and makes it the job's input; shows what
+/// became of each finding, unless `quiet`.
+#[allow(clippy::too_many_arguments)]
+fn findings_run(
+    host: &revoker_host::Host,
+    runtime: &tokio::runtime::Runtime,
+    matches: &ArgMatches,
+    spec: &mut JobSpec,
+    report: &str,
+    input: Box<dyn io::Read>,
+    format: Option<revoker_host::findings::Format>,
+    quiet: bool,
+) -> Result<FindingsRun, Fatal> {
+    // Before anything is sent (a lookup): the report is no file this run writes.
+    let audit = host.audit_log().map(|log| log.path().to_owned());
+    for (flag, path) in [
+        ("--journal", &spec.journal),
+        ("--report", &spec.report),
+        ("--audit", &audit),
+    ] {
+        if let Some(path) = path
+            && report != "-"
+            && super::findings::same_file(path, std::path::Path::new(report))
+        {
+            return Err(Fatal::usage(format!(
+                "{flag} names the findings report itself: give another file"
+            )));
+        }
+    }
+    let recorded = match &spec.journal {
+        Some(path) => recorded_lines(path)?,
+        None => Vec::new(),
+    };
+    let resolver = Resolver::new(host)
+        .delete(matches.get_flag("delete"))
+        .lookups(!spec.options.dry_run)
+        .recorded(recorded.iter().map(|line| line.request.clone()).collect());
+    let name = super::findings::report_name(report);
+    let resolutions = super::findings::resolve(runtime, &resolver, input, format, name, quiet)?;
+    if !quiet {
+        eprint!(
+            "{}{}",
+            super::findings::table(&resolutions, name),
+            super::findings::problems(&resolutions)
+        );
+    }
+    let plan = Arc::new(resolutions.bulk_plan());
+    spec.input = InputSource::Findings {
+        name: report.to_owned(),
+        path: (report != "-").then(|| PathBuf::from(report)),
+        plan: Arc::clone(&plan),
+    };
+    Ok(FindingsRun {
+        name: name.to_owned(),
+        reads_stdin: report == "-",
+        resolutions,
+        plan,
+        recorded: recorded
+            .into_iter()
+            .map(|line| (line.line, line.outcome))
+            .collect(),
+    })
+}
+
 /// Shows what the run will do, and where, and asks to go on.
-fn confirm(host: &revoker_host::Host, job: &PreparedJob) -> Result<bool, Fatal> {
+fn confirm(
+    host: &revoker_host::Host,
+    job: &PreparedJob,
+    findings: Option<&FindingsRun>,
+) -> Result<bool, Fatal> {
     eprint!(
         "{}",
-        prompt_text(host, job.survey(), job.resumed(), job.remaining())
+        prompt_text(host, job.survey(), job.resumed(), job.remaining(), findings)
     );
     eprint!("Proceed? [y/N] ");
     let _ = io::stderr().flush();
@@ -398,6 +597,8 @@ struct Output<'a> {
     dry_run: bool,
     failed: u64,
     host: &'a revoker_host::Host,
+    /// Each line's outcome, and whether it counts as done.
+    outcomes: BTreeMap<u64, (Outcome, bool)>,
 }
 
 impl Output<'_> {
@@ -454,6 +655,7 @@ impl Output<'_> {
 
     fn finished(&mut self, line: u64, success: bool, result: &RequestResult) {
         self.progress.inc(1);
+        self.outcomes.insert(line, (result.outcome, success));
         if !success {
             self.failed += 1;
         }
@@ -501,6 +703,50 @@ mod tests {
             Just(u128::MAX.to_string()),
             "[0-9a-z.+-]{0,12}",
         ]
+    }
+
+    #[test]
+    fn the_prompt_of_a_findings_run_counts_its_findings_and_shows_no_secret() {
+        let empty = tempfile::tempdir().unwrap();
+        let host = revoker_host::Host::builder()
+            .plugin_dir(empty.path())
+            .require_plugins(false)
+            .build()
+            .unwrap();
+        let runtime = super::super::findings::runtime().unwrap();
+        let secret = "made-up-secret-in-a-report-0001";
+        let report = format!("{secret}\n{secret}\nanother-made-up-secret-0002\n");
+        let resolutions =
+            runtime.block_on(Resolver::new(&host).resolve_report(report.as_bytes(), None));
+        let plan = Arc::new(resolutions.bulk_plan());
+        let run = FindingsRun {
+            name: "leaks.txt".into(),
+            reads_stdin: false,
+            resolutions,
+            plan,
+            recorded: BTreeMap::new(),
+        };
+        let mut survey = revoker_host::bulk::Survey {
+            items: 3,
+            ..Default::default()
+        };
+        survey
+            .operations
+            .insert(("aws-iam".into(), "deactivate-access-key".into()), 3);
+        let text = prompt_text(&host, &survey, Default::default(), 3, Some(&run));
+        assert!(
+            text.starts_with(
+                "revoker bulk --findings: 2 distinct secrets in the report leaks.txt: 0 resolved \
+                 to the lines below; 2 not (listed above: nothing is sent for them, and the run \
+                 does not exit 0)\nrevoker bulk will send, for 3 of the input's 3 lines:\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("       3  aws-iam deactivate-access-key  (unknown provider: not sent)"),
+            "{text}"
+        );
+        assert!(!text.contains("made-up"), "{text}");
     }
 
     #[test]

@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Write as _};
+use std::io::{self, Read, Write as _};
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use revoker_host::HostBuilder;
-use revoker_host::findings::{FindingsReader, Format, Location, ProblemKind};
-use revoker_host::resolution::{Entry, Resolutions, Resolver, Status};
+use revoker_host::findings::{Format, Location, ProblemKind};
+use revoker_host::resolution::{Entry, Fate, Resolutions, Resolver, Status};
 
-use super::output::terminal_safe;
+use super::output::{OutputFormat, terminal_safe};
 use super::{Exit, Fatal};
 
 /// At most this many locations are listed for one finding.
@@ -36,7 +36,9 @@ pub(crate) fn command() -> Command {
              Exit 0 when every finding is in the plan; 1 when one is not (needs an id, \
              unresolvable, unrecognised, a record that is no finding, or a line that needs \
              the secret and --include-secrets was not given); 2 when the report cannot be \
-             read or holds no finding at all.",
+             read or holds no finding at all. With --output json, the table, the plan's \
+             lines in it, goes to stdout as one JSON object instead. `revoker bulk --findings \
+             REPORT` resolves and revokes in one step.",
         )
         .arg(
             Arg::new("report")
@@ -68,55 +70,46 @@ pub(crate) fn command() -> Command {
         )
 }
 
-/// Runs `revoker findings`.
-pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Result<Exit, Fatal> {
-    let report = matches.get_one::<String>("report").expect("required");
-    let format = matches
+/// The report's format, from `--from`.
+pub(crate) fn report_format(matches: &ArgMatches) -> Result<Option<Format>, Fatal> {
+    matches
         .get_one::<String>("from")
         .map(|name| name.parse::<Format>())
         .transpose()
-        .map_err(|e| Fatal::usage(e.to_string()))?;
-    let secrets_file = matches
-        .get_one::<String>("include-secrets")
-        .map(PathBuf::from);
-    if report == "-" && matches.get_one::<String>("credential-stdin").is_some() {
-        return Err(Fatal::usage(
-            "--credential-stdin and `findings -` both read stdin: give the report as a file",
-        ));
-    }
-    if secrets_file.as_deref() == Some(Path::new("-")) {
-        return Err(Fatal::usage(
-            "--include-secrets takes a file (created with mode 0600), not stdout",
-        ));
-    }
-    if let Some(file) = &secrets_file
-        && report != "-"
-        && same_file(file, Path::new(report))
-    {
-        return Err(Fatal::usage(
-            "--include-secrets names the report itself: give another file",
-        ));
-    }
-    let input: Box<dyn BufRead> = if report == "-" {
-        Box::new(io::stdin().lock())
-    } else {
-        let file = std::fs::File::open(report).map_err(|e| {
-            Fatal::usage(format!(
-                "cannot read the report {}: {e}",
-                terminal_safe(report)
-            ))
-        })?;
-        Box::new(BufReader::new(file))
-    };
-    let host = super::build_host(builder)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))?;
-    let resolver = Resolver::new(&host).delete(matches.get_flag("delete"));
-    let resolved = runtime.block_on(resolver.resolve(FindingsReader::new(input, format)));
+        .map_err(|e| Fatal::usage(e.to_string()))
+}
 
-    let name = if report == "-" { "stdin" } else { report };
+/// The report `report` (`-`: stdin), opened, or why it cannot be.
+pub(crate) fn open_report(report: &str, matches: &ArgMatches) -> Result<Box<dyn Read>, Fatal> {
+    if report == "-" {
+        if matches.get_one::<String>("credential-stdin").is_some() {
+            return Err(Fatal::usage(
+                "--credential-stdin and a report on stdin (-) both read stdin: give the report \
+                 as a file",
+            ));
+        }
+        return Ok(Box::new(io::stdin().lock()));
+    }
+    let file = std::fs::File::open(report).map_err(|e| {
+        Fatal::usage(format!(
+            "cannot read the report {}: {e}",
+            terminal_safe(report)
+        ))
+    })?;
+    Ok(Box::new(file))
+}
+
+/// Reads and resolves the report `name`; refuses one that holds no finding
+/// (its problems on stderr unless `quiet`).
+pub(crate) fn resolve(
+    runtime: &tokio::runtime::Runtime,
+    resolver: &Resolver<'_>,
+    input: Box<dyn Read>,
+    format: Option<Format>,
+    name: &str,
+    quiet: bool,
+) -> Result<Resolutions, Fatal> {
+    let resolved = runtime.block_on(resolver.resolve_report(input, format));
     if resolved.entries.is_empty() && !resolved.problems.is_empty() {
         if let [only] = resolved.problems.as_slice()
             && matches!(only.kind, ProblemKind::Read { .. })
@@ -141,6 +134,48 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
             },
         )));
     }
+    Ok(resolved)
+}
+
+/// The async runtime a command runs its requests on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal::config(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs `revoker findings`.
+pub(crate) fn run(
+    builder: HostBuilder,
+    matches: &ArgMatches,
+    output: OutputFormat,
+    quiet: bool,
+) -> Result<Exit, Fatal> {
+    let report = matches.get_one::<String>("report").expect("required");
+    let format = report_format(matches)?;
+    let secrets_file = matches
+        .get_one::<String>("include-secrets")
+        .map(PathBuf::from);
+    if secrets_file.as_deref() == Some(Path::new("-")) {
+        return Err(Fatal::usage(
+            "--include-secrets takes a file (created with mode 0600), not stdout",
+        ));
+    }
+    if let Some(file) = &secrets_file
+        && report != "-"
+        && same_file(file, Path::new(report))
+    {
+        return Err(Fatal::usage(
+            "--include-secrets names the report itself: give another file",
+        ));
+    }
+    let input = open_report(report, matches)?;
+    let host = super::build_host(builder)?;
+    let runtime = runtime()?;
+    let resolver = Resolver::new(&host).delete(matches.get_flag("delete"));
+    let name = report_name(report);
+    let resolved = resolve(&runtime, &resolver, input, format, name, quiet)?;
 
     let written = match &secrets_file {
         Some(path) => Some(resolved.write_secret_plan(path).map_err(|e| {
@@ -153,14 +188,36 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
     };
     // The plan after the secrets file: a run that fails writing that file
     // leaves no half of a plan behind on stdout.
-    let mut plan = String::new();
-    for line in resolved.plan_lines() {
-        plan.push_str(&line);
-        plan.push('\n');
+    let withheld: usize = match written {
+        Some(_) => 0,
+        None => resolved.needing_secrets().map(|e| e.calls.len()).sum(),
+    };
+    if output == OutputFormat::Json {
+        // The table, and the plan in it, as one JSON object.
+        super::print(&super::output::json_line(&table_json(
+            &resolved, name, withheld,
+        )));
+        if !quiet {
+            eprint!(
+                "{}",
+                secrets_note(&resolved, secrets_file.as_deref(), written)
+            );
+        }
+    } else {
+        let mut plan = String::new();
+        for line in resolved.plan_lines() {
+            plan.push_str(&line);
+            plan.push('\n');
+        }
+        super::print(&plan);
     }
-    super::print(&plan);
-    if !quiet {
+    if !quiet && output != OutputFormat::Json {
         let mut text = table(&resolved, name);
+        let _ = writeln!(
+            text,
+            "revoker: {} plan lines on stdout",
+            resolved.plan_lines().count()
+        );
         text.push_str(&problems(&resolved));
         text.push_str(&secrets_note(&resolved, secrets_file.as_deref(), written));
         let _ = io::stderr().lock().write_all(text.as_bytes());
@@ -174,9 +231,8 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
         .entries
         .iter()
         .all(|entry| entry.status == Status::Resolved);
-    let withheld = written.is_none() && resolved.needing_secrets().next().is_some();
     Ok(
-        if all_resolved && resolved.problems.is_empty() && !withheld {
+        if all_resolved && resolved.problems.is_empty() && withheld == 0 {
             Exit::Success
         } else {
             Exit::Failure
@@ -185,7 +241,7 @@ pub(crate) fn run(builder: HostBuilder, matches: &ArgMatches, quiet: bool) -> Re
 }
 
 /// Whether `a` and `b` are one existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -194,7 +250,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// The counts by provider, then every finding with its status, locations and
 /// reason.
-fn table(resolved: &Resolutions, name: &str) -> String {
+pub(crate) fn table(resolved: &Resolutions, name: &str) -> String {
     let locations: usize = resolved.entries.iter().map(|e| e.locations.len()).sum();
     let mut out = format!(
         "revoker: report {} ({}): {} distinct secrets in {locations} locations, {} problems\n",
@@ -238,12 +294,15 @@ fn table(resolved: &Resolutions, name: &str) -> String {
         row(&mut out, NO_PLUGIN, *c);
     }
     row(&mut out, "total", total);
-    let plan_lines = resolved.plan_lines().count();
-    let _ = writeln!(out, "revoker: {plan_lines} plan lines on stdout");
     for entry in &resolved.entries {
         out.push_str(&describe(entry));
     }
     out
+}
+
+/// The report as named in messages: `stdin` for `-`.
+pub(crate) fn report_name(report: &str) -> &str {
+    if report == "-" { "stdin" } else { report }
 }
 
 /// One finding: its fingerprint, provider, status and reason, then where it
@@ -299,7 +358,7 @@ fn show(location: &Location) -> String {
 }
 
 /// The report's records that were no finding, each with where it is.
-fn problems(resolved: &Resolutions) -> String {
+pub(crate) fn problems(resolved: &Resolutions) -> String {
     let mut out = String::new();
     for problem in &resolved.problems {
         let _ = writeln!(
@@ -348,4 +407,223 @@ fn secrets_note(resolved: &Resolutions, file: Option<&Path>, written: Option<usi
         }
     }
     out
+}
+
+/// What the confirmation prompt of `bulk --findings` says first: how many
+/// findings are in the lines it lists, and how many are not.
+pub(crate) fn prompt_note(resolved: &Resolutions, name: &str) -> String {
+    let resolved_count = resolved.resolved().count();
+    let left = resolved.entries.len() - resolved_count;
+    let mut out = format!(
+        "revoker bulk --findings: {} distinct secrets in the report {}: {resolved_count} resolved \
+         to the lines below",
+        resolved.entries.len(),
+        terminal_safe(name),
+    );
+    if left > 0 {
+        let _ = write!(
+            out,
+            "; {left} not (listed above: nothing is sent for them, and the run does not exit 0)"
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// What to do next about a finding of `fate`.
+pub(crate) fn next_step(entry: &Entry, fate: Fate) -> String {
+    let provider = entry.provider.as_deref().unwrap_or("its provider");
+    match fate {
+        Fate::Revoked => "none: revoked; replace it wherever it is still used".to_owned(),
+        Fate::Accepted => format!(
+            "{provider} accepted the revocation and carries it out later: its answer does not \
+             prove the key dead yet; check at {provider}"
+        ),
+        Fate::Failed(outcome) => super::summarize::advice(outcome.as_str()).to_owned(),
+        Fate::NotSent => {
+            "not sent (the run stopped first, or was a dry run): run again with the same \
+             --journal"
+                .to_owned()
+        }
+        Fate::Unresolved(Status::Unrecognised) => {
+            "no plugin revokes it: revoke it at its provider by hand".to_owned()
+        }
+        // Not resolved: the reason says what to do.
+        _ => entry.reason.clone(),
+    }
+}
+
+/// The findings of a `bulk --findings` run side by side with their fate:
+/// counts, then each finding's fingerprint, provider, fate, locations and
+/// what to do next.
+pub(crate) fn fates_text(resolved: &Resolutions, fates: &[Fate], name: &str) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for fate in fates {
+        *counts.entry(fate.as_str()).or_default() += 1;
+    }
+    let counts: Vec<String> = counts
+        .iter()
+        .map(|(fate, n)| format!("{fate} {n}"))
+        .collect();
+    let mut out = format!(
+        "revoker: the findings of {}: {}\n",
+        terminal_safe(name),
+        counts.join(", ")
+    );
+    for (entry, fate) in resolved.entries.iter().zip(fates) {
+        let provider = entry.provider.as_deref().unwrap_or("-");
+        let detail = match fate {
+            Fate::Failed(outcome) => format!(" ({outcome})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {}  {fate}{detail}",
+            entry.fingerprint,
+            terminal_safe(provider)
+        );
+        let shown: Vec<String> = entry
+            .locations
+            .iter()
+            .take(LOCATIONS_SHOWN)
+            .map(show)
+            .collect();
+        let more = entry.locations.len().saturating_sub(LOCATIONS_SHOWN);
+        let _ = write!(out, "      at {}", shown.join("; "));
+        if more > 0 {
+            let _ = write!(out, "; … and {more} more");
+        }
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "      next: {}",
+            terminal_safe(&next_step(entry, *fate))
+        );
+    }
+    out
+}
+
+/// At most this many locations of one finding are in its JSON; the rest are
+/// counted (`locations_total`).
+const LOCATIONS_IN_JSON: usize = 100;
+
+/// A location as JSON: each part the scanner gave, and where the record is
+/// in the report.
+fn location_json(location: &Location) -> serde_json::Value {
+    serde_json::json!({
+        "file": location.file,
+        "line": location.line,
+        "commit": location.commit,
+        "repository": location.repository,
+        "url": location.url,
+        "reference": location.reference,
+        "more_at": location.more_at,
+        "at": location.at.to_string(),
+    })
+}
+
+/// One finding as JSON, as in `findings --output json` and, with its fate,
+/// in the report of `bulk --findings`: its fingerprint (never the secret),
+/// provider, status, reason, the calls' operations and its locations.
+pub(crate) fn entry_json(entry: &Entry) -> serde_json::Map<String, serde_json::Value> {
+    let operations: Vec<&str> = entry
+        .calls
+        .iter()
+        .map(|call| call.request.operation.as_str())
+        .collect();
+    let locations: Vec<serde_json::Value> = entry
+        .locations
+        .iter()
+        .take(LOCATIONS_IN_JSON)
+        .map(location_json)
+        .collect();
+    let serde_json::Value::Object(object) = serde_json::json!({
+        "finding": entry.fingerprint.to_string(),
+        "provider": entry.provider,
+        "status": entry.status.as_str(),
+        "operations": operations,
+        "reason": entry.reason,
+        "also_claimed": entry.also_claimed,
+        "scanner_type": entry.hint.as_ref().map(|hint| hint.kind.as_str()),
+        "locations": locations,
+        "locations_total": entry.locations.len(),
+    }) else {
+        unreachable!("an object")
+    };
+    object
+}
+
+/// The records a `bulk --findings` run appends to its report, one per
+/// finding: [`entry_json`] with its fate, the lines of its calls and what
+/// to do next.
+pub(crate) fn fate_records(
+    resolved: &Resolutions,
+    plan: &revoker_host::resolution::FindingsPlan,
+    fates: &[Fate],
+) -> Vec<String> {
+    resolved
+        .entries
+        .iter()
+        .zip(fates)
+        .enumerate()
+        .map(|(index, (entry, fate))| {
+            let mut object = entry_json(entry);
+            object.insert("fate".into(), fate.as_str().into());
+            if let Fate::Failed(outcome) = fate {
+                object.insert("outcome".into(), outcome.as_str().into());
+            }
+            let lines: Vec<u64> = plan.lines_of(index).collect();
+            object.insert("lines".into(), lines.into());
+            object.insert("next".into(), next_step(entry, *fate).into());
+            serde_json::Value::Object(object).to_string()
+        })
+        .collect()
+}
+
+/// `findings --output json`: the table as one JSON object, `{"findings":
+/// {…}}`, with the plan's lines as objects (`.findings.plan[]` is the bulk
+/// input) and how many lines were left out because they hold the secret.
+fn table_json(resolved: &Resolutions, name: &str, withheld: usize) -> serde_json::Value {
+    let mut counts: BTreeMap<String, BTreeMap<&str, usize>> = BTreeMap::new();
+    for entry in &resolved.entries {
+        let provider = entry.provider.clone().unwrap_or_else(|| NO_PLUGIN.into());
+        let column = match entry.status {
+            Status::Resolved => "resolved",
+            Status::NeedsId | Status::NeedsOwner => "needs_id",
+            Status::Unresolvable => "unresolvable",
+            _ => "unrecognised",
+        };
+        let row = counts.entry(provider).or_default();
+        for name in ["resolved", "needs_id", "unresolvable", "unrecognised"] {
+            row.entry(name).or_default();
+        }
+        *row.entry(column).or_default() += 1;
+    }
+    let plan: Vec<serde_json::Value> = resolved
+        .plan_lines()
+        .map(|line| serde_json::from_str(&line).expect("a plan line is JSON"))
+        .collect();
+    let problems: Vec<serde_json::Value> = resolved
+        .problems
+        .iter()
+        .map(|problem| {
+            serde_json::json!({"at": problem.at.to_string(), "problem": problem.kind.to_string()})
+        })
+        .collect();
+    let entries: Vec<serde_json::Value> = resolved
+        .entries
+        .iter()
+        .map(|entry| serde_json::Value::Object(entry_json(entry)))
+        .collect();
+    serde_json::json!({"findings": {
+        "report": name,
+        "format": resolved.format.map(Format::as_str),
+        "distinct": resolved.entries.len(),
+        "locations": resolved.entries.iter().map(|e| e.locations.len()).sum::<usize>(),
+        "counts": counts,
+        "entries": entries,
+        "problems": problems,
+        "plan": plan,
+        "withheld_lines": withheld,
+    }})
 }

@@ -265,7 +265,7 @@ fn try_run(args: Vec<OsString>) -> Result<Exit, Fatal> {
             unreachable!("handled above")
         }
         Some(("bulk", sub)) => bulk::run(builder, sub, format, early.quiet),
-        Some(("findings", sub)) => findings::run(builder, sub, early.quiet),
+        Some(("findings", sub)) => findings::run(builder, sub, format, early.quiet),
         Some(("describe", sub)) => {
             let host = build_host(builder)?;
             let provider = sub.get_one::<String>("provider").expect("required");

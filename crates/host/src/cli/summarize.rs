@@ -1,7 +1,8 @@
 //! `revoker summarize REPORT.jsonl --format markdown|html`: a bulk run's
 //! report turned into what an incident ticket or a manager reads: the
 //! verdict, counts by outcome and provider, the time span, the failures with
-//! their reasons and what to do next, and the created keys' ids.
+//! their reasons and what to do next, the created keys' ids, and for a
+//! `bulk --findings` run each finding side by side with its fate.
 //!
 //! Everything taken from the report is data: escaped with
 //! [`markdown_escape`] or `html_escape(terminal_safe(…))` where it is
@@ -49,8 +50,10 @@ pub(crate) fn command() -> Command {
         .long_about(
             "Summarize a bulk run's report for an incident ticket: the verdict, counts by outcome \
              and provider, the time span, each failure with its reason and what to do next, and \
-             the created keys' ids (never their values). Markdown renders as tables on GitHub \
-             and GitLab; HTML is one self-contained file (no scripts, no external assets).",
+             the created keys' ids (never their values); for a `bulk --findings` run, each \
+             finding of the scanner's report with its fate and what to do next. Markdown \
+             renders as tables on GitHub and GitLab; HTML is one self-contained file (no \
+             scripts, no external assets).",
         )
         .arg(
             Arg::new("report")
@@ -129,6 +132,68 @@ struct CreatedKey {
     ids: Vec<(String, String)>,
 }
 
+/// A finding of a scanner's report and its fate, as the report of a
+/// `bulk --findings` run ends with (one record per distinct secret, by its
+/// fingerprint: never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+struct FindingFate {
+    finding: String,
+    provider: Option<String>,
+    /// `revoked`, `accepted`, `failed`, `not-sent`, `needs-id`, …
+    fate: String,
+    /// A failed call's outcome.
+    outcome: Option<String>,
+    /// Where it was found, as text (at most [`FINDING_LOCATIONS`]).
+    locations: Vec<String>,
+    locations_total: u64,
+    /// What to do next, in revoker's words when it wrote the report.
+    next: Option<String>,
+}
+
+/// How many locations of a finding are listed.
+const FINDING_LOCATIONS: usize = 10;
+
+/// The fates a finding is done with: revoked, or accepted by a provider
+/// that revokes later.
+fn is_done_fate(fate: &str) -> bool {
+    matches!(fate, "revoked" | "accepted")
+}
+
+/// A location of a finding record as text: `file:line commit … in repo <url>
+/// [reference] (report line 3)`, each part cut to a bounded length.
+fn location_text(location: &Value) -> Option<String> {
+    let field = |name: &str| {
+        location
+            .get(name)
+            .and_then(scalar)
+            .filter(|s| !s.is_empty())
+            .map(|s| cut(&s, MAX_NAME_CHARS * 2))
+    };
+    let mut parts = Vec::new();
+    match (field("file"), field("line")) {
+        (Some(file), Some(line)) => parts.push(format!("{file}:{line}")),
+        (Some(file), None) => parts.push(file),
+        (None, Some(line)) => parts.push(format!("line {line}")),
+        (None, None) => {}
+    }
+    if let Some(commit) = field("commit") {
+        parts.push(format!("commit {commit}"));
+    }
+    if let Some(repository) = field("repository") {
+        parts.push(format!("in {repository}"));
+    }
+    if let Some(url) = field("url") {
+        parts.push(format!("<{url}>"));
+    }
+    if let Some(reference) = field("reference") {
+        parts.push(format!("[{reference}]"));
+    }
+    if let Some(at) = field("at") {
+        parts.push(format!("(report {at})"));
+    }
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// When the run happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct TimeSpan {
@@ -152,6 +217,11 @@ struct ReportSummary {
     /// `counts[outcome][provider]`.
     counts: BTreeMap<String, BTreeMap<String, u64>>,
     failures: Vec<Failure>,
+    /// The findings of a `bulk --findings` run, with their fates.
+    findings: Vec<FindingFate>,
+    findings_total: u64,
+    /// Of those, the ones neither revoked nor accepted.
+    findings_not_done: u64,
     created: Vec<CreatedKey>,
     created_total: u64,
     /// Report lines that could not be read: (report line, why).
@@ -179,6 +249,15 @@ fn cut(s: &str, max_chars: usize) -> String {
     match s.char_indices().nth(max_chars) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_owned(),
+    }
+}
+
+/// `s` with its first letter in lower case (revoker's own words only).
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -297,6 +376,36 @@ impl ReportSummary {
                 .map(|s| cut(s, MAX_NAME_CHARS))
         };
         let u64_field = |name: &str| object.get(name).and_then(Value::as_u64);
+        if let Some(finding) = object.get("finding").and_then(Value::as_str) {
+            let fate = str_field("fate").unwrap_or_else(|| "unknown".to_owned());
+            self.findings_total += 1;
+            if !is_done_fate(&fate) {
+                self.findings_not_done += 1;
+            }
+            if self.findings.len() < LIST_CAP {
+                let locations = match object.get("locations") {
+                    Some(Value::Array(all)) => all
+                        .iter()
+                        .take(FINDING_LOCATIONS)
+                        .filter_map(location_text)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                self.findings.push(FindingFate {
+                    finding: cut(finding, MAX_NAME_CHARS),
+                    provider: str_field("provider"),
+                    fate,
+                    outcome: str_field("outcome"),
+                    locations,
+                    locations_total: u64_field("locations_total").unwrap_or(0),
+                    next: object
+                        .get("next")
+                        .and_then(Value::as_str)
+                        .map(|s| cut(s, MAX_DETAIL_CHARS)),
+                });
+            }
+            return;
+        }
         let outcome = match object.get("outcome").and_then(Value::as_str) {
             Some(outcome) => cut(outcome, MAX_NAME_CHARS),
             None if object.get("dry_run") == Some(&Value::Bool(true)) => PLANNED.to_owned(),
@@ -432,6 +541,20 @@ impl ReportSummary {
                 self.failed, self.lines, self.succeeded
             )
         };
+        if self.findings_total > 0 {
+            let findings = if self.findings_not_done == 0 {
+                format!(
+                    "All {} findings of the scanner's report revoked",
+                    self.findings_total
+                )
+            } else {
+                format!(
+                    "{} of {} findings of the scanner's report NOT revoked",
+                    self.findings_not_done, self.findings_total
+                )
+            };
+            verdict = format!("{findings}; {}", lower_first(&verdict));
+        }
         if self.missing > 0 {
             let _ = write!(
                 verdict,
@@ -451,7 +574,8 @@ impl ReportSummary {
     }
 
     fn good(&self) -> bool {
-        self.lines > 0
+        self.findings_not_done == 0
+            && self.lines > 0
             && self.failed == 0
             && self.unreadable_total == 0
             && self.missing == 0
@@ -583,6 +707,39 @@ impl ReportSummary {
         }
         out.push('\n');
 
+        if !self.findings.is_empty() {
+            out.push_str(
+                "## Findings\n\nEach secret the scanner found, named by its fingerprint (never \
+                 the secret), with its fate and what to do next.\n\n\
+                 | Finding | Provider | Fate | Found at | What to do next |\n\
+                 | --- | --- | --- | --- | --- |\n",
+            );
+            for f in &self.findings {
+                let mut at: Vec<String> = f.locations.iter().map(|l| md(l)).collect();
+                let more = f.locations_total.saturating_sub(f.locations.len() as u64);
+                if more > 0 {
+                    at.push(format!("… and {more} more"));
+                }
+                let fate = match &f.outcome {
+                    Some(outcome) => format!("{} ({})", md(&f.fate), md(outcome)),
+                    None => md(&f.fate),
+                };
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {fate} | {} | {} |",
+                    md(&f.finding),
+                    opt(&f.provider),
+                    at.join("; "),
+                    opt(&f.next),
+                );
+            }
+            let rest = self.findings_total - self.findings.len() as u64;
+            if rest > 0 {
+                let _ = writeln!(out, "\n…and {rest} more findings: see the report.");
+            }
+            out.push('\n');
+        }
+
         let providers = self.providers();
         if !providers.is_empty() {
             out.push_str("## Counts by outcome and provider\n\n| Outcome |");
@@ -705,6 +862,16 @@ impl ReportSummary {
                 (Some(o), text)
             })
             .collect();
+        if self.findings_not_done > 0 {
+            steps.push((
+                None,
+                format!(
+                    "{} findings of the scanner's report are not revoked: the Findings table says \
+                     what to do about each (a secret revoked by hand is not in this report).",
+                    self.findings_not_done
+                ),
+            ));
+        }
         if self.missing > 0 {
             steps.push((
                 None,
@@ -771,6 +938,40 @@ impl ReportSummary {
             let _ = writeln!(out, "<li>{}</li>", h(&fact));
         }
         out.push_str("</ul>\n");
+
+        if !self.findings.is_empty() {
+            out.push_str(concat!(
+                "<h2>Findings</h2>\n<p>Each secret the scanner found, named by its fingerprint ",
+                "(never the secret), with its fate and what to do next.</p>\n",
+                "<table id=\"findings\">\n<thead><tr><th>Finding</th><th>Provider</th><th>Fate</th>",
+                "<th>Found at</th><th>What to do next</th></tr></thead>\n<tbody>\n"
+            ));
+            for f in &self.findings {
+                let mut at: Vec<String> = f.locations.iter().map(|l| h(l)).collect();
+                let more = f.locations_total.saturating_sub(f.locations.len() as u64);
+                if more > 0 {
+                    at.push(format!("… and {more} more"));
+                }
+                let fate = format!(
+                    "<span class=\"badge {}\">{}</span>",
+                    fate_class(&f.fate),
+                    h(&f.fate)
+                );
+                let fate = match &f.outcome {
+                    Some(outcome) => format!("{fate} ({})", h(outcome)),
+                    None => fate,
+                };
+                let _ = writeln!(
+                    out,
+                    "<tr><td><code>{}</code></td><td>{}</td><td>{fate}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
+                    h(&f.finding),
+                    opt(&f.provider),
+                    at.join("<br>"),
+                    opt(&f.next),
+                );
+            }
+            out.push_str("</tbody>\n</table>\n");
+        }
 
         let providers = self.providers();
         if !providers.is_empty() {
@@ -883,7 +1084,7 @@ impl ReportSummary {
 }
 
 /// What to do about the lines of one failed outcome.
-fn advice(outcome: &str) -> &'static str {
+pub(crate) fn advice(outcome: &str) -> &'static str {
     match outcome {
         "rate-limited" | "transport-error" | "provider-error" => {
             "re-run the same command with the same --journal: the lines that succeeded are \
@@ -915,6 +1116,16 @@ fn advice(outcome: &str) -> &'static str {
              the plugin (report it to its author), then re-run with the same --journal"
         }
         _ => "this revoker does not know this outcome: read these lines in the report",
+    }
+}
+
+/// A fixed CSS class for a finding's fate, never taken from the text itself.
+fn fate_class(fate: &str) -> &'static str {
+    match fate {
+        f if is_done_fate(f) => "ok",
+        "failed" => "fail",
+        "not-sent" => "retry",
+        _ => "other",
     }
 }
 
@@ -1119,6 +1330,55 @@ mod tests {
         assert!(
             md.contains("- **unauthorized** (1; line 2): fix the credential"),
             "{md}"
+        );
+    }
+
+    #[test]
+    fn finding_records_are_findings_not_lines_and_one_not_revoked_is_not_good() {
+        let report = concat!(
+            r#"{"line":1,"provider":"pinata","operation":"revoke-api-key","params":{"api-key":"k"},"outcome":"revoked"}"#,
+            "\n",
+            r#"{"finding":"sha256:00","provider":"pinata","fate":"revoked","lines":[1],"locations":[{"file":"a.env","line":2,"at":"line 1"}],"locations_total":1,"next":"none"}"#,
+            "\n",
+            r#"{"finding":"sha256:01","provider":null,"fate":"unrecognised","lines":[],"locations":[{"file":"x|<b>","at":"line 2"},{"at":"line 3"}],"locations_total":40,"next":"by hand"}"#,
+            "\n",
+        );
+        let summary = ReportSummary::read(report.as_bytes()).unwrap();
+        assert_eq!(
+            (summary.lines, summary.succeeded, summary.failed),
+            (1, 1, 0)
+        );
+        assert_eq!((summary.findings_total, summary.findings_not_done), (2, 1));
+        assert!(!summary.good());
+        assert_eq!(
+            summary.findings[1].locations,
+            ["x|<b> (report line 2)", "(report line 3)"]
+        );
+        let md = summary.to_markdown();
+        assert!(
+            md.contains("**1 of 2 findings of the scanner's report NOT revoked; all 1 lines"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| sha256:01 |  | unrecognised | x\\|\\<b\\> \\(report line 2\\); \\(report line 3\\); … \
+                 and 38 more | by hand |"
+            ),
+            "{md}"
+        );
+        let html = summary.to_html();
+        assert!(html.contains("<p class=\"verdict bad\">"), "{html}");
+        assert!(html.contains("x|&lt;b&gt; (report line 2)<br>"), "{html}");
+        // Every finding revoked, every line succeeded: good.
+        let done = report.replace("\"unrecognised\"", "\"accepted\"");
+        let summary = ReportSummary::read(done.as_bytes()).unwrap();
+        assert!(summary.good());
+        assert!(
+            summary
+                .verdict()
+                .starts_with("All 2 findings of the scanner's report revoked; all 1 lines"),
+            "{}",
+            summary.verdict()
         );
     }
 
