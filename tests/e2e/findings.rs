@@ -173,6 +173,19 @@ fn bodies(server: &FaultServer) -> Vec<String> {
 }
 
 /// Every file under `dir`, recursively.
+/// The leaked key's delete and deactivate, as IAM receives them (sorted).
+fn iam_revocations() -> [String; 2] {
+    [
+        format!(
+            "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}&UserName={OWNER}"
+        ),
+        format!(
+            "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
+             &Status=Inactive&UserName={OWNER}"
+        ),
+    ]
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -371,18 +384,7 @@ fn a_trufflehog_report_becomes_a_plan_that_bulk_revokes() {
     assert_eq!(outcomes, ["revoked", "revoked", "revoked"]);
     let mut sent = bodies(&iam)[1..].to_vec();
     sent.sort();
-    assert_eq!(
-        sent,
-        [
-            format!(
-                "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}&UserName={OWNER}"
-            ),
-            format!(
-                "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
-                 &Status=Inactive&UserName={OWNER}"
-            ),
-        ]
-    );
+    assert_eq!(sent, iam_revocations());
     let pinata_got = pinata.received();
     assert_eq!(pinata_got.len(), 1);
     assert_eq!(
@@ -776,18 +778,7 @@ fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
     );
     let mut revoked = sent[1..].to_vec();
     revoked.sort();
-    assert_eq!(
-        revoked,
-        [
-            format!(
-                "Action=DeleteAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}&UserName={OWNER}"
-            ),
-            format!(
-                "Action=UpdateAccessKey&Version=2010-05-08&AccessKeyId={LEAKED_ID}\
-                 &Status=Inactive&UserName={OWNER}"
-            ),
-        ]
-    );
+    assert_eq!(revoked, iam_revocations());
     // Pinata's key by its public id; GitHub's token by its value, read from
     // the report as it was sent.
     let pinata_got = pinata.received();

@@ -307,16 +307,20 @@ fn ctrl_c_stops_requests_waiting_for_a_held_provider() {
     assert_eq!(lines[0]["outcome"], "revoked");
 }
 
-#[test]
-fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
+/// Runs `keys` Dolfin keys against `server` through the library, as an
+/// embedder would: every event before the summary, and the summary.
+fn embedded_run(
+    server: &FaultServer,
+    keys: u64,
+) -> (
+    Vec<revoker_host::bulk::JobEvent>,
+    revoker_host::bulk::Summary,
+) {
     use futures_util::StreamExt as _;
     use revoker_host::bulk::{BulkJob, InputSource, JobEvent, JobSpec};
 
-    const KEYS: u64 = 60;
-    // A small burst: the first flight is throttled.
-    let (server, tally) = limited_server(50.0, 5.0, Signal::Bare);
     let dir = tempfile::tempdir().unwrap();
-    let input = write_keys(dir.path(), KEYS);
+    let input = write_keys(dir.path(), keys);
     let host = revoker_host::Host::builder()
         .plugin_dir(support::target_dir())
         .base_url("dolfin", &server.uri())
@@ -329,18 +333,34 @@ fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
         .enable_all()
         .build()
         .unwrap();
-    let (paces, summary) = runtime.block_on(async {
-        let mut paces = Vec::new();
+    runtime.block_on(async {
+        let mut seen = Vec::new();
         let mut events = std::pin::pin!(job.run());
         while let Some(event) = events.next().await {
             match event {
-                JobEvent::Pace { provider, status } => paces.push((provider, status)),
-                JobEvent::Done(summary) => return (paces, summary),
-                _ => {}
+                JobEvent::Done(summary) => return (seen, summary),
+                event => seen.push(event),
             }
         }
         panic!("the job ends with its summary");
-    });
+    })
+}
+
+#[test]
+fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
+    use revoker_host::bulk::JobEvent;
+
+    const KEYS: u64 = 60;
+    // A small burst: the first flight is throttled.
+    let (server, tally) = limited_server(50.0, 5.0, Signal::Bare);
+    let (events, summary) = embedded_run(&server, KEYS);
+    let paces: Vec<_> = events
+        .into_iter()
+        .filter_map(|event| match event {
+            JobEvent::Pace { provider, status } => Some((provider, status)),
+            _ => None,
+        })
+        .collect();
     let tally = tally.lock().unwrap();
     assert!(summary.all_succeeded(), "{}", summary.to_human());
     assert_eq!(tally.revoked.len() as u64, KEYS);
@@ -366,40 +386,20 @@ fn an_embedder_gets_pace_events_and_the_summary_counts_the_throttles() {
 
 #[test]
 fn an_embedder_is_told_of_a_hold_while_it_lasts_not_only_when_a_line_ends() {
-    use futures_util::StreamExt as _;
-    use revoker_host::bulk::{BulkJob, InputSource, JobEvent, JobSpec};
+    use revoker_host::bulk::JobEvent;
 
     // One request in two seconds: the second key is throttled and the provider held.
     let (server, tally) = limited_server(0.5, 1.0, Signal::RetryAfter(2));
-    let dir = tempfile::tempdir().unwrap();
-    let input = write_keys(dir.path(), 2);
-    let host = revoker_host::Host::builder()
-        .plugin_dir(support::target_dir())
-        .base_url("dolfin", &server.uri())
-        .credential("dolfin", DOLFIN_KEY.to_owned().into())
-        .build()
-        .unwrap();
-    let job = BulkJob::prepare(&host, JobSpec::new(InputSource::File(input))).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let events = runtime.block_on(async {
-        let mut seen = Vec::new();
-        let mut events = std::pin::pin!(job.run());
-        while let Some(event) = events.next().await {
-            match event {
-                JobEvent::Pace { status, .. } => seen.push(("pace", status.held_for.is_some())),
-                JobEvent::Finished { .. } => seen.push(("finished", false)),
-                JobEvent::Done(summary) => {
-                    assert!(summary.all_succeeded(), "{}", summary.to_human());
-                    return seen;
-                }
-                _ => {}
-            }
-        }
-        panic!("the job ends with its summary");
-    });
+    let (events, summary) = embedded_run(&server, 2);
+    assert!(summary.all_succeeded(), "{}", summary.to_human());
+    let events: Vec<_> = events
+        .iter()
+        .filter_map(|event| match event {
+            JobEvent::Pace { status, .. } => Some(("pace", status.held_for.is_some())),
+            JobEvent::Finished { .. } => Some(("finished", false)),
+            _ => None,
+        })
+        .collect();
     assert_eq!(tally.lock().unwrap().revoked.len(), 2);
     assert!(tally.lock().unwrap().throttled > 0);
     let held = events
