@@ -45,8 +45,11 @@
 //! per answer that was not throttled (×1.5 per round trip), and ends at the first throttle, quota
 //! or rate. A provider that lets one request a second through then sees one or two 429s, not a
 //! whole concurrency's worth, and one that announces its quota does so before a second request
-//! leaves. Ramping from 1 to 64 in flight takes about eleven round trips, a few milliseconds on
-//! loopback.
+//! leaves. The window is also capped by time: 4 at first, doubling every half second. Every
+//! answer of a provider's burst succeeds, so the window alone would reach the whole concurrency
+//! before a large burst is spent, and then every request in flight is throttled at once (29 of a
+//! concurrency of 32 in the simulator at 100/s); the cap bounds that first storm to a handful and
+//! costs at most the first second and a half of a fast provider's run.
 //!
 //! **Discovery.** Before the first throttle the client may still be sending above the limit (its
 //! whole slow-start window at once). Cutting 0.7× per event from such a rate takes a dozen round trips of
@@ -151,6 +154,10 @@ const QUOTA_MIN_WINDOW: Duration = Duration::from_secs(1);
 const MAX_SIGNAL_SECS: f64 = 365.0 * 24.0 * 3600.0;
 /// Requests in flight allowed at first, before anything gave the bucket a rate (slow start).
 const INITIAL_WINDOW: f64 = 1.0;
+/// Most requests in flight in slow start's first moment...
+const SLOW_START_CAP: f64 = 4.0;
+/// ...a cap that doubles this often (s).
+const SLOW_START_DOUBLING: f64 = 0.5;
 /// How much the slow-start window grows with each answer that was not throttled.
 const WINDOW_GROWTH: f64 = 0.5;
 /// When the slow-start window is full, ask again after this long at the latest (the caller is
@@ -435,7 +442,7 @@ impl FlowController {
             self.refresh_rate();
         }
         if !self.limited {
-            if (self.sent - self.answered) as f64 >= self.window {
+            if (self.sent - self.answered) as f64 >= self.slow_start_window(now) {
                 // Woken sooner by an answer (the caller's job); this is the fallback.
                 return Err(now + WINDOW_RECHECK);
             }
@@ -573,6 +580,18 @@ impl FlowController {
     }
 
     // ----------------------------------------------------------------------------------------
+
+    /// The slow-start window, also capped by time: [`SLOW_START_CAP`] at first, doubling each
+    /// [`SLOW_START_DOUBLING`]. Every answer of a provider's burst succeeds, so the window alone
+    /// would reach the whole concurrency before the burst is spent, and then every request in
+    /// flight is throttled at once; this bounds that first storm for the first second or two.
+    fn slow_start_window(&self, now: Instant) -> f64 {
+        let since = self
+            .first_send
+            .map_or(0.0, |t| now.saturating_duration_since(t).as_secs_f64());
+        let cap = SLOW_START_CAP * (since / SLOW_START_DOUBLING).min(30.0).exp2();
+        self.window.min(cap)
+    }
 
     fn capacity(&self) -> f64 {
         (self.rate * 0.02).clamp(1.0, 2.0)
@@ -757,7 +776,8 @@ impl FlowController {
         // Answers overtake one another by up to the requests in flight at either end.
         let noise = 2 + prev.in_flight + mark.in_flight;
         let span = span.as_secs_f64();
-        let full = |r: u64| r + 1 >= self.quota_peak;
+        // Full: nothing taken but the answer's own request. A quota of one is never seen full.
+        let full = |r: u64| r > 0 && r + 1 >= self.quota_peak;
         if full(prev.remaining) && full(q.remaining) {
             let floor = through as f64 / span;
             if self.refill.is_none_or(|r| floor >= r) {
@@ -1767,9 +1787,16 @@ mod tests {
             assert_eq!(fc.try_acquire(t0), Ok(()));
         }
         assert!(fc.try_acquire(t0).is_err(), "3 in flight, window 2.5");
-        for _ in 0..10_000 {
+        // The window is capped by time too: four at first, doubling each half second.
+        for _ in 0..100 {
             fc.on_response(t0, &ok(), 0.0);
             while fc.try_acquire(t0).is_ok() {}
+        }
+        assert_eq!(fc.in_flight(), 4);
+        let later = t0 + Duration::from_secs(10);
+        for _ in 0..10_000 {
+            fc.on_response(later, &ok(), 0.0);
+            while fc.try_acquire(later).is_ok() {}
         }
         assert_eq!(fc.current_rate(), None, "no rate without a reason");
         assert_eq!(fc.held_until(), None);
@@ -2190,6 +2217,24 @@ mod tests {
     }
 
     #[test]
+    fn a_quota_of_one_per_window_is_never_taken_for_a_refilling_one() {
+        let t0 = Instant::now();
+        let mut fc = FlowController::new(FlowConfig::default(), t0);
+        // GitHub-like: one request a 2 s window, "0 left" on every answer.
+        let mut now = t0;
+        for _ in 0..10 {
+            fc.on_response(now, &quota(1, 0, 2), 0.0);
+            now += Duration::from_secs(2);
+        }
+        assert_eq!(fc.refill, None);
+        assert_eq!(
+            fc.held_until(),
+            Some(now - Duration::from_secs(2) + Duration::from_secs(2)),
+            "held to the window's reset"
+        );
+    }
+
+    #[test]
     fn a_quota_that_stays_full_is_probed_above_and_a_spent_one_ends_the_refill_reading() {
         let t0 = Instant::now();
         let mut fc = FlowController::new(FlowConfig::default(), t0);
@@ -2245,36 +2290,41 @@ mod tests {
     fn first_hold_estimates_rate_from_first_flight() {
         let t0 = Instant::now();
         let mut fc = FlowController::new(FlowConfig::default(), t0);
-        // Slow start: 24 sent, 15 of them answered (all successes) to open the window.
-        let (mut sent, mut ok_before) = (0, 0);
+        // The first request at t0; two seconds later (slow start's time cap long past) 24 more
+        // sent, with answers (all successes) opening the window.
+        fc.try_acquire(t0).unwrap();
+        fc.on_response(t0, &ok(), 0.0);
+        let t1 = t0 + Duration::from_secs(2);
+        let (mut sent, mut ok_before) = (0, 1);
         while sent < 24 {
-            if fc.try_acquire(t0).is_ok() {
+            if fc.try_acquire(t1).is_ok() {
                 sent += 1;
             } else {
-                fc.on_response(t0, &ok(), 0.0);
+                fc.on_response(t1, &ok(), 0.0);
                 ok_before += 1;
             }
         }
-        assert_eq!(ok_before, 15);
-        assert_eq!(fc.in_flight(), 9);
+        assert!(fc.in_flight() >= 8, "{}", fc.in_flight());
         let ra = Signal {
             throttled: true,
             retry_after: Some(Duration::from_secs(1)),
             quota: None,
         };
         // The next answer is a 429; 5 more successes arrive after it, then 3 more 429s.
-        fc.on_response(t0 + ms(20), &ra, 0.0);
+        fc.on_response(t1 + ms(20), &ra, 0.0);
         for _ in 0..5 {
-            fc.on_response(t0 + ms(21), &ok(), 0.0);
+            fc.on_response(t1 + ms(21), &ok(), 0.0);
         }
         for _ in 0..3 {
-            fc.on_response(t0 + ms(22), &ra, 0.0);
+            fc.on_response(t1 + ms(22), &ra, 0.0);
         }
         let held = fc.held_until().unwrap();
-        assert_eq!(held, t0 + ms(1022));
+        assert_eq!(held, t1 + ms(1022));
         assert_eq!(fc.try_acquire(held), Ok(()));
+        // Every success, over the time from the first request to the end of the hold.
         let r = fc.current_rate().unwrap();
-        assert!((19.0..=20.0).contains(&r), "{r}");
+        let expected = f64::from(ok_before + 5) / (held - t0).as_secs_f64();
+        assert!((r - expected).abs() < 1e-6, "{r} vs {expected}");
     }
 
     #[test]
