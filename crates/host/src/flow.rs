@@ -788,8 +788,12 @@ impl FlowController {
             // Resets are whole seconds: the window may end up to one before the one announced.
             let gained = (q.remaining + through).saturating_sub(prev.remaining);
             if gained >= noise {
+                // A measured sample replaces a floor, and is averaged with earlier samples.
                 let sample = gained as f64 / span;
-                self.refill = Some(self.refill.map_or(sample, |r| 0.5 * (r + sample)));
+                self.refill = Some(match self.refill {
+                    Some(r) if !self.refill_is_floor => 0.5 * (r + sample),
+                    _ => sample,
+                });
                 self.refill_is_floor = false;
             }
         }
