@@ -1112,13 +1112,7 @@ fn parse_http_date(v: &str) -> Option<SystemTime> {
     if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 || year < 1970 {
         return None;
     }
-    // Days from civil (H. Hinnant), proleptic Gregorian.
-    let (y, mo) = (year as i64 - i64::from(month <= 2), month as i64);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (mo + if mo > 2 { -3 } else { 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days_since = era * 146_097 + doe - 719_468;
+    let days_since = crate::civil::days_from_civil(year as i64, month as i64, day as i64);
     let secs = days_since * 86_400 + (h * 3600 + m * 60 + s) as i64;
     UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
 }

@@ -44,6 +44,7 @@
 pub mod audit;
 mod auth;
 pub mod bulk;
+pub mod civil;
 mod config;
 mod error;
 mod files;
