@@ -236,23 +236,14 @@ fn plan_line(provider: &str, operation: &str, params: &[(&str, &str)]) -> String
 
 #[test]
 fn a_trufflehog_report_becomes_a_plan_that_bulk_revokes() {
-    let iam = iam_server();
-    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
-    let github = FaultServer::start(|_| Action::status(202));
+    let (iam, pinata, github) = stand_ins();
     let report_dir = private_dir();
     let report = report_dir.path().join("trufflehog.jsonl");
     std::fs::write(&report, trufflehog_report()).unwrap();
     // What the runs write goes here: nothing of it may hold a secret.
     let dir = private_dir();
     let secrets_file = dir.path().join("secrets.jsonl");
-    let env = [
-        ("REVOKER_AWS_IAM_BASE_URL", iam.uri()),
-        ("REVOKER_PINATA_BASE_URL", pinata.uri()),
-        ("REVOKER_GITHUB_BASE_URL", github.uri()),
-        ("AWS_ACCESS_KEY_ID", HOST_KEY_ID.to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", HOST_SECRET.to_owned()),
-        ("PINATA_JWT", support::PINATA_JWT.to_owned()),
-    ];
+    let env = env_for(&iam, &pinata, &github);
     let output = revoker()
         .current_dir(dir.path())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -715,6 +706,16 @@ fn a_misbehaving_resolver_costs_its_findings_only() {
 }
 
 /// The environment of a run against the stand-ins, with every credential.
+/// IAM (the lookup answering [`OWNER`]), Pinata and GitHub, each answering
+/// its documented success.
+fn stand_ins() -> (FaultServer, FaultServer, FaultServer) {
+    (
+        iam_server(),
+        FaultServer::start(|_| Action::json(200, "\"Revoked\"")),
+        FaultServer::start(|_| Action::status(202)),
+    )
+}
+
 fn env_for(
     iam: &FaultServer,
     pinata: &FaultServer,
@@ -744,9 +745,7 @@ fn bulk_findings(dir: &Path, env: &[(&str, String)], report: &Path, args: &[&str
 
 #[test]
 fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
-    let iam = iam_server();
-    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
-    let github = FaultServer::start(|_| Action::status(202));
+    let (iam, pinata, github) = stand_ins();
     let report_dir = private_dir();
     let report = report_dir.path().join("trufflehog.jsonl");
     std::fs::write(&report, trufflehog_report()).unwrap();
@@ -908,9 +907,7 @@ fn bulk_findings_revokes_what_resolves_and_a_resumed_run_redoes_nothing() {
 
 #[test]
 fn bulk_findings_exits_0_only_when_every_finding_is_revoked() {
-    let iam = iam_server();
-    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
-    let github = FaultServer::start(|_| Action::status(202));
+    let (iam, pinata, github) = stand_ins();
     let report_dir = private_dir();
     let report = report_dir.path().join("trufflehog.jsonl");
     let pair = format!("{LEAKED_ID}:{CANARY}");
@@ -996,9 +993,7 @@ fn bulk_findings_exits_0_only_when_every_finding_is_revoked() {
 
 #[test]
 fn bulk_findings_dry_run_sends_nothing_and_shows_no_secret() {
-    let iam = iam_server();
-    let pinata = FaultServer::start(|_| Action::json(200, "\"Revoked\""));
-    let github = FaultServer::start(|_| Action::status(202));
+    let (iam, pinata, github) = stand_ins();
     let dir = private_dir();
     let report = dir.path().join("secrets.txt");
     std::fs::write(
