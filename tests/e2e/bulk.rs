@@ -747,23 +747,14 @@ fn ctrl_c_stops_taking_lines_flushes_and_resumes() {
 /// Runs `revoker bulk FILE` on a terminal (util-linux `script` gives it one),
 /// typing `answer` at its prompt.
 fn on_a_terminal(server: &FaultServer, input: &Path, answer: &str) -> (Option<i32>, String) {
-    let command = format!(
-        "{} bulk {}",
-        support::revoker_bin().display(),
-        input.display()
+    let (mut child, mut screen) = support::revoker_on_a_terminal(
+        &format!("bulk {}", input.display()),
+        "dumb",
+        &[
+            ("REVOKER_DOLFIN_BASE_URL", &server.uri()),
+            ("DOLFIN_API_KEY", DOLFIN_KEY),
+        ],
     );
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "dumb")
-        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
-        .env("DOLFIN_API_KEY", DOLFIN_KEY)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
-    let mut screen = support::Watched::new(child.stdout.take().unwrap());
     // Answer once the question is asked, not before.
     screen.wait_for("Proceed? [y/N]");
     child

@@ -615,26 +615,17 @@ fn bulk_on_a_terminal(
     journal: &Path,
     answer: &str,
 ) -> (Option<i32>, String) {
-    let command = format!(
-        "{} bulk {} --journal {}",
-        support::revoker_bin().display(),
-        input.display(),
-        journal.display()
+    let uri = server.uri();
+    let (mut child, mut screen) = support::revoker_on_a_terminal(
+        &format!("bulk {} --journal {}", input.display(), journal.display()),
+        "dumb",
+        &[
+            ("REVOKER_DOLFIN_BASE_URL", &uri),
+            ("REVOKER_PINATA_BASE_URL", &uri),
+            ("DOLFIN_API_KEY", DOLFIN_KEY),
+            ("PINATA_JWT", PINATA_JWT),
+        ],
     );
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "dumb")
-        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
-        .env("REVOKER_PINATA_BASE_URL", server.uri())
-        .env("DOLFIN_API_KEY", DOLFIN_KEY)
-        .env("PINATA_JWT", PINATA_JWT)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
-    let mut screen = support::Watched::new(child.stdout.take().unwrap());
     screen.wait_for("Proceed? [y/N]");
     child
         .stdin
@@ -849,23 +840,14 @@ fn the_progress_bar_shows_a_rate_with_one_decimal() {
         .map(|n| bulk_line("dolfin", "revoke-api-key", &[("id", &uuid(n))]))
         .collect();
     let input = write(dir.path(), "keys.jsonl", &(lines.join("\n") + "\n"));
-    let command = format!(
-        "{} bulk {} --yes --concurrency 2",
-        support::revoker_bin().display(),
-        input.display()
+    let (mut child, screen) = support::revoker_on_a_terminal(
+        &format!("bulk {} --yes --concurrency 2", input.display()),
+        "xterm",
+        &[
+            ("REVOKER_DOLFIN_BASE_URL", &server.uri()),
+            ("DOLFIN_API_KEY", DOLFIN_KEY),
+        ],
     );
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "xterm")
-        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
-        .env("DOLFIN_API_KEY", DOLFIN_KEY)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
-    let screen = support::Watched::new(child.stdout.take().unwrap());
     let status = support::wait_within(&mut child, "revoker bulk on a terminal");
     let screen = screen.finish();
     assert_eq!(status.code(), Some(0), "{screen}");

@@ -980,18 +980,8 @@ fn typed_on_a_terminal(
     typed: &str,
 ) -> (Option<i32>, String) {
     use std::io::Write as _;
-    let command = format!("{} {args}", support::revoker_bin().display());
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("TERM", "dumb")
-        .env("REVOKER_DOLFIN_BASE_URL", server.uri())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run script(1)");
-    let mut screen = support::Watched::new(child.stdout.take().unwrap());
+    let (mut child, mut screen) =
+        support::revoker_on_a_terminal(args, "dumb", &[("REVOKER_DOLFIN_BASE_URL", &server.uri())]);
     // Typed before the prompt, it would be echoed by the terminal itself.
     screen.wait_for(prompt);
     let mut stdin = child.stdin.take().unwrap();

@@ -287,6 +287,26 @@ pub fn wait_with_output_within(mut child: Child, what: &str) -> Output {
     }
 }
 
+/// Starts the real `revoker` with `args` (joined by spaces, for a shell) on a
+/// terminal, which util-linux `script` gives it, with nothing in its
+/// environment but `PATH`, `TERM` and `env`. Its keyboard is the child's stdin;
+/// its screen, watched, is returned beside it.
+pub fn revoker_on_a_terminal(args: &str, term: &str, env: &[(&str, &str)]) -> (Child, Watched) {
+    let command = format!("{} {args}", revoker_bin().display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("TERM", term)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run script(1)");
+    let screen = Watched::new(child.stdout.take().expect("a piped stdout"));
+    (child, screen)
+}
+
 /// What a child process writes to one pipe, read as it comes, so a test can
 /// wait for a given text to appear.
 #[derive(Debug)]
